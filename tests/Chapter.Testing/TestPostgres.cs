@@ -33,8 +33,22 @@ public static class TestPostgres
         if (!string.IsNullOrWhiteSpace(configured))
             return configured;
 
+        RemoveStoppedThrowawayClusters();
         var cluster = await LocalPostgresCluster.StartAsync(new LocalPostgresOptions { Throwaway = true, MaxConnections = 300 });
         AppDomain.CurrentDomain.ProcessExit += (_, _) => cluster.DisposeAsync().AsTask().GetAwaiter().GetResult();
         return cluster.ConnectionString();
+    }
+
+    // The test host may be killed before the exit handler has deleted its folder; sweep such leftovers.
+    private static void RemoveStoppedThrowawayClusters()
+    {
+        foreach (var directory in Directory.GetDirectories(Path.GetTempPath(), "chapter-pg-*"))
+        {
+            if (LocalPostgresCluster.IsRunning(directory) || Directory.GetLastWriteTimeUtc(directory) > DateTime.UtcNow.AddMinutes(-1))
+                continue;
+            try { Directory.Delete(directory, recursive: true); }
+            catch (IOException) { }
+            catch (UnauthorizedAccessException) { }
+        }
     }
 }

@@ -1,0 +1,24 @@
+using Chapter.Domain.Chapters;
+using Chapter.Domain.Members;
+using Chapter.Domain.Referrals;
+
+namespace Chapter.Domain;
+
+/// <summary>
+/// The stable names events are stored under. Never change a name once events carry it: add a new
+/// versioned name (".v2") and keep reading the old one.
+/// </summary>
+public static class EventNames
+{
+    public static IReadOnlyDictionary<Type, string> All { get; } = new Dictionary<Type, string>
+    {
+        [typeof(ChapterCreated)] = "chapter.created.v1",
+        [typeof(MemberJoined)] = "member.joined.v1",
+        [typeof(MemberLeft)] = "member.left.v1",
+        [typeof(ReferralGiven)] = "referral.given.v1",
+        [typeof(ReferralAccepted)] = "referral.accepted.v1",
+        [typeof(ReferralDeclined)] = "referral.declined.v1",
+        [typeof(ReferralClosed)] = "referral.closed.v1",
+        [typeof(ReferralThanked)] = "referral.thanked.v1",
+    };
+}

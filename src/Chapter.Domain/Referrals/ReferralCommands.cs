@@ -1,0 +1,30 @@
+using Chapter.Domain.Shared;
+
+namespace Chapter.Domain.Referrals;
+
+/// <summary>What the decider needs to know of a member named in a command, looked up before deciding.</summary>
+public sealed record MemberStanding(Guid MemberId, string ChapterId, bool Active);
+
+public abstract record ReferralCommand(Guid ReferralId, DateTimeOffset Now);
+
+public sealed record GiveReferral(
+    Guid ReferralId,
+    string ChapterId,
+    MemberStanding Giver,
+    MemberStanding Receiver,
+    Prospect Prospect,
+    string Need,
+    Temperature Temperature,
+    string Language,
+    DateTimeOffset Now) : ReferralCommand(ReferralId, Now);
+
+/// <summary>A step only the referral's receiver may take.</summary>
+public abstract record ReceiverCommand(Guid ReferralId, Guid MemberId, DateTimeOffset Now) : ReferralCommand(ReferralId, Now);
+
+public sealed record AcceptReferral(Guid ReferralId, Guid MemberId, DateTimeOffset Now) : ReceiverCommand(ReferralId, MemberId, Now);
+
+public sealed record DeclineReferral(Guid ReferralId, Guid MemberId, string Reason, DateTimeOffset Now) : ReceiverCommand(ReferralId, MemberId, Now);
+
+public sealed record CloseReferral(Guid ReferralId, Guid MemberId, Outcome Outcome, Money? Value, DateTimeOffset Now) : ReceiverCommand(ReferralId, MemberId, Now);
+
+public sealed record ThankGiver(Guid ReferralId, Guid MemberId, string Note, DateTimeOffset Now) : ReceiverCommand(ReferralId, MemberId, Now);

@@ -1,0 +1,100 @@
+using Chapter.Domain.Shared;
+using static Chapter.Domain.Referrals.Referral;
+
+namespace Chapter.Domain.Referrals;
+
+/// <summary>
+/// The referral lifecycle: given → accepted | declined; accepted → closed; accepted | closed → thanked, once.
+/// Repeating a step with the same data changes nothing; repeating it with other data is a conflict.
+/// </summary>
+public static class ReferralDecider
+{
+    public static string StreamId(Guid referralId) => $"referral-{referralId}";
+
+    public static ReferralEvent[] Decide(ReferralCommand command, Referral state) => (command, state) switch
+    {
+        (GiveReferral give, NotGiven) => [Give(give)],
+        (GiveReferral give, Existing existing) when IsSameReferral(give, existing.Origin) => [],
+        (GiveReferral, Existing) => throw new StateConflict("Another referral was already given with this id."),
+
+        (ReceiverCommand, NotGiven) => throw new NotFound($"Referral {command.ReferralId} does not exist."),
+        (ReceiverCommand c, Existing existing) when c.MemberId != existing.Origin.ReceiverId =>
+            throw new NotPermitted($"Only the receiver of a referral may {Describe(c)} it."),
+
+        (AcceptReferral c, Given) => [new ReferralAccepted(c.ReferralId, c.MemberId, c.Now)],
+        (AcceptReferral, Accepted or Closed) => [],
+
+        (DeclineReferral c, Given) => [new ReferralDeclined(c.ReferralId, c.MemberId, c.Reason, c.Now)],
+        (DeclineReferral c, Declined d) when d.Decline.Reason == c.Reason => [],
+        (DeclineReferral, Declined) => throw new StateConflict("This referral was already declined with another reason."),
+
+        (CloseReferral c, Accepted) => [Close(c)],
+        (CloseReferral c, Closed closed) when closed.Closing.Outcome == c.Outcome && closed.Closing.Value == c.Value => [],
+        (CloseReferral, Closed) => throw new StateConflict("This referral was already closed with another outcome or value."),
+
+        (ThankGiver c, Accepted { Thanks: null } or Closed { Thanks: null }) => [new ReferralThanked(c.ReferralId, c.MemberId, c.Note, c.Now)],
+        (ThankGiver c, Accepted { Thanks: { } thanks }) when thanks.Note == c.Note => [],
+        (ThankGiver c, Closed { Thanks: { } thanks }) when thanks.Note == c.Note => [],
+        (ThankGiver, Accepted or Closed) => throw new StateConflict("The giver was already thanked for this referral."),
+
+        (ReceiverCommand c, _) => throw new StateConflict($"Cannot {Describe(c)} a referral that is {Status(state)}."),
+        _ => throw new InvalidOperationException($"No rule for {command.GetType().Name}."),
+    };
+
+    private static ReferralGiven Give(GiveReferral c)
+    {
+        if (c.Giver.MemberId == c.Receiver.MemberId)
+            throw new RuleBroken("receiverId", "A member cannot give a referral to themselves.");
+        foreach (var (member, field) in new[] { (c.Giver, "giverId"), (c.Receiver, "receiverId") })
+        {
+            if (member.ChapterId != c.ChapterId)
+                throw new RuleBroken(field, $"Member {member.MemberId} is not a member of chapter '{c.ChapterId}'.");
+            if (!member.Active)
+                throw new RuleBroken(field, $"Member {member.MemberId} has left the chapter.");
+        }
+        if (!c.Prospect.Consent)
+            throw new RuleBroken("prospect.consent", "The prospect must agree to be contacted before their details are passed on.");
+        if (string.IsNullOrWhiteSpace(c.Language))
+            throw new RuleBroken("language", "Say in which language the introduction should be held.");
+
+        return new ReferralGiven(c.ReferralId, c.ChapterId, c.Giver.MemberId, c.Receiver.MemberId, c.Prospect, c.Need, c.Temperature, c.Language, c.Now);
+    }
+
+    private static ReferralClosed Close(CloseReferral c) => (c.Outcome, c.Value) switch
+    {
+        (Outcome.Won, null) => throw new RuleBroken("value", "Business won needs its value."),
+        (Outcome.Lost, not null) => throw new RuleBroken("value", "Business lost has no value."),
+        (_, { Amount: < 0 }) => throw new RuleBroken("value.amount", "The value cannot be negative."),
+        _ => new ReferralClosed(c.ReferralId, c.MemberId, c.Outcome, c.Value, c.Now),
+    };
+
+    private static bool IsSameReferral(GiveReferral give, ReferralGiven origin) =>
+        give.ChapterId == origin.ChapterId
+        && give.Giver.MemberId == origin.GiverId
+        && give.Receiver.MemberId == origin.ReceiverId
+        && give.Prospect == origin.Prospect
+        && give.Need == origin.Need
+        && give.Temperature == origin.Temperature
+        && give.Language == origin.Language;
+
+    public static string Status(Referral state) => state switch
+    {
+        NotGiven => "not given",
+        Given => "given",
+        Declined => "declined",
+        Accepted { Thanks: not null } => "thanked",
+        Accepted => "accepted",
+        Closed { Thanks: not null, Closing.ClosedAt: var closedAt } c when c.Thanks.ThankedAt >= closedAt => "thanked",
+        Closed => "closed",
+        _ => state.GetType().Name,
+    };
+
+    private static string Describe(ReceiverCommand command) => command switch
+    {
+        AcceptReferral => "accept",
+        DeclineReferral => "decline",
+        CloseReferral => "close",
+        ThankGiver => "thank the giver of",
+        _ => command.GetType().Name,
+    };
+}

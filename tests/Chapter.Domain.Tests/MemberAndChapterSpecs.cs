@@ -1,0 +1,64 @@
+using Chapter.Domain.Chapters;
+using Chapter.Domain.Members;
+using Chapter.Domain.Shared;
+
+namespace Chapter.Domain.Tests;
+
+public sealed class MemberAndChapterSpecs
+{
+    private static readonly DateTimeOffset T0 = new(2026, 11, 16, 7, 30, 0, TimeSpan.Zero);
+    private static readonly Guid Id = Guid.Parse("00000000-0000-0000-0000-00000000000a");
+    private static readonly MemberJoined Joined = new(Id, "hanoi-1", "Nguyễn Văn An", "Accountant", ["vi", "en"], T0);
+
+    private static void Spec(MemberEvent[] given, MemberCommand when, params MemberEvent[] then) =>
+        MemberDecider.Decide(when, given.Aggregate(Member.Initial, Member.Evolve)).ShouldBe(then);
+
+    [Fact]
+    public void A_member_joins_a_chapter()
+    {
+        var events = MemberDecider.Decide(new JoinChapter(Id, "hanoi-1", "Nguyễn Văn An", "Accountant", Joined.Languages, T0), Member.Initial);
+        events.ShouldHaveSingleItem().ShouldBe(Joined);
+    }
+
+    [Fact]
+    public void The_same_member_cannot_join_twice() =>
+        Should.Throw<StateConflict>(() => MemberDecider.Decide(new JoinChapter(Id, "hanoi-1", "An", "Accountant", ["vi"], T0), new Member.Active(Joined)));
+
+    [Fact]
+    public void An_active_member_leaves() => Spec([Joined], new LeaveChapter(Id, T0.AddDays(1)), new MemberLeft(Id, T0.AddDays(1)));
+
+    [Fact]
+    public void Leaving_again_changes_nothing() => Spec([Joined, new MemberLeft(Id, T0.AddDays(1))], new LeaveChapter(Id, T0.AddDays(2)));
+
+    [Fact]
+    public void Someone_who_never_joined_cannot_leave() =>
+        Should.Throw<NotFound>(() => MemberDecider.Decide(new LeaveChapter(Id, T0), Member.Initial));
+
+    [Fact]
+    public void A_chapter_is_created_once()
+    {
+        var create = new CreateChapter("hanoi-1", "Hà Nội 1", "Asia/Ho_Chi_Minh", "VND", T0);
+        var created = ChapterDecider.Decide(create, ChapterState.Initial).ShouldHaveSingleItem();
+        Should.Throw<StateConflict>(() => ChapterDecider.Decide(create, ChapterState.Evolve(ChapterState.Initial, created)));
+    }
+
+    [Theory]
+    [InlineData("sv", "sv")]
+    [InlineData("PT-br", "pt-BR")]
+    [InlineData("zh-hant-tw", "zh-Hant-TW")]
+    [InlineData("es-419", "es-419")]
+    [InlineData("english", null)]
+    [InlineData("e", null)]
+    [InlineData("sv_SE", null)]
+    [InlineData("", null)]
+    public void Language_tags_are_checked_and_put_in_canonical_case(string tag, string? expected) =>
+        LanguageTag.Normalize(tag).ShouldBe(expected);
+
+    [Theory]
+    [InlineData("SEK", true)]
+    [InlineData("EUR", true)]
+    [InlineData("VND", true)]
+    [InlineData("sek", false)]
+    [InlineData("XYZ", false)]
+    public void Currencies_are_iso_4217_codes(string code, bool known) => Iso4217.IsKnown(code).ShouldBe(known);
+}

@@ -1,0 +1,177 @@
+using Chapter.Domain.Referrals;
+using Chapter.Domain.Shared;
+
+namespace Chapter.Domain.Tests;
+
+public sealed class ReferralSpecs
+{
+    private static readonly DateTimeOffset T0 = new(2026, 11, 16, 7, 30, 0, TimeSpan.Zero);
+    private static readonly Guid Id = Guid.Parse("2b6b3c43-0d1e-4c33-9f0f-59a0b2f3a001");
+    private static readonly MemberStanding Anna = new(Guid.Parse("00000000-0000-0000-0000-00000000000a"), "stockholm-city", true);
+    private static readonly MemberStanding Bram = new(Guid.Parse("00000000-0000-0000-0000-00000000000b"), "stockholm-city", true);
+    private static readonly MemberStanding Chi = new(Guid.Parse("00000000-0000-0000-0000-00000000000c"), "stockholm-city", true);
+    private static readonly Prospect Prospect = new("Sara Lind", "sara@example.se", null, "Lind Bygg AB", Consent: true);
+
+    private static GiveReferral Give(MemberStanding? giver = null, MemberStanding? receiver = null, Prospect? prospect = null, string need = "New office lease", string language = "sv") =>
+        new(Id, "stockholm-city", giver ?? Anna, receiver ?? Bram, prospect ?? Prospect, need, Temperature.Warm, language, T0);
+
+    private static readonly ReferralGiven Given = new(Id, "stockholm-city", Anna.MemberId, Bram.MemberId, Prospect, "New office lease", Temperature.Warm, "sv", T0);
+    private static readonly ReferralAccepted Accepted = new(Id, Bram.MemberId, T0.AddHours(2));
+    private static readonly ReferralDeclined Declined = new(Id, Bram.MemberId, "Outside my area", T0.AddHours(2));
+    private static readonly ReferralClosed ClosedWon = new(Id, Bram.MemberId, Outcome.Won, new Money(12000m, "SEK"), T0.AddDays(10));
+    private static readonly ReferralThanked Thanked = new(Id, Bram.MemberId, "Signed a two-year lease, thank you!", T0.AddDays(11));
+
+    private static void Spec(ReferralEvent[] given, ReferralCommand when, params ReferralEvent[] then) =>
+        ReferralDecider.Decide(when, given.Aggregate(Referral.Initial, Referral.Evolve)).ShouldBe(then);
+
+    private static TError SpecThrows<TError>(ReferralEvent[] given, ReferralCommand when) where TError : Exception =>
+        Should.Throw<TError>(() => ReferralDecider.Decide(when, given.Aggregate(Referral.Initial, Referral.Evolve)));
+
+    [Fact]
+    public void A_member_gives_a_referral_with_the_prospects_consent_and_the_introductions_language() =>
+        Spec([], Give(), Given);
+
+    [Fact]
+    public void Giving_the_same_referral_again_changes_nothing() => Spec([Given], Give());
+
+    [Fact]
+    public void Giving_the_same_referral_again_after_it_moved_on_still_changes_nothing() =>
+        Spec([Given, Accepted, ClosedWon, Thanked], Give());
+
+    [Fact]
+    public void Giving_another_referral_under_an_existing_id_is_a_conflict() =>
+        SpecThrows<StateConflict>([Given], Give(need: "Something else"));
+
+    [Fact]
+    public void A_member_cannot_refer_to_themselves() =>
+        SpecThrows<RuleBroken>([], Give(receiver: Anna)).Field.ShouldBe("receiverId");
+
+    [Fact]
+    public void A_prospect_is_never_passed_on_without_consent() =>
+        SpecThrows<RuleBroken>([], Give(prospect: Prospect with { Consent = false })).Field.ShouldBe("prospect.consent");
+
+    [Fact]
+    public void The_introductions_language_must_be_named() =>
+        SpecThrows<RuleBroken>([], Give(language: " ")).Field.ShouldBe("language");
+
+    [Fact]
+    public void A_giver_who_left_cannot_give() =>
+        SpecThrows<RuleBroken>([], Give(giver: Anna with { Active = false })).Field.ShouldBe("giverId");
+
+    [Fact]
+    public void A_receiver_who_left_cannot_receive() =>
+        SpecThrows<RuleBroken>([], Give(receiver: Bram with { Active = false })).Field.ShouldBe("receiverId");
+
+    [Fact]
+    public void Giver_and_receiver_must_belong_to_the_referrals_chapter() =>
+        SpecThrows<RuleBroken>([], Give(receiver: Bram with { ChapterId = "amsterdam-zuid" })).Field.ShouldBe("receiverId");
+
+    [Fact]
+    public void The_receiver_accepts() =>
+        Spec([Given], new AcceptReferral(Id, Bram.MemberId, T0.AddHours(2)), Accepted);
+
+    [Fact]
+    public void Accepting_again_changes_nothing() =>
+        Spec([Given, Accepted], new AcceptReferral(Id, Bram.MemberId, T0.AddHours(5)));
+
+    [Fact]
+    public void Only_the_receiver_may_accept() =>
+        SpecThrows<NotPermitted>([Given], new AcceptReferral(Id, Chi.MemberId, T0));
+
+    [Fact]
+    public void The_giver_may_not_accept_their_own_referral() =>
+        SpecThrows<NotPermitted>([Given], new AcceptReferral(Id, Anna.MemberId, T0));
+
+    [Fact]
+    public void A_referral_that_was_never_given_cannot_be_accepted() =>
+        SpecThrows<NotFound>([], new AcceptReferral(Id, Bram.MemberId, T0));
+
+    [Fact]
+    public void The_receiver_declines_with_a_reason() =>
+        Spec([Given], new DeclineReferral(Id, Bram.MemberId, "Outside my area", T0.AddHours(2)), Declined);
+
+    [Fact]
+    public void Declining_again_with_the_same_reason_changes_nothing() =>
+        Spec([Given, Declined], new DeclineReferral(Id, Bram.MemberId, "Outside my area", T0.AddHours(3)));
+
+    [Fact]
+    public void Declining_again_with_another_reason_is_a_conflict() =>
+        SpecThrows<StateConflict>([Given, Declined], new DeclineReferral(Id, Bram.MemberId, "Too busy", T0));
+
+    [Fact]
+    public void A_declined_referral_cannot_be_accepted() =>
+        SpecThrows<StateConflict>([Given, Declined], new AcceptReferral(Id, Bram.MemberId, T0));
+
+    [Fact]
+    public void An_accepted_referral_cannot_be_declined() =>
+        SpecThrows<StateConflict>([Given, Accepted], new DeclineReferral(Id, Bram.MemberId, "Changed my mind", T0));
+
+    [Fact]
+    public void The_receiver_closes_business_won_with_its_value() =>
+        Spec([Given, Accepted], new CloseReferral(Id, Bram.MemberId, Outcome.Won, new Money(12000m, "SEK"), T0.AddDays(10)), ClosedWon);
+
+    [Fact]
+    public void The_receiver_closes_business_lost_without_a_value() =>
+        Spec([Given, Accepted], new CloseReferral(Id, Bram.MemberId, Outcome.Lost, null, T0.AddDays(3)),
+            new ReferralClosed(Id, Bram.MemberId, Outcome.Lost, null, T0.AddDays(3)));
+
+    [Fact]
+    public void Business_won_needs_a_value() =>
+        SpecThrows<RuleBroken>([Given, Accepted], new CloseReferral(Id, Bram.MemberId, Outcome.Won, null, T0)).Field.ShouldBe("value");
+
+    [Fact]
+    public void Business_lost_has_no_value() =>
+        SpecThrows<RuleBroken>([Given, Accepted], new CloseReferral(Id, Bram.MemberId, Outcome.Lost, new Money(1m, "SEK"), T0)).Field.ShouldBe("value");
+
+    [Fact]
+    public void A_value_cannot_be_negative() =>
+        SpecThrows<RuleBroken>([Given, Accepted], new CloseReferral(Id, Bram.MemberId, Outcome.Won, new Money(-1m, "SEK"), T0)).Field.ShouldBe("value.amount");
+
+    [Fact]
+    public void A_referral_must_be_accepted_before_it_is_closed() =>
+        SpecThrows<StateConflict>([Given], new CloseReferral(Id, Bram.MemberId, Outcome.Lost, null, T0));
+
+    [Fact]
+    public void Closing_again_with_the_same_outcome_and_value_changes_nothing() =>
+        Spec([Given, Accepted, ClosedWon], new CloseReferral(Id, Bram.MemberId, Outcome.Won, new Money(12000m, "SEK"), T0.AddDays(12)));
+
+    [Fact]
+    public void Closing_again_with_another_value_is_a_conflict() =>
+        SpecThrows<StateConflict>([Given, Accepted, ClosedWon], new CloseReferral(Id, Bram.MemberId, Outcome.Won, new Money(1m, "SEK"), T0));
+
+    [Fact]
+    public void Only_the_receiver_may_close() =>
+        SpecThrows<NotPermitted>([Given, Accepted], new CloseReferral(Id, Anna.MemberId, Outcome.Lost, null, T0));
+
+    [Fact]
+    public void The_receiver_thanks_the_giver_after_closing() =>
+        Spec([Given, Accepted, ClosedWon], new ThankGiver(Id, Bram.MemberId, Thanked.Note, Thanked.ThankedAt), Thanked);
+
+    [Fact]
+    public void The_receiver_may_thank_for_the_introduction_before_closing_and_close_afterwards()
+    {
+        var thanks = Thanked with { ThankedAt = T0.AddHours(3) };
+        Spec([Given, Accepted], new ThankGiver(Id, Bram.MemberId, thanks.Note, thanks.ThankedAt), thanks);
+        Spec([Given, Accepted, thanks], new CloseReferral(Id, Bram.MemberId, Outcome.Won, new Money(12000m, "SEK"), T0.AddDays(10)), ClosedWon);
+    }
+
+    [Fact]
+    public void Thanking_again_with_the_same_note_changes_nothing() =>
+        Spec([Given, Accepted, ClosedWon, Thanked], new ThankGiver(Id, Bram.MemberId, Thanked.Note, T0.AddDays(12)));
+
+    [Fact]
+    public void The_giver_is_thanked_once() =>
+        SpecThrows<StateConflict>([Given, Accepted, ClosedWon, Thanked], new ThankGiver(Id, Bram.MemberId, "Another note", T0));
+
+    [Fact]
+    public void A_referral_not_yet_accepted_cannot_be_thanked_for() =>
+        SpecThrows<StateConflict>([Given], new ThankGiver(Id, Bram.MemberId, "Thanks", T0));
+
+    [Fact]
+    public void A_declined_referral_cannot_be_thanked_for() =>
+        SpecThrows<StateConflict>([Given, Declined], new ThankGiver(Id, Bram.MemberId, "Thanks", T0));
+
+    [Fact]
+    public void Only_the_receiver_thanks() =>
+        SpecThrows<NotPermitted>([Given, Accepted], new ThankGiver(Id, Chi.MemberId, "Thanks", T0));
+}
