@@ -1,6 +1,34 @@
-var builder = WebApplication.CreateBuilder(args);
-var app = builder.Build();
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Chapter.Api.Chapters;
+using Chapter.Api.Infrastructure;
+using Chapter.Api.Members;
+using Chapter.Api.Referrals;
+using Microsoft.AspNetCore.Http.Json;
 
-app.MapGet("/", () => "Hello World!");
+var builder = WebApplication.CreateBuilder(args);
+
+await builder.AddChapterDatabaseAsync();
+builder.Services.AddProblemDetails();
+builder.Services.AddExceptionHandler<ProblemMapping>();
+// Bad JSON becomes an exception that ProblemMapping turns into a problem naming the field.
+builder.Services.Configure<RouteHandlerOptions>(options => options.ThrowOnBadRequest = true);
+builder.Services.Configure<JsonOptions>(options =>
+    options.SerializerOptions.Converters.Add(new JsonStringEnumConverter(JsonNamingPolicy.CamelCase)));
+builder.Services.AddOpenApi();
+
+var app = builder.Build();
+await app.MigrateChapterDatabaseAsync();
+
+app.UseExceptionHandler();
+app.UseStatusCodePages();
+
+app.MapOpenApi();
+app.MapHealthChecks("/health");
+app.MapChapters();
+app.MapMembers();
+app.MapReferrals();
 
 app.Run();
+
+public partial class Program;

@@ -1,0 +1,65 @@
+using System.Text.RegularExpressions;
+using Chapter.Api.Infrastructure;
+using Chapter.Domain.Chapters;
+using Chapter.Projections.Chapters;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Npgsql;
+
+namespace Chapter.Api.Chapters;
+
+public sealed record CreateChapterRequest(string? Id, string? Name, string? TimeZone, string? Currency);
+
+public static partial class ChapterEndpoints
+{
+    [GeneratedRegex("^[a-z0-9]+(-[a-z0-9]+)*$", RegexOptions.CultureInvariant)]
+    private static partial Regex Slug();
+
+    public static RouteGroupBuilder MapChapters(this IEndpointRouteBuilder routes)
+    {
+        var group = routes.MapGroup("/api/chapters").WithTags("Chapters")
+            .ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesValidationProblem()
+            .ProducesProblem(StatusCodes.Status409Conflict);
+
+        group.MapPost("/", CreateAsync)
+            .WithName("CreateChapter")
+            .WithSummary("Create a chapter")
+            .WithDescription("The id is a slug (lowercase letters, digits and dashes) chosen by the caller; 409 when it is taken.");
+
+        group.MapGet("/{chapterId}", GetAsync)
+            .WithName("GetChapter")
+            .WithSummary("Read a chapter");
+
+        return group;
+    }
+
+    private static async Task<Results<Created<ChapterView>, ValidationProblem>> CreateAsync(
+        CreateChapterRequest body, WritePath writePath, NpgsqlDataSource db, TimeProvider clock, HttpContext context, CancellationToken ct)
+    {
+        var check = new Validation();
+        var id = check.Text(body.Id, "id", 64);
+        if (id.Length > 0 && !Slug().IsMatch(id))
+            check.Add("id", "'id' is a slug: lowercase letters, digits and single dashes, e.g. 'stockholm-city'.");
+        var name = check.Text(body.Name, "name");
+        var timeZone = check.Text(body.TimeZone, "timeZone", 64);
+        if (timeZone.Length > 0 && !TimeZoneInfo.TryFindSystemTimeZoneById(timeZone, out _))
+            check.Add("timeZone", $"'{timeZone}' is not an IANA time zone such as 'Europe/Stockholm'.");
+        var currency = check.Currency(body.Currency, "currency");
+        if (!check.IsValid)
+            return (ValidationProblem)check.Problem();
+
+        var command = new CreateChapter(id, name, timeZone, currency, clock.GetUtcNow());
+        await writePath.DecideAsync<ChapterState, ChapterEvent>(
+            ChapterDecider.StreamId(id), "chapter", id, ChapterState.Initial, ChapterState.Evolve,
+            state => ChapterDecider.Decide(command, state), RequestMetadata.For(context), ct);
+
+        var view = await ChapterProjection.GetAsync(db, id, ct);
+        return TypedResults.Created($"/api/chapters/{id}", view);
+    }
+
+    private static async Task<Results<Ok<ChapterView>, ProblemHttpResult>> GetAsync(
+        string chapterId, NpgsqlDataSource db, CancellationToken ct) =>
+        await ChapterProjection.GetAsync(db, chapterId, ct) is { } chapter
+            ? TypedResults.Ok(chapter)
+            : Problems.NotFound($"Chapter '{chapterId}' does not exist.");
+}

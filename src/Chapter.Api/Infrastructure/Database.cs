@@ -1,0 +1,60 @@
+using Chapter.EventStore;
+using Chapter.LocalPostgres;
+using Chapter.Projections;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Npgsql;
+
+namespace Chapter.Api.Infrastructure;
+
+public static class Database
+{
+    public const string ConnectionStringName = "Chapter";
+
+    /// <summary>
+    /// Registers the data source, the event store with its inline projections, and the write path.
+    /// With no connection string configured, starts (or reuses) a local PostgreSQL cluster first.
+    /// </summary>
+    public static async Task AddChapterDatabaseAsync(this WebApplicationBuilder builder)
+    {
+        if (string.IsNullOrWhiteSpace(builder.Configuration.GetConnectionString(ConnectionStringName)))
+        {
+            var embedded = await EmbeddedPostgres.StartAsync(builder.Configuration, builder.Environment);
+            builder.Configuration[$"ConnectionStrings:{ConnectionStringName}"] = embedded.ConnectionString;
+            if (embedded.Cluster is { } cluster)
+                builder.Services.AddSingleton(cluster);
+        }
+
+        var connectionString = builder.Configuration.GetConnectionString(ConnectionStringName)!;
+        builder.Services.AddSingleton(_ => NpgsqlDataSource.Create(connectionString));
+        builder.Services.AddSingleton(services => new EventStore.EventStore(
+            services.GetRequiredService<NpgsqlDataSource>(), ChapterEventTypes.Create(), ReadModelSchema.InlineProjections()));
+        builder.Services.AddSingleton<WritePath>();
+        builder.Services.AddSingleton(TimeProvider.System);
+        builder.Services.AddHealthChecks().AddCheck<PostgresHealthCheck>("postgres");
+    }
+
+    /// <summary>Brings the schema up to date before the first request; safe when several instances start at once.</summary>
+    public static async Task MigrateChapterDatabaseAsync(this WebApplication app)
+    {
+        await SchemaMigrator.MigrateAsync(app.Services.GetRequiredService<NpgsqlDataSource>(), ReadModelSchema.All);
+        if (app.Services.GetService<LocalPostgresCluster>() is { } cluster)
+            app.Lifetime.ApplicationStopped.Register(() => cluster.StopAsync().GetAwaiter().GetResult());
+    }
+
+    private sealed class PostgresHealthCheck(NpgsqlDataSource db) : IHealthCheck
+    {
+        public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
+        {
+            try
+            {
+                await using var command = db.CreateCommand("SELECT 1");
+                await command.ExecuteScalarAsync(cancellationToken);
+                return HealthCheckResult.Healthy("PostgreSQL answers.");
+            }
+            catch (Exception e) when (e is NpgsqlException or TimeoutException or InvalidOperationException)
+            {
+                return HealthCheckResult.Unhealthy("PostgreSQL does not answer.");
+            }
+        }
+    }
+}

@@ -1,0 +1,81 @@
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using Chapter.Domain.Shared;
+using Chapter.EventStore;
+using Microsoft.AspNetCore.Diagnostics;
+using Microsoft.AspNetCore.Mvc;
+
+namespace Chapter.Api.Infrastructure;
+
+/// <summary>
+/// Turns every exception into an RFC 9457 problem: domain refusals and concurrency conflicts into
+/// 4xx answers that say what went wrong, anything else into a 500 that reveals nothing internal.
+/// </summary>
+public sealed partial class ProblemMapping(IProblemDetailsService problems, ILogger<ProblemMapping> logger) : IExceptionHandler
+{
+    public async ValueTask<bool> TryHandleAsync(HttpContext context, Exception exception, CancellationToken cancellationToken)
+    {
+        var problem = exception switch
+        {
+            RuleBroken e => Validation(StatusCodes.Status422UnprocessableEntity, "A rule of the chapter was broken.", e.Field, e.Message),
+            StateConflict e => Problem(StatusCodes.Status409Conflict, "Conflict with what already happened.", e.Message),
+            NotPermitted e => Problem(StatusCodes.Status403Forbidden, "Not allowed.", e.Message),
+            NotFound e => Problem(StatusCodes.Status404NotFound, "Not found.", e.Message),
+            ConcurrencyException => Problem(StatusCodes.Status409Conflict, "Concurrent change.",
+                "Someone else changed this at the same moment. Read it again and retry."),
+            StreamAlreadyExistsException => Problem(StatusCodes.Status409Conflict, "Already exists.", "Something with this id already exists."),
+            BadHttpRequestException e => FromBadRequest(e),
+            _ => null,
+        };
+
+        if (problem is null)
+        {
+            logger.LogError(exception, "Unhandled error on {Method} {Path}", context.Request.Method, context.Request.Path);
+            problem = Problem(StatusCodes.Status500InternalServerError, "Something went wrong on our side.",
+                "The error was logged. Nothing you sent was lost if you retry.");
+        }
+
+        context.Response.StatusCode = problem.Status!.Value;
+        return await problems.TryWriteAsync(new ProblemDetailsContext { HttpContext = context, ProblemDetails = problem });
+    }
+
+    private static ProblemDetails Problem(int status, string title, string detail) => new() { Status = status, Title = title, Detail = detail };
+
+    private static HttpValidationProblemDetails Validation(int status, string title, string field, string message) =>
+        new(new Dictionary<string, string[]> { [field] = [message] }) { Status = status, Title = title, Detail = message };
+
+    private static ProblemDetails FromBadRequest(BadHttpRequestException e)
+    {
+        if (e.InnerException is JsonException json)
+        {
+            var field = FieldFromJsonPath(json.Path);
+            return Validation(StatusCodes.Status400BadRequest, "The request body is not valid JSON for this request.", field,
+                field == "body"
+                    ? "The body is not well-formed JSON."
+                    : $"'{field}' has the wrong type or is not valid JSON.");
+        }
+
+        if (e.StatusCode == StatusCodes.Status400BadRequest)
+        {
+            var parameter = ParameterName().Match(e.Message);
+            return parameter.Success
+                ? Validation(StatusCodes.Status400BadRequest, "The request has invalid fields.", parameter.Groups[1].Value,
+                    $"'{parameter.Groups[1].Value}' is missing or has the wrong format.")
+                : Problem(StatusCodes.Status400BadRequest, "Bad request.", "The request could not be read: a JSON body is required.");
+        }
+
+        return Problem(e.StatusCode, "Bad request.", "The request could not be read.");
+    }
+
+    // "$.prospect.consent" → "prospect.consent"; "$['value']['amount']" → "value.amount"; "$" → "body".
+    internal static string FieldFromJsonPath(string? path)
+    {
+        if (string.IsNullOrEmpty(path) || path == "$")
+            return "body";
+        var field = path.TrimStart('$').Replace("['", ".").Replace("']", "").TrimStart('.');
+        return field.Length == 0 ? "body" : field;
+    }
+
+    [GeneratedRegex("""parameter "(?:[^"]*\s)?(\w+)" """, RegexOptions.CultureInvariant)]
+    private static partial Regex ParameterName();
+}

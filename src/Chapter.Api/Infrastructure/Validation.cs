@@ -1,0 +1,88 @@
+using Chapter.Domain.Shared;
+
+namespace Chapter.Api.Infrastructure;
+
+/// <summary>Collects input errors by field (camelCase JSON paths), for one RFC 9457 validation problem.</summary>
+public sealed class Validation
+{
+    public const int MaxNameLength = 200;
+    public const int MaxTextLength = 2000;
+
+    private readonly Dictionary<string, List<string>> _errors = new(StringComparer.Ordinal);
+
+    public bool IsValid => _errors.Count == 0;
+
+    public void Add(string field, string message)
+    {
+        if (!_errors.TryGetValue(field, out var messages))
+            _errors[field] = messages = [];
+        messages.Add(message);
+    }
+
+    public IResult Problem() => TypedResults.ValidationProblem(
+        _errors.ToDictionary(e => e.Key, e => e.Value.ToArray()),
+        title: "The request has invalid fields.");
+
+    public string Text(string? value, string field, int maxLength = MaxNameLength)
+    {
+        if (string.IsNullOrWhiteSpace(value))
+            Add(field, $"'{field}' is required and cannot be empty.");
+        else if (value.Trim().Length > maxLength)
+            Add(field, $"'{field}' can be at most {maxLength} characters.");
+        return value?.Trim() ?? "";
+    }
+
+    public string? OptionalText(string? value, string field, int maxLength = MaxNameLength)
+    {
+        if (string.IsNullOrWhiteSpace(value))
+            return null;
+        if (value.Trim().Length > maxLength)
+            Add(field, $"'{field}' can be at most {maxLength} characters.");
+        return value.Trim();
+    }
+
+    public T Required<T>(T? value, string field) where T : struct
+    {
+        if (value is null)
+            Add(field, $"'{field}' is required.");
+        return value ?? default;
+    }
+
+    public Guid RequiredId(Guid? value, string field)
+    {
+        if (value is null || value == Guid.Empty)
+            Add(field, $"'{field}' is required and must be a member id (a UUID).");
+        return value ?? Guid.Empty;
+    }
+
+    public string Language(string? value, string field)
+    {
+        if (string.IsNullOrWhiteSpace(value))
+        {
+            Add(field, $"'{field}' is required: a BCP 47 language tag such as 'sv', 'nl', 'vi' or 'en'.");
+            return "";
+        }
+        var normalized = LanguageTag.Normalize(value.Trim());
+        if (normalized is null)
+            Add(field, $"'{value}' is not a BCP 47 language tag such as 'sv', 'nl', 'vi' or 'en'.");
+        return normalized ?? "";
+    }
+
+    public string Currency(string? value, string field)
+    {
+        if (string.IsNullOrWhiteSpace(value))
+            Add(field, $"'{field}' is required: an ISO 4217 currency code such as 'SEK', 'EUR' or 'VND'.");
+        else if (!Iso4217.IsKnown(value.Trim()))
+            Add(field, $"'{value}' is not an ISO 4217 currency code such as 'SEK', 'EUR' or 'VND'.");
+        return value?.Trim() ?? "";
+    }
+
+    public TEnum OneOf<TEnum>(string? value, string field) where TEnum : struct, Enum
+    {
+        var names = Enum.GetNames<TEnum>().Select(n => n.ToLowerInvariant()).ToArray();
+        if (value is not null && names.Contains(value) && Enum.TryParse<TEnum>(value, ignoreCase: true, out var parsed))
+            return parsed;
+        Add(field, $"'{field}' must be one of: {string.Join(", ", names)}.");
+        return default;
+    }
+}

@@ -1,0 +1,96 @@
+using Chapter.Api.Infrastructure;
+using Chapter.Domain.Members;
+using Chapter.Projections.Chapters;
+using Chapter.Projections.Members;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Mvc;
+using Npgsql;
+
+namespace Chapter.Api.Members;
+
+public sealed record AddMemberRequest(string? Name, string? Profession, string[]? Languages);
+
+public sealed record MemberList(IReadOnlyList<MemberView> Items);
+
+public static class MemberEndpoints
+{
+    public static RouteGroupBuilder MapMembers(this IEndpointRouteBuilder routes)
+    {
+        var group = routes.MapGroup("/api/chapters/{chapterId}/members").WithTags("Members")
+            .ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesValidationProblem();
+
+        group.MapPost("/", AddAsync)
+            .WithName("AddMember")
+            .WithSummary("Add a member to a chapter")
+            .WithDescription("The server assigns the member's id. Languages are BCP 47 tags, e.g. [\"sv\", \"en\"].");
+
+        group.MapGet("/", ListAsync)
+            .WithName("ListMembers")
+            .WithSummary("List a chapter's members, active and left, in the order they joined");
+
+        group.MapGet("/{memberId:guid}", GetAsync)
+            .WithName("GetMember")
+            .WithSummary("Read a member");
+
+        group.MapPost("/{memberId:guid}/leave", LeaveAsync)
+            .WithName("MemberLeaves")
+            .WithSummary("Mark a member as having left the chapter")
+            .WithDescription("A member who left can no longer give or receive referrals; their history stays. Repeating it changes nothing.");
+
+        return group;
+    }
+
+    private static async Task<Results<Created<MemberView>, ValidationProblem, ProblemHttpResult>> AddAsync(
+        string chapterId, AddMemberRequest body, WritePath writePath, NpgsqlDataSource db, TimeProvider clock, HttpContext context, CancellationToken ct)
+    {
+        var check = new Validation();
+        var name = check.Text(body.Name, "name");
+        var profession = check.Text(body.Profession, "profession");
+        var languages = new List<string>();
+        if (body.Languages is not { Length: > 0 })
+            check.Add("languages", "'languages' needs at least one BCP 47 tag, e.g. [\"sv\", \"en\"].");
+        else if (body.Languages.Length > 20)
+            check.Add("languages", "'languages' can hold at most 20 tags.");
+        else
+            for (var i = 0; i < body.Languages.Length; i++)
+                languages.Add(check.Language(body.Languages[i], $"languages[{i}]"));
+        if (!check.IsValid)
+            return (ValidationProblem)check.Problem();
+
+        if (await ChapterProjection.GetAsync(db, chapterId, ct) is null)
+            return Problems.NotFound($"Chapter '{chapterId}' does not exist.");
+
+        var memberId = Guid.CreateVersion7();
+        var command = new JoinChapter(memberId, chapterId, name, profession, languages.Distinct().ToList(), clock.GetUtcNow());
+        await writePath.DecideAsync<Member, MemberEvent>(
+            MemberDecider.StreamId(memberId), "member", chapterId, Member.Initial, Member.Evolve,
+            state => MemberDecider.Decide(command, state), RequestMetadata.For(context), ct);
+
+        var member = await MemberProjection.GetAsync(db, chapterId, memberId, ct);
+        return TypedResults.Created($"/api/chapters/{chapterId}/members/{memberId}", member);
+    }
+
+    private static async Task<Results<Ok<MemberList>, ProblemHttpResult>> ListAsync(string chapterId, NpgsqlDataSource db, CancellationToken ct) =>
+        await ChapterProjection.GetAsync(db, chapterId, ct) is null
+            ? Problems.NotFound($"Chapter '{chapterId}' does not exist.")
+            : TypedResults.Ok(new MemberList(await MemberProjection.ListAsync(db, chapterId, ct)));
+
+    private static async Task<Results<Ok<MemberView>, ProblemHttpResult>> GetAsync(string chapterId, Guid memberId, NpgsqlDataSource db, CancellationToken ct) =>
+        await MemberProjection.GetAsync(db, chapterId, memberId, ct) is { } member
+            ? TypedResults.Ok(member)
+            : Problems.NotFound($"Member {memberId} is not in chapter '{chapterId}'.");
+
+    private static async Task<Results<Ok<MemberView>, ProblemHttpResult>> LeaveAsync(
+        string chapterId, Guid memberId, WritePath writePath, NpgsqlDataSource db, TimeProvider clock, HttpContext context, CancellationToken ct)
+    {
+        if (await MemberProjection.GetAsync(db, chapterId, memberId, ct) is null)
+            return Problems.NotFound($"Member {memberId} is not in chapter '{chapterId}'.");
+
+        var command = new LeaveChapter(memberId, clock.GetUtcNow());
+        await writePath.DecideAsync<Member, MemberEvent>(
+            MemberDecider.StreamId(memberId), "member", chapterId, Member.Initial, Member.Evolve,
+            state => MemberDecider.Decide(command, state), RequestMetadata.For(context), ct);
+        return TypedResults.Ok((await MemberProjection.GetAsync(db, chapterId, memberId, ct))!);
+    }
+}

@@ -1,0 +1,72 @@
+using System.Text.Json.Serialization;
+using Chapter.Domain.Members;
+using Chapter.EventStore;
+using Npgsql;
+
+namespace Chapter.Projections.Members;
+
+public sealed record MemberView(
+    Guid Id, string ChapterId, string Name, string Profession, IReadOnlyList<string> Languages,
+    string Status, DateTimeOffset JoinedAt, DateTimeOffset? LeftAt, long Version)
+{
+    [JsonIgnore]
+    public bool Active => Status == MemberProjection.Active;
+}
+
+public sealed class MemberProjection : IInlineProjection
+{
+    public const string Active = "active";
+    public const string Left = "left";
+
+    public void Apply(IReadOnlyList<RecordedEvent> events, NpgsqlBatch batch)
+    {
+        foreach (var e in events)
+        {
+            switch (e.Data)
+            {
+                case MemberJoined j:
+                    batch.Add(
+                        """
+                        INSERT INTO member_view (id, chapter_id, name, profession, languages, status, joined_at, version)
+                        VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+                        """, j.MemberId, j.ChapterId, j.Name, j.Profession, j.Languages.ToArray(), Active, j.JoinedAt, e.Version);
+                    break;
+                case MemberLeft l:
+                    batch.Add("UPDATE member_view SET status = $2, left_at = $3, version = $4 WHERE id = $1",
+                        l.MemberId, Left, l.LeftAt, e.Version);
+                    break;
+            }
+        }
+    }
+
+    private const string Columns = "id, chapter_id, name, profession, languages, status, joined_at, left_at, version";
+
+    public static async Task<MemberView?> GetAsync(NpgsqlDataSource db, string chapterId, Guid memberId, CancellationToken ct)
+    {
+        await using var command = db.CreateCommand($"SELECT {Columns} FROM member_view WHERE chapter_id = $1 AND id = $2");
+        command.Parameters.Add(new NpgsqlParameter { Value = chapterId });
+        command.Parameters.Add(new NpgsqlParameter { Value = memberId });
+        return (await ReadAsync(command, ct)).SingleOrDefault();
+    }
+
+    public static async Task<IReadOnlyList<MemberView>> ListAsync(NpgsqlDataSource db, string chapterId, CancellationToken ct)
+    {
+        await using var command = db.CreateCommand($"SELECT {Columns} FROM member_view WHERE chapter_id = $1 ORDER BY joined_at, id");
+        command.Parameters.Add(new NpgsqlParameter { Value = chapterId });
+        return await ReadAsync(command, ct);
+    }
+
+    private static async Task<IReadOnlyList<MemberView>> ReadAsync(NpgsqlCommand command, CancellationToken ct)
+    {
+        var members = new List<MemberView>();
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        while (await reader.ReadAsync(ct))
+        {
+            members.Add(new MemberView(
+                reader.GetGuid(0), reader.GetString(1), reader.GetString(2), reader.GetString(3),
+                reader.GetFieldValue<string[]>(4), reader.GetString(5), reader.GetFieldValue<DateTimeOffset>(6),
+                reader.IsDBNull(7) ? null : reader.GetFieldValue<DateTimeOffset>(7), reader.GetInt64(8)));
+        }
+        return members;
+    }
+}

@@ -1,0 +1,141 @@
+using System.Text.Json;
+using Chapter.Domain.Referrals;
+using Chapter.Domain.Shared;
+using Chapter.EventStore;
+using Npgsql;
+using NpgsqlTypes;
+
+namespace Chapter.Projections.Referrals;
+
+/// <summary>
+/// A referral as members and integrations read it. <see cref="Status"/> is the last step taken:
+/// given, accepted, declined, closed or thanked (a referral thanked on acceptance and closed later reads "closed").
+/// </summary>
+public sealed record ReferralView(
+    Guid Id,
+    string ChapterId,
+    Guid GiverId,
+    Guid ReceiverId,
+    string Status,
+    string Need,
+    Temperature Temperature,
+    string Language,
+    Prospect Prospect,
+    Outcome? Outcome,
+    Money? Value,
+    string? DeclineReason,
+    string? ThankNote,
+    DateTimeOffset GivenAt,
+    DateTimeOffset? AcceptedAt,
+    DateTimeOffset? DeclinedAt,
+    DateTimeOffset? ClosedAt,
+    DateTimeOffset? ThankedAt,
+    long Version);
+
+public sealed class ReferralProjection : IInlineProjection
+{
+    public static readonly string[] Statuses = ["given", "accepted", "declined", "closed", "thanked"];
+
+    public void Apply(IReadOnlyList<RecordedEvent> events, NpgsqlBatch batch)
+    {
+        foreach (var e in events)
+        {
+            switch (e.Data)
+            {
+                case ReferralGiven g:
+                    var prospect = new NpgsqlBatchCommand(
+                        """
+                        INSERT INTO referral_view (id, chapter_id, giver_id, receiver_id, status, need, temperature, language, prospect, given_at, version)
+                        VALUES ($1, $2, $3, $4, 'given', $5, $6, $7, $8, $9, $10)
+                        """);
+                    foreach (var value in new object[] { g.ReferralId, g.ChapterId, g.GiverId, g.ReceiverId, g.Need, Name(g.Temperature), g.Language })
+                        prospect.Parameters.Add(new NpgsqlParameter { Value = value });
+                    prospect.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Jsonb, Value = JsonSerializer.Serialize(g.Prospect, ChapterEventTypes.SerializerOptions) });
+                    prospect.Parameters.Add(new NpgsqlParameter { Value = g.GivenAt });
+                    prospect.Parameters.Add(new NpgsqlParameter { Value = e.Version });
+                    batch.BatchCommands.Add(prospect);
+                    break;
+                case ReferralAccepted a:
+                    batch.Add("UPDATE referral_view SET status = 'accepted', accepted_at = $2, version = $3 WHERE id = $1",
+                        a.ReferralId, a.AcceptedAt, e.Version);
+                    break;
+                case ReferralDeclined d:
+                    batch.Add("UPDATE referral_view SET status = 'declined', declined_at = $2, decline_reason = $3, version = $4 WHERE id = $1",
+                        d.ReferralId, d.DeclinedAt, d.Reason, e.Version);
+                    break;
+                case ReferralClosed c:
+                    batch.Add(
+                        "UPDATE referral_view SET status = 'closed', closed_at = $2, outcome = $3, value_amount = $4, value_currency = $5, version = $6 WHERE id = $1",
+                        c.ReferralId, c.ClosedAt, Name(c.Outcome), c.Value?.Amount, c.Value?.Currency, e.Version);
+                    break;
+                case ReferralThanked t:
+                    batch.Add("UPDATE referral_view SET status = 'thanked', thanked_at = $2, thank_note = $3, version = $4 WHERE id = $1",
+                        t.ReferralId, t.ThankedAt, t.Note, e.Version);
+                    break;
+            }
+        }
+    }
+
+    private static string Name<T>(T value) where T : struct, Enum => JsonNamingPolicy.CamelCase.ConvertName(value.ToString());
+
+    private const string Columns =
+        """
+        id, chapter_id, giver_id, receiver_id, status, need, temperature, language, prospect::text, outcome,
+        value_amount, value_currency, decline_reason, thank_note, given_at, accepted_at, declined_at, closed_at, thanked_at, version
+        """;
+
+    public static async Task<ReferralView?> GetAsync(NpgsqlDataSource db, string chapterId, Guid referralId, CancellationToken ct)
+    {
+        await using var command = db.CreateCommand($"SELECT {Columns} FROM referral_view WHERE chapter_id = $1 AND id = $2");
+        command.Parameters.Add(new NpgsqlParameter { Value = chapterId });
+        command.Parameters.Add(new NpgsqlParameter { Value = referralId });
+        return (await ReadAsync(command, ct)).SingleOrDefault();
+    }
+
+    /// <summary>A chapter's referrals, newest first; optionally by status, and by a member as giver or receiver.</summary>
+    public static async Task<IReadOnlyList<ReferralView>> ListAsync(NpgsqlDataSource db, string chapterId, string? status, Guid? memberId, CancellationToken ct)
+    {
+        await using var command = db.CreateCommand(
+            $"""
+            SELECT {Columns} FROM referral_view
+            WHERE chapter_id = $1 AND ($2::text IS NULL OR status = $2) AND ($3::uuid IS NULL OR giver_id = $3 OR receiver_id = $3)
+            ORDER BY given_at DESC, id
+            """);
+        command.Parameters.Add(new NpgsqlParameter { Value = chapterId });
+        command.Parameters.Add(new NpgsqlParameter { Value = (object?)status ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
+        command.Parameters.Add(new NpgsqlParameter { Value = (object?)memberId ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Uuid });
+        return await ReadAsync(command, ct);
+    }
+
+    private static async Task<IReadOnlyList<ReferralView>> ReadAsync(NpgsqlCommand command, CancellationToken ct)
+    {
+        var views = new List<ReferralView>();
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        while (await reader.ReadAsync(ct))
+        {
+            DateTimeOffset? At(int i) => reader.IsDBNull(i) ? null : reader.GetFieldValue<DateTimeOffset>(i);
+            string? Text(int i) => reader.IsDBNull(i) ? null : reader.GetString(i);
+            views.Add(new ReferralView(
+                Id: reader.GetGuid(0),
+                ChapterId: reader.GetString(1),
+                GiverId: reader.GetGuid(2),
+                ReceiverId: reader.GetGuid(3),
+                Status: reader.GetString(4),
+                Need: reader.GetString(5),
+                Temperature: Enum.Parse<Temperature>(reader.GetString(6), ignoreCase: true),
+                Language: reader.GetString(7),
+                Prospect: JsonSerializer.Deserialize<Prospect>(reader.GetString(8), ChapterEventTypes.SerializerOptions)!,
+                Outcome: Text(9) is { } outcome ? Enum.Parse<Outcome>(outcome, ignoreCase: true) : null,
+                Value: reader.IsDBNull(10) ? null : new Money(reader.GetDecimal(10), reader.GetString(11)),
+                DeclineReason: Text(12),
+                ThankNote: Text(13),
+                GivenAt: reader.GetFieldValue<DateTimeOffset>(14),
+                AcceptedAt: At(15),
+                DeclinedAt: At(16),
+                ClosedAt: At(17),
+                ThankedAt: At(18),
+                Version: reader.GetInt64(19)));
+        }
+        return views;
+    }
+}

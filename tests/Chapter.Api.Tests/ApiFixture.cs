@@ -1,0 +1,146 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Chapter.Testing;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Mvc.Testing;
+using Npgsql;
+
+namespace Chapter.Api.Tests;
+
+/// <summary>The API in memory over a PostgreSQL database of its own.</summary>
+public sealed class ApiFixture : WebApplicationFactory<Program>, IAsyncLifetime
+{
+    private string _connectionString = "";
+
+    public async Task InitializeAsync()
+    {
+        _connectionString = await TestPostgres.CreateDatabaseAsync();
+        _ = Server; // start the host, which migrates the schema
+    }
+
+    protected override void ConfigureWebHost(IWebHostBuilder builder)
+    {
+        builder.UseSetting("ConnectionStrings:Chapter", _connectionString);
+        builder.UseEnvironment("Production");
+    }
+
+    public async Task<long> ScalarAsync(string sql, params object[] parameters)
+    {
+        await using var connection = new NpgsqlConnection(_connectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand(sql, connection);
+        foreach (var parameter in parameters)
+            command.Parameters.Add(new NpgsqlParameter { Value = parameter });
+        return Convert.ToInt64(await command.ExecuteScalarAsync());
+    }
+
+    public async Task<JsonObject> ScalarJsonAsync(string sql, params object[] parameters)
+    {
+        await using var connection = new NpgsqlConnection(_connectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand(sql, connection);
+        foreach (var parameter in parameters)
+            command.Parameters.Add(new NpgsqlParameter { Value = parameter });
+        return JsonNode.Parse((string)(await command.ExecuteScalarAsync())!)!.AsObject();
+    }
+
+    /// <summary>
+    /// Blocks every append (reads go on) until <paramref name="race"/>'s requests are all waiting on the
+    /// lock, then lets them go at once: a real race, not requests that happen to run one after another.
+    /// </summary>
+    public async Task<T[]> RaceAsync<T>(int racers, Func<int, Task<T>> race)
+    {
+        await using var blocker = new NpgsqlConnection(_connectionString);
+        await blocker.OpenAsync();
+        await using var transaction = await blocker.BeginTransactionAsync();
+        await using (var lockEvents = new NpgsqlCommand("LOCK TABLE events IN EXCLUSIVE MODE", blocker, transaction))
+            await lockEvents.ExecuteNonQueryAsync();
+
+        var running = Enumerable.Range(0, racers).Select(race).ToArray();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        while (await ScalarAsync("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'") < racers)
+            await Task.Delay(10, timeout.Token);
+        await transaction.CommitAsync();
+        return await Task.WhenAll(running);
+    }
+
+    async Task IAsyncLifetime.DisposeAsync() => await base.DisposeAsync();
+}
+
+/// <summary>Builds chapters, members and referrals through the public HTTP API, as a client would.</summary>
+public sealed class Scenario(HttpClient http)
+{
+    public HttpClient Http { get; } = http;
+    public string ChapterId { get; } = $"chapter-{Guid.NewGuid():N}"[..20];
+
+    public async Task<Scenario> WithChapterAsync()
+    {
+        (await Http.PostAsJsonAsync("/api/chapters", new { id = ChapterId, name = "Stockholm City", timeZone = "Europe/Stockholm", currency = "SEK" }))
+            .StatusCode.ShouldBe(HttpStatusCode.Created);
+        return this;
+    }
+
+    public async Task<Guid> AddMemberAsync(string name, string profession = "Accountant", string chapterId = "")
+    {
+        var response = await Http.PostAsJsonAsync($"/api/chapters/{(chapterId == "" ? ChapterId : chapterId)}/members",
+            new { name, profession, languages = new[] { "sv", "en" } });
+        response.StatusCode.ShouldBe(HttpStatusCode.Created);
+        return (await response.ReadJsonAsync())["id"]!.GetValue<Guid>();
+    }
+
+    public object ReferralBody(Guid giverId, Guid receiverId, Guid? referralId = null, bool consent = true, string need = "New office lease") => new
+    {
+        referralId,
+        giverId,
+        receiverId,
+        prospect = new { name = "Sara Lind", email = "sara@example.se", phone = "+46 70 123 45 67", company = "Lind Bygg AB", consent },
+        need,
+        temperature = "warm",
+        language = "sv",
+    };
+
+    public string Referrals => $"/api/chapters/{ChapterId}/referrals";
+
+    public async Task<Guid> GiveAsync(Guid giverId, Guid receiverId)
+    {
+        var response = await Http.PostAsJsonAsync(Referrals, ReferralBody(giverId, receiverId));
+        response.StatusCode.ShouldBe(HttpStatusCode.Created);
+        return (await response.ReadJsonAsync())["id"]!.GetValue<Guid>();
+    }
+
+    public Task<HttpResponseMessage> ActAsync(Guid referralId, string action, object body) =>
+        Http.PostAsJsonAsync($"{Referrals}/{referralId}/{action}", body);
+}
+
+public static class HttpAssertions
+{
+    public static async Task<JsonObject> ReadJsonAsync(this HttpResponseMessage response) =>
+        JsonNode.Parse(await response.Content.ReadAsStringAsync())!.AsObject();
+
+    /// <summary>Asserts an RFC 9457 problem with this status, and returns it.</summary>
+    public static async Task<JsonObject> ShouldBeProblemAsync(this HttpResponseMessage response, HttpStatusCode status)
+    {
+        var text = await response.Content.ReadAsStringAsync();
+        response.StatusCode.ShouldBe(status, text);
+        response.Content.Headers.ContentType?.MediaType.ShouldBe("application/problem+json");
+        var problem = JsonNode.Parse(text)!.AsObject();
+        problem["status"]!.GetValue<int>().ShouldBe((int)status);
+        problem["title"]!.GetValue<string>().ShouldNotBeNullOrWhiteSpace();
+        text.ShouldNotContain("   at ", customMessage: "no stack traces to clients");
+        return problem;
+    }
+
+    /// <summary>Asserts a problem whose <c>errors</c> name each of these fields.</summary>
+    public static async Task<JsonObject> ShouldBeProblemNamingAsync(this HttpResponseMessage response, HttpStatusCode status, params string[] fields)
+    {
+        var problem = await response.ShouldBeProblemAsync(status);
+        var errors = problem["errors"]?.AsObject() ?? throw new ShouldAssertException($"No errors in {problem.ToJsonString()}");
+        foreach (var field in fields)
+            errors.ContainsKey(field).ShouldBeTrue($"'{field}' not named in {errors.ToJsonString()}");
+        return problem;
+    }
+
+    public static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+}
