@@ -32,7 +32,7 @@ public sealed partial class ProblemMapping(IProblemDetailsService problems, ILog
         {
             logger.LogError(exception, "Unhandled error on {Method} {Path}", context.Request.Method, context.Request.Path);
             problem = Problem(StatusCodes.Status500InternalServerError, "Something went wrong on our side.",
-                "The error was logged. Nothing you sent was lost if you retry.");
+                "The error was logged; quote the traceId when you report it.");
         }
 
         context.Response.StatusCode = problem.Status!.Value;
