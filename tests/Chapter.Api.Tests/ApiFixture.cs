@@ -26,24 +26,20 @@ public sealed class ApiFixture : WebApplicationFactory<Program>, IAsyncLifetime
         builder.UseEnvironment("Production");
     }
 
-    public async Task<long> ScalarAsync(string sql, params object[] parameters)
-    {
-        await using var connection = new NpgsqlConnection(_connectionString);
-        await connection.OpenAsync();
-        await using var command = new NpgsqlCommand(sql, connection);
-        foreach (var parameter in parameters)
-            command.Parameters.Add(new NpgsqlParameter { Value = parameter });
-        return Convert.ToInt64(await command.ExecuteScalarAsync());
-    }
+    public async Task<long> ScalarAsync(string sql, params object[] parameters) =>
+        Convert.ToInt64(await QueryScalarAsync(sql, parameters));
 
-    public async Task<JsonObject> ScalarJsonAsync(string sql, params object[] parameters)
+    public async Task<JsonObject> ScalarJsonAsync(string sql, params object[] parameters) =>
+        JsonNode.Parse((string)(await QueryScalarAsync(sql, parameters))!)!.AsObject();
+
+    private async Task<object?> QueryScalarAsync(string sql, object[] parameters)
     {
         await using var connection = new NpgsqlConnection(_connectionString);
         await connection.OpenAsync();
         await using var command = new NpgsqlCommand(sql, connection);
         foreach (var parameter in parameters)
             command.Parameters.Add(new NpgsqlParameter { Value = parameter });
-        return JsonNode.Parse((string)(await command.ExecuteScalarAsync())!)!.AsObject();
+        return await command.ExecuteScalarAsync();
     }
 
     /// <summary>

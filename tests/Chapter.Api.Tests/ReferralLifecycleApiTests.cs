@@ -82,6 +82,19 @@ public sealed class ReferralLifecycleApiTests(ApiFixture api) : IClassFixture<Ap
     }
 
     [Fact]
+    public async Task A_value_without_a_currency_is_in_the_chapters_currency()
+    {
+        var (scenario, anna, bram) = await TwoMembersAsync();
+        var id = await scenario.GiveAsync(anna, bram);
+        await scenario.ActAsync(id, "accept", new { memberId = bram });
+
+        var closed = await (await scenario.ActAsync(id, "close", new { memberId = bram, outcome = "won", value = new { amount = 900m } })).ReadJsonAsync();
+
+        closed["value"]!["currency"]!.GetValue<string>().ShouldBe("SEK");
+        closed["value"]!["amount"]!.GetValue<decimal>().ShouldBe(900m);
+    }
+
+    [Fact]
     public async Task Retrying_a_give_with_the_same_id_and_body_answers_200_and_appends_nothing()
     {
         var (scenario, anna, bram) = await TwoMembersAsync();

@@ -49,7 +49,7 @@ public static class ReferralEndpoints
         group.MapPost("/{referralId:guid}/close", CloseAsync)
             .WithName("CloseReferral")
             .WithSummary("The receiver closes the business: won (with its value) or lost")
-            .WithDescription("Only after the referral was accepted. value {amount, currency} is required for won and absent for lost.");
+            .WithDescription("Only after the referral was accepted. value {amount, currency} is required for won and absent for lost; without a currency, the chapter's currency is used.");
         group.MapPost("/{referralId:guid}/thank", ThankAsync)
             .WithName("ThankGiver")
             .WithSummary("The receiver thanks the giver and reports back what came of it")
@@ -151,7 +151,7 @@ public static class ReferralEndpoints
         return ActAsync(check, () => new DeclineReferral(referralId, memberId, reason, clock.GetUtcNow()), chapterId, writePath, db, context, ct);
     }
 
-    private static Task<Results<Ok<ReferralView>, ValidationProblem, ProblemHttpResult>> CloseAsync(
+    private static async Task<Results<Ok<ReferralView>, ValidationProblem, ProblemHttpResult>> CloseAsync(
         string chapterId, Guid referralId, CloseReferralRequest body, WritePath writePath, NpgsqlDataSource db, TimeProvider clock, HttpContext context, CancellationToken ct)
     {
         var check = new Validation();
@@ -163,9 +163,12 @@ public static class ReferralEndpoints
             var amount = check.Required(v.Amount, "value.amount");
             if (amount < 0)
                 check.Add("value.amount", "'value.amount' cannot be negative.");
-            value = new Money(amount, check.Currency(v.Currency, "value.currency"));
+            var currency = v.Currency is null
+                ? (await ChapterProjection.GetAsync(db, chapterId, ct))?.Currency ?? ""
+                : check.Currency(v.Currency, "value.currency");
+            value = new Money(amount, currency);
         }
-        return ActAsync(check, () => new CloseReferral(referralId, memberId, outcome, value, clock.GetUtcNow()), chapterId, writePath, db, context, ct);
+        return await ActAsync(check, () => new CloseReferral(referralId, memberId, outcome, value, clock.GetUtcNow()), chapterId, writePath, db, context, ct);
     }
 
     private static Task<Results<Ok<ReferralView>, ValidationProblem, ProblemHttpResult>> ThankAsync(
