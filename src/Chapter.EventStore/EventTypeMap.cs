@@ -38,7 +38,14 @@ public sealed class EventTypeMap
         TryGetType(name, out var type)
             ? JsonSerializer.Deserialize(json, type, SerializerOptions)!
             : throw new UnknownEventTypeException(name);
+
+    /// <summary>Like <see cref="Deserialize"/>, but an unknown name gives an <see cref="UnknownEvent"/> to skip or refuse.</summary>
+    public object DeserializeOrUnknown(string name, string json) =>
+        TryGetType(name, out var type) ? JsonSerializer.Deserialize(json, type, SerializerOptions)! : new UnknownEvent(name);
 }
+
+/// <summary>The payload of a stored event whose name this version of the code does not know.</summary>
+public sealed record UnknownEvent(string TypeName);
 
 /// <summary>A stored event whose name no code in this process knows (written by a newer version).</summary>
 public sealed class UnknownEventTypeException(string name) : Exception($"No event type is mapped to the stored name '{name}'.")

@@ -86,6 +86,10 @@ public sealed class LocalPostgresCluster : IAsyncDisposable
             ["-D", DataDirectory, "-m", _deleteOnDispose ? "immediate" : "fast", "-w", "stop"], cancellationToken);
     }
 
+    /// <summary>Restarts the server with the same settings, dropping every connection (for resilience tests).</summary>
+    public Task RestartAsync(CancellationToken cancellationToken = default) =>
+        RunServerToolAsync("pg_ctl", ["-D", DataDirectory, "-m", "fast", "-w", "-t", "60", "restart"], cancellationToken);
+
     public async ValueTask DisposeAsync()
     {
         try
