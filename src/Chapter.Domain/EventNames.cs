@@ -1,5 +1,6 @@
 using Chapter.Domain.Chapters;
 using Chapter.Domain.Members;
+using Chapter.Domain.OneToOnes;
 using Chapter.Domain.Referrals;
 
 namespace Chapter.Domain;
@@ -20,5 +21,6 @@ public static class EventNames
         [typeof(ReferralDeclined)] = "referral.declined.v1",
         [typeof(ReferralClosed)] = "referral.closed.v1",
         [typeof(ReferralThanked)] = "referral.thanked.v1",
+        [typeof(OneToOneHeld)] = "one-to-one.held.v1",
     };
 }

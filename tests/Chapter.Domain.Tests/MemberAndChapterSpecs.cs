@@ -1,4 +1,6 @@
 using Chapter.Domain.Chapters;
+using Chapter.Domain.OneToOnes;
+using Chapter.Domain.Referrals;
 using Chapter.Domain.Members;
 using Chapter.Domain.Shared;
 
@@ -61,4 +63,39 @@ public sealed class MemberAndChapterSpecs
     [InlineData("sek", false)]
     [InlineData("XYZ", false)]
     public void Currencies_are_iso_4217_codes(string code, bool known) => Iso4217.IsKnown(code).ShouldBe(known);
+}
+
+public sealed class OneToOneSpecs
+{
+    private static readonly DateTimeOffset Now = new(2026, 11, 20, 9, 0, 0, TimeSpan.Zero);
+    private static readonly Guid Id = Guid.Parse("00000000-0000-0000-0000-0000000000f1");
+    private static readonly MemberStanding A = new(Guid.Parse("00000000-0000-0000-0000-00000000000a"), "c", true);
+    private static readonly MemberStanding B = new(Guid.Parse("00000000-0000-0000-0000-00000000000b"), "c", true);
+
+    private static RecordOneToOne Record(MemberStanding? b = null, DateOnly? date = null) =>
+        new(Id, "c", A, b ?? B, date ?? new DateOnly(2026, 11, 19), "Coffee at the station", new DateOnly(2026, 11, 20), Now);
+
+    [Fact]
+    public void Two_members_record_a_one_to_one_they_held() =>
+        OneToOneDecider.Decide(Record(), OneToOne.Initial)
+            .ShouldBe([new OneToOneHeld(Id, "c", A.MemberId, B.MemberId, new DateOnly(2026, 11, 19), "Coffee at the station", Now)]);
+
+    [Fact]
+    public void Recording_it_again_changes_nothing()
+    {
+        var held = OneToOneDecider.Decide(Record(), OneToOne.Initial).Single();
+        OneToOneDecider.Decide(Record(), new OneToOne.Recorded(held)).ShouldBeEmpty();
+    }
+
+    [Fact]
+    public void A_one_to_one_needs_two_members() =>
+        Should.Throw<RuleBroken>(() => OneToOneDecider.Decide(Record(b: A), OneToOne.Initial)).Field.ShouldBe("memberB");
+
+    [Fact]
+    public void A_one_to_one_in_the_future_is_not_recorded_yet() =>
+        Should.Throw<RuleBroken>(() => OneToOneDecider.Decide(Record(date: new DateOnly(2026, 11, 21)), OneToOne.Initial)).Field.ShouldBe("date");
+
+    [Fact]
+    public void A_member_who_left_holds_no_more_one_to_ones() =>
+        Should.Throw<RuleBroken>(() => OneToOneDecider.Decide(Record(b: B with { Active = false }), OneToOne.Initial)).Field.ShouldBe("memberB");
 }

@@ -4,10 +4,14 @@ namespace Chapter.Domain.Chapters;
 
 public abstract record ChapterEvent(string ChapterId);
 
-public sealed record ChapterCreated(string ChapterId, string Name, string TimeZone, string Currency, DateTimeOffset CreatedAt)
-    : ChapterEvent(ChapterId);
+/// <param name="TieHalfLifeDays">How fast a relationship's strength fades without new interactions; null means the default.</param>
+public sealed record ChapterCreated(string ChapterId, string Name, string TimeZone, string Currency, DateTimeOffset CreatedAt, int? TieHalfLifeDays = null)
+    : ChapterEvent(ChapterId)
+{
+    public const int DefaultTieHalfLifeDays = 90;
+}
 
-public sealed record CreateChapter(string ChapterId, string Name, string TimeZone, string Currency, DateTimeOffset Now);
+public sealed record CreateChapter(string ChapterId, string Name, string TimeZone, string Currency, DateTimeOffset Now, int? TieHalfLifeDays = null);
 
 public abstract record ChapterState
 {
@@ -29,7 +33,7 @@ public static class ChapterDecider
 
     public static ChapterEvent[] Decide(CreateChapter command, ChapterState state) => state switch
     {
-        ChapterState.NotCreated => [new ChapterCreated(command.ChapterId, command.Name, command.TimeZone, command.Currency, command.Now)],
+        ChapterState.NotCreated => [new ChapterCreated(command.ChapterId, command.Name, command.TimeZone, command.Currency, command.Now, command.TieHalfLifeDays)],
         _ => throw new StateConflict($"Chapter '{command.ChapterId}' already exists."),
     };
 }

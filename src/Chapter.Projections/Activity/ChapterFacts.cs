@@ -1,0 +1,42 @@
+using Chapter.Domain.Referrals;
+using Chapter.Domain.Shared;
+
+namespace Chapter.Projections.Activity;
+
+public sealed record MemberFact(Guid Id, string Name, DateTimeOffset JoinedAt, DateTimeOffset? LeftAt)
+{
+    /// <summary>Active at a moment: joined by then and not left by then.</summary>
+    public bool ActiveAt(DateTimeOffset moment) => JoinedAt <= moment && (LeftAt is null || LeftAt > moment);
+}
+
+public sealed record ReferralFact(
+    Guid Id, Guid GiverId, Guid ReceiverId, DateTimeOffset GivenAt,
+    DateTimeOffset? AcceptedAt, DateTimeOffset? DeclinedAt, DateTimeOffset? ClosedAt, Outcome? Outcome, Money? Value, DateTimeOffset? ThankedAt)
+{
+    public bool WonBy(DateTimeOffset moment) => Outcome == Domain.Referrals.Outcome.Won && ClosedAt <= moment;
+}
+
+public sealed record OneToOneFact(Guid Id, Guid MemberA, Guid MemberB, DateOnly HeldOn);
+
+/// <summary>
+/// Everything that happened in a chapter, reduced to the facts the reciprocity read models need:
+/// who gave to whom and when each step followed, one-to-ones, and who was a member when.
+/// </summary>
+public sealed record ChapterFacts(
+    string ChapterId,
+    TimeZoneInfo TimeZone,
+    string Currency,
+    int TieHalfLifeDays,
+    IReadOnlyList<MemberFact> Members,
+    IReadOnlyList<ReferralFact> Referrals,
+    IReadOnlyList<OneToOneFact> OneToOnes)
+{
+    /// <summary>The instant a date in the chapter's time zone begins.</summary>
+    public DateTimeOffset StartOf(DateOnly date)
+    {
+        var local = date.ToDateTime(TimeOnly.MinValue);
+        return new DateTimeOffset(local, TimeZone.GetUtcOffset(local));
+    }
+
+    public DateOnly DateOf(DateTimeOffset moment) => DateOnly.FromDateTime(TimeZoneInfo.ConvertTime(moment, TimeZone).DateTime);
+}

@@ -1,0 +1,185 @@
+using Chapter.Domain.Shared;
+using Chapter.Projections.Activity;
+
+namespace Chapter.Projections.Reciprocity;
+
+/// <summary>How help circulated through a chapter in a window. Shares are 0–1; null where nothing could be measured.</summary>
+public sealed record CirculationFigures(
+    DateTimeOffset From,
+    DateTimeOffset To,
+    int ActiveMembers,
+    int GivingMembers,
+    int ReceivingMembers,
+    double? Circulation,
+    double? CycleShare,
+    double? MedianReach,
+    double? GivingGini,
+    double? PayItForwardRate,
+    double? LoopClosures,
+    double? ClosedLoopShare,
+    double? MedianHoursToAccept,
+    IReadOnlyList<Money> ClosedWonValue);
+
+/// <summary>
+/// Circulation across the chapter, never a balance between two members. Every figure looks only at
+/// what had happened by the window's end, so a past window's figures do not change later.
+/// </summary>
+public static class Circulation
+{
+    public static readonly TimeSpan PayItForwardWithin = TimeSpan.FromDays(30);
+    public static readonly TimeSpan ThanksWithin = TimeSpan.FromDays(14);
+
+    public static CirculationFigures Compute(ChapterFacts facts, DateTimeOffset from, DateTimeOffset to)
+    {
+        var active = facts.Members.Where(m => m.ActiveAt(to)).Select(m => m.Id).ToHashSet();
+        var given = facts.Referrals.Where(r => r.GivenAt >= from && r.GivenAt < to).OrderBy(r => r.GivenAt).ThenBy(r => r.Id).ToList();
+
+        var givers = given.Select(r => r.GiverId).Where(active.Contains).ToHashSet();
+        var receivers = given.Select(r => r.ReceiverId).Where(active.Contains).ToHashSet();
+        var edges = given.Select(r => (r.GiverId, r.ReceiverId)).Distinct().ToList();
+
+        var component = StronglyConnectedComponents(edges);
+        var reach = givers.Select(g => (double)given.Where(r => r.GiverId == g).Select(r => r.ReceiverId).Distinct().Count()).ToList();
+        var givenCounts = active.Select(m => given.Count(r => r.GiverId == m)).ToList();
+
+        var forwarded = given.Count(r => facts.Referrals.Any(next =>
+            next.GiverId == r.ReceiverId && next.ReceiverId != r.GiverId
+            && next.GivenAt > r.GivenAt && next.GivenAt <= r.GivenAt + PayItForwardWithin && next.GivenAt < to));
+
+        var onLoops = MembersOnTimeOrderedLoops(given);
+
+        var won = facts.Referrals.Where(r => r.WonBy(to) && r.ClosedAt >= from).ToList();
+        var thankedInTime = won.Count(r => r.ThankedAt is { } thanked && thanked <= r.ClosedAt + ThanksWithin && thanked < to);
+
+        var hoursToAccept = given.Where(r => r.AcceptedAt < to).Select(r => (r.AcceptedAt!.Value - r.GivenAt).TotalHours).ToList();
+
+        return new CirculationFigures(
+            from, to,
+            ActiveMembers: active.Count,
+            GivingMembers: givers.Count,
+            ReceivingMembers: receivers.Count,
+            Circulation: Share(active.Count(m => givers.Contains(m) && receivers.Contains(m)), active.Count),
+            CycleShare: Share(edges.Count(e => component[e.GiverId] == component[e.ReceiverId]), edges.Count),
+            MedianReach: Median(reach),
+            GivingGini: active.Count == 0 ? null : Round(Gini(givenCounts)),
+            PayItForwardRate: Share(forwarded, given.Count),
+            LoopClosures: Share(givers.Count(onLoops.Contains), givers.Count),
+            ClosedLoopShare: Share(thankedInTime, won.Count),
+            MedianHoursToAccept: Median(hoursToAccept) is { } median ? Math.Round(median, 1) : null,
+            ClosedWonValue: won.GroupBy(r => r.Value!.Currency).OrderBy(g => g.Key)
+                .Select(g => new Money(g.Sum(r => r.Value!.Amount), g.Key)).ToList());
+    }
+
+    /// <summary>
+    /// Members on a closed loop of help: a chain of referrals X→Y→…→X, each given after the one before,
+    /// through at least two members besides X. Found from every origin X by earliest-arrival search,
+    /// marking everyone on each chain that closes.
+    /// </summary>
+    internal static HashSet<Guid> MembersOnTimeOrderedLoops(IReadOnlyList<ReferralFact> referralsInTimeOrder)
+    {
+        var onLoops = new HashSet<Guid>();
+        foreach (var origin in referralsInTimeOrder.Select(r => r.GiverId).Distinct())
+        {
+            var firstHops = referralsInTimeOrder.Where(r => r.GiverId == origin && r.ReceiverId != origin)
+                .GroupBy(r => r.ReceiverId).Select(g => g.First());
+            foreach (var firstHop in firstHops)
+            {
+                var arrival = new Dictionary<Guid, DateTimeOffset> { [firstHop.ReceiverId] = firstHop.GivenAt };
+                var cameFrom = new Dictionary<Guid, Guid>();
+                foreach (var r in referralsInTimeOrder)
+                {
+                    if (r.GivenAt <= firstHop.GivenAt || r.GiverId == origin || !arrival.TryGetValue(r.GiverId, out var at) || at >= r.GivenAt)
+                        continue;
+                    if (r.ReceiverId == origin)
+                    {
+                        if (r.GiverId == firstHop.ReceiverId)
+                            continue; // X→Y→X only: a swap, not help coming round through the group
+                        onLoops.Add(origin);
+                        for (var member = r.GiverId; ; member = cameFrom[member])
+                        {
+                            onLoops.Add(member);
+                            if (member == firstHop.ReceiverId)
+                                break;
+                        }
+                    }
+                    else if (!arrival.ContainsKey(r.ReceiverId))
+                    {
+                        arrival[r.ReceiverId] = r.GivenAt;
+                        cameFrom[r.ReceiverId] = r.GiverId;
+                    }
+                }
+            }
+        }
+        return onLoops;
+    }
+
+    /// <summary>Tarjan's algorithm: the component of each member; an edge within one component lies on a directed cycle.</summary>
+    internal static Dictionary<Guid, int> StronglyConnectedComponents(IReadOnlyList<(Guid From, Guid To)> edges)
+    {
+        var next = edges.GroupBy(e => e.From).ToDictionary(g => g.Key, g => g.Select(e => e.To).ToList());
+        var nodes = edges.SelectMany(e => new[] { e.From, e.To }).Distinct().ToList();
+        var index = new Dictionary<Guid, int>();
+        var low = new Dictionary<Guid, int>();
+        var component = new Dictionary<Guid, int>();
+        var stack = new Stack<Guid>();
+        var onStack = new HashSet<Guid>();
+        var counter = 0;
+
+        void Visit(Guid node)
+        {
+            index[node] = low[node] = counter++;
+            stack.Push(node);
+            onStack.Add(node);
+            foreach (var to in next.GetValueOrDefault(node, []))
+            {
+                if (!index.ContainsKey(to))
+                {
+                    Visit(to);
+                    low[node] = Math.Min(low[node], low[to]);
+                }
+                else if (onStack.Contains(to))
+                    low[node] = Math.Min(low[node], index[to]);
+            }
+            if (low[node] != index[node])
+                return;
+            var id = component.Count == 0 ? 0 : component.Values.Max() + 1;
+            Guid member;
+            do
+            {
+                member = stack.Pop();
+                onStack.Remove(member);
+                component[member] = id;
+            } while (member != node);
+        }
+
+        foreach (var node in nodes.Where(n => !index.ContainsKey(n)))
+            Visit(node);
+        return component;
+    }
+
+    /// <summary>0 when everyone gave equally, towards 1 when one member gave everything.</summary>
+    internal static double Gini(IReadOnlyList<int> values)
+    {
+        var total = values.Sum();
+        if (values.Count == 0 || total == 0)
+            return 0;
+        var sorted = values.Order().ToList();
+        double weighted = 0;
+        for (var i = 0; i < sorted.Count; i++)
+            weighted += (i + 1) * (double)sorted[i];
+        return 2 * weighted / (sorted.Count * (double)total) - (sorted.Count + 1) / (double)sorted.Count;
+    }
+
+    internal static double? Median(IReadOnlyList<double> values)
+    {
+        if (values.Count == 0)
+            return null;
+        var sorted = values.Order().ToList();
+        var middle = sorted.Count / 2;
+        return sorted.Count % 2 == 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
+    }
+
+    private static double? Share(int part, int whole) => whole == 0 ? null : Round(part / (double)whole);
+
+    private static double Round(double value) => Math.Round(value, 4);
+}
