@@ -1,14 +1,19 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using Chapter.Api.Admin;
 using Chapter.Api.Chapters;
 using Chapter.Api.Infrastructure;
 using Chapter.Api.Members;
+using Chapter.Api.OneToOnes;
+using Chapter.Api.Reciprocity;
 using Chapter.Api.Referrals;
+using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.AspNetCore.Http.Json;
 
 var builder = WebApplication.CreateBuilder(args);
 
 await builder.AddChapterDatabaseAsync();
+builder.AddChapterProjections();
 builder.Services.AddProblemDetails();
 builder.Services.AddExceptionHandler<ProblemMapping>();
 // Bad JSON becomes an exception that ProblemMapping turns into a problem naming the field.
@@ -24,10 +29,13 @@ app.UseExceptionHandler();
 app.UseStatusCodePages();
 
 app.MapOpenApi();
-app.MapHealthChecks("/health");
+app.MapHealthChecks("/health", new HealthCheckOptions { ResponseWriter = Projections.WriteHealthAsync });
 app.MapChapters();
 app.MapMembers();
 app.MapReferrals();
+app.MapOneToOnes();
+app.MapReciprocity();
+app.MapProjectionAdmin();
 
 app.Run();
 

@@ -2,7 +2,9 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Chapter.EventStore.Daemon;
 using Chapter.Testing;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Npgsql;
@@ -23,7 +25,16 @@ public sealed class ApiFixture : WebApplicationFactory<Program>, IAsyncLifetime
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
         builder.UseSetting("ConnectionStrings:Chapter", _connectionString);
+        builder.UseSetting("Chapter:Daemon:PollIntervalMs", "20");
+        builder.UseSetting("Chapter:Daemon:StandbyPollIntervalMs", "100");
         builder.UseEnvironment("Production");
+    }
+
+    /// <summary>Waits (boundedly) until the async projections have applied every event appended so far.</summary>
+    public async Task WaitForProjectionsAsync()
+    {
+        var last = await ScalarAsync("SELECT coalesce(max(seq_id), 0) FROM events");
+        await Services.GetRequiredService<ProjectionDaemon>().WaitForAsync(last, TimeSpan.FromSeconds(20));
     }
 
     public async Task<long> ScalarAsync(string sql, params object[] parameters) =>

@@ -12,7 +12,9 @@ public sealed class ServiceApiTests(ApiFixture api) : IClassFixture<ApiFixture>
     {
         var response = await _http.GetAsync("/health");
         response.StatusCode.ShouldBe(HttpStatusCode.OK);
-        (await response.Content.ReadAsStringAsync()).ShouldBe("Healthy");
+        var health = JsonNode.Parse(await response.Content.ReadAsStringAsync())!;
+        health["status"]!.GetValue<string>().ShouldBe("Healthy");
+        health["checks"]!.AsArray().Select(c => c!["name"]!.GetValue<string>()).ShouldBe(["postgres", "projections"], ignoreOrder: true);
     }
 
     [Fact]
@@ -33,11 +35,35 @@ public sealed class ServiceApiTests(ApiFixture api) : IClassFixture<ApiFixture>
             "/api/chapters/{chapterId}/referrals/{referralId}/decline",
             "/api/chapters/{chapterId}/referrals/{referralId}/close",
             "/api/chapters/{chapterId}/referrals/{referralId}/thank",
+            "/api/chapters/{chapterId}/one-to-ones",
+            "/api/chapters/{chapterId}/members/{memberId}/relationships",
+            "/api/chapters/{chapterId}/members/{memberId}/giving",
+            "/api/chapters/{chapterId}/reciprocity",
+            "/api/admin/projections",
+            "/api/admin/projections/{name}/rebuild",
         ], ignoreOrder: true);
         var give = paths["/api/chapters/{chapterId}/referrals"]!["post"]!;
         give["description"]!.GetValue<string>().ShouldContain("consent");
         give["requestBody"].ShouldNotBeNull();
         give["responses"]!.AsObject().Select(r => r.Key).ShouldContain("201");
+    }
+
+    [Fact]
+    public async Task Each_circulation_figure_is_defined_in_the_openapi_description()
+    {
+        var document = JsonNode.Parse(await _http.GetStringAsync("/openapi/v1.json"))!;
+        var figures = document["components"]!["schemas"]!["CirculationFigures"]!["properties"]!.AsObject();
+
+        foreach (var figure in new[] { "circulation", "cycleShare", "medianReach", "givingGini", "payItForwardRate", "loopClosures", "closedLoopShare", "medianHoursToAccept", "closedWonValue" })
+            figures[figure]!["description"]!.GetValue<string>().ShouldNotBeNullOrWhiteSpace(figure);
+    }
+
+    [Fact]
+    public async Task No_endpoint_offers_a_balance_between_two_members()
+    {
+        var document = (await _http.GetStringAsync("/openapi/v1.json")).ToLowerInvariant();
+        foreach (var word in new[] { "balance", "owes", "owed", "debt", "\"net\"" })
+            document.ShouldNotContain(word);
     }
 
     [Fact]

@@ -60,12 +60,13 @@ public sealed partial class ProjectionDaemon : IAsyncDisposable
     /// <summary>Stops every runner; their connections close, releasing their locks for the other processes.</summary>
     public async Task StopAsync()
     {
-        if (_stop is null)
+        // The host may stop its services more than once, and concurrently.
+        var stop = Interlocked.Exchange(ref _stop, null);
+        if (stop is null)
             return;
-        await _stop.CancelAsync();
+        await stop.CancelAsync();
         await _running;
-        _stop.Dispose();
-        _stop = null;
+        stop.Dispose();
     }
 
     public async ValueTask DisposeAsync() => await StopAsync();

@@ -1,3 +1,4 @@
+using System.ComponentModel;
 using Chapter.Domain.Shared;
 using Chapter.Projections.Activity;
 
@@ -5,20 +6,24 @@ namespace Chapter.Projections.Reciprocity;
 
 /// <summary>How help circulated through a chapter in a window. Shares are 0–1; null where nothing could be measured.</summary>
 public sealed record CirculationFigures(
-    DateTimeOffset From,
-    DateTimeOffset To,
-    int ActiveMembers,
-    int GivingMembers,
-    int ReceivingMembers,
-    double? Circulation,
-    double? CycleShare,
-    double? MedianReach,
-    double? GivingGini,
-    double? PayItForwardRate,
-    double? LoopClosures,
-    double? ClosedLoopShare,
-    double? MedianHoursToAccept,
-    IReadOnlyList<Money> ClosedWonValue);
+    [property: Description("Start of the window (inclusive).")] DateTimeOffset From,
+    [property: Description("End of the window (exclusive); only what had happened by then counts.")] DateTimeOffset To,
+    [property: Description("Members active at the end of the window (a member who left is not counted).")] int ActiveMembers,
+    [property: Description("Active members who gave at least one referral in the window.")] int GivingMembers,
+    [property: Description("Active members who received at least one referral in the window.")] int ReceivingMembers,
+    [property: Description("Share of active members who both gave to someone and received from someone (not necessarily the same person).")] double? Circulation,
+    [property: Description("Share of distinct giver→receiver edges that lie on a directed cycle (both ends in the same strongly connected component): help that can come back around through the group.")] double? CycleShare,
+    [property: Description("Median number of distinct members each giving member helped.")] double? MedianReach,
+    [property: Description("Gini coefficient of referrals given per active member: 0 when giving is evenly shared, towards 1 when few give everything.")] double? GivingGini,
+    [property: Description("Share of referrals received whose receiver, within 30 days (and before the window ends), gave a referral to someone other than that giver: help passed on rather than paid back.")] double? PayItForwardRate,
+    [property: Description("Share of giving members who lie on at least one closed loop in the window: a chain of referrals X→Y→…→X, each given after the one before, through at least two other members.")] double? LoopClosures,
+    [property: Description("Share of referrals closed won in the window whose receiver thanked the giver within 14 days of closing.")] double? ClosedLoopShare,
+    [property: Description("Median hours from giving to acceptance, over referrals given in the window and accepted.")] double? MedianHoursToAccept,
+    [property: Description("Value of referrals closed won in the window, per currency (never converted or added across currencies).")] IReadOnlyList<Money> ClosedWonValue)
+{
+    [Description("How fresh the figures are: the last event the projection had applied.")]
+    public AsOf? AsOf { get; init; }
+}
 
 /// <summary>
 /// Circulation across the chapter, never a balance between two members. Every figure looks only at

@@ -17,7 +17,11 @@ public sealed record GivingProfile(
     IReadOnlyList<Money> ClosedWonValue,
     int ThanksGiven,
     int ThanksReceived,
-    int GivingStreakWeeks);
+    int GivingStreakWeeks)
+{
+    /// <summary>How fresh the profile is: the last event the projection had applied.</summary>
+    public AsOf? AsOf { get; init; }
+}
 
 public static class MemberViews
 {

@@ -1,0 +1,38 @@
+using Chapter.Api.Infrastructure;
+using Chapter.EventStore.Daemon;
+using Microsoft.AspNetCore.Http.HttpResults;
+
+namespace Chapter.Api.Admin;
+
+public sealed record ProjectionList(IReadOnlyList<ProjectionStatus> Items);
+
+public static class ProjectionAdminEndpoints
+{
+    public static RouteGroupBuilder MapProjectionAdmin(this IEndpointRouteBuilder routes)
+    {
+        var group = routes.MapGroup("/api/admin/projections").WithTags("Admin").ProducesProblem(StatusCodes.Status404NotFound);
+
+        group.MapGet("/", async (ProjectionDaemon daemon, CancellationToken ct) => TypedResults.Ok(new ProjectionList(await daemon.GetStatusAsync(ct))))
+            .WithName("ListProjections")
+            .WithSummary("Status of every async projection")
+            .WithDescription(
+                "position: highest event sequence applied; lagEvents and lagSeconds: committed events not applied yet and the age of the oldest; " +
+                "state: running | failed (stopped at the event errorSequence) | rebuilding; heldBackBy: an old open transaction that keeps newer events from being applied.");
+
+        group.MapPost("/{name}/rebuild", RebuildAsync)
+            .WithName("RebuildProjection")
+            .WithSummary("Rebuild a projection from the first event, beside the live one, then swap")
+            .WithDescription("Reads keep being served from the live tables until the rebuilt ones are swapped in. Also restarts a projection stopped at a poison event, once the code is fixed.");
+
+        return group;
+    }
+
+    private static async Task<Results<Accepted<ProjectionStatus>, ProblemHttpResult>> RebuildAsync(string name, ProjectionDaemon daemon, CancellationToken ct)
+    {
+        if (!daemon.ProjectionNames.Contains(name))
+            return Problems.NotFound($"No projection named '{name}'.");
+        await daemon.RequestRebuildAsync(name, ct);
+        var status = (await daemon.GetStatusAsync(ct)).Single(s => s.Name == name);
+        return TypedResults.Accepted("/api/admin/projections", status);
+    }
+}

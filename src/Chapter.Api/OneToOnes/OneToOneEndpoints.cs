@@ -1,0 +1,64 @@
+using Chapter.Api.Infrastructure;
+using Chapter.Domain.OneToOnes;
+using Chapter.Domain.Referrals;
+using Chapter.Projections.Chapters;
+using Chapter.Projections.Members;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Npgsql;
+
+namespace Chapter.Api.OneToOnes;
+
+public sealed record RecordOneToOneRequest(Guid? Id, Guid? MemberA, Guid? MemberB, DateOnly? Date, string? Note);
+
+public sealed record OneToOneView(Guid Id, Guid MemberA, Guid MemberB, DateOnly Date, string? Note);
+
+public static class OneToOneEndpoints
+{
+    public static RouteGroupBuilder MapOneToOnes(this IEndpointRouteBuilder routes)
+    {
+        var group = routes.MapGroup("/api/chapters/{chapterId}/one-to-ones").WithTags("One-to-ones")
+            .ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesValidationProblem()
+            .ProducesProblem(StatusCodes.Status409Conflict)
+            .ProducesProblem(StatusCodes.Status422UnprocessableEntity);
+
+        group.MapPost("/", RecordAsync)
+            .WithName("RecordOneToOne")
+            .WithSummary("Record a one-to-one two members held")
+            .WithDescription("date is the day it was held (YYYY-MM-DD, not in the future in the chapter's time zone). An optional client id makes retries safe. One-to-ones count toward tie strength.");
+
+        return group;
+    }
+
+    private static async Task<Results<Created<OneToOneView>, Ok<OneToOneView>, ValidationProblem, ProblemHttpResult>> RecordAsync(
+        string chapterId, RecordOneToOneRequest body, WritePath writePath, NpgsqlDataSource db, TimeProvider clock, HttpContext context, CancellationToken ct)
+    {
+        var check = new Validation();
+        if (body.Id == Guid.Empty)
+            check.Add("id", "'id' must be a non-empty UUID, or left out for the server to choose one.");
+        var memberA = check.RequiredId(body.MemberA, "memberA");
+        var memberB = check.RequiredId(body.MemberB, "memberB");
+        var date = check.Required(body.Date, "date");
+        var note = check.OptionalText(body.Note, "note", Validation.MaxTextLength);
+        if (!check.IsValid)
+            return (ValidationProblem)check.Problem();
+
+        if (await ChapterProjection.GetAsync(db, chapterId, ct) is not { } chapter)
+            return Problems.NotFound($"Chapter '{chapterId}' does not exist.");
+        if (await MemberProjection.GetAsync(db, chapterId, memberA, ct) is not { } a)
+            return Problems.NotFound("memberA", $"Member {memberA} is not in chapter '{chapterId}'.");
+        if (await MemberProjection.GetAsync(db, chapterId, memberB, ct) is not { } b)
+            return Problems.NotFound("memberB", $"Member {memberB} is not in chapter '{chapterId}'.");
+
+        var now = clock.GetUtcNow();
+        var today = DateOnly.FromDateTime(TimeZoneInfo.ConvertTime(now, TimeZoneInfo.FindSystemTimeZoneById(chapter.TimeZone)).DateTime);
+        var id = body.Id ?? Guid.CreateVersion7();
+        var command = new RecordOneToOne(id, chapterId, new MemberStanding(a.Id, a.ChapterId, a.Active), new MemberStanding(b.Id, b.ChapterId, b.Active), date, note, today, now);
+        var (_, appended) = await writePath.DecideAsync<OneToOne, OneToOneHeld>(
+            OneToOneDecider.StreamId(id), "one-to-one", chapterId, OneToOne.Initial, OneToOne.Evolve,
+            state => OneToOneDecider.Decide(command, state), RequestMetadata.For(context, memberA), ct);
+
+        var view = new OneToOneView(id, memberA, memberB, date, note);
+        return appended ? TypedResults.Created($"/api/chapters/{chapterId}/one-to-ones/{id}", view) : TypedResults.Ok(view);
+    }
+}

@@ -1,0 +1,106 @@
+using Chapter.Api.Infrastructure;
+using Chapter.Projections.Activity;
+using Chapter.Projections.Chapters;
+using Chapter.Projections.Members;
+using Chapter.Projections.Reciprocity;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Npgsql;
+
+namespace Chapter.Api.Reciprocity;
+
+public sealed record RelationshipList(IReadOnlyList<Tie> Items, AsOf AsOf);
+
+/// <summary>
+/// Reads from the async activity projection: how help circulates, never who owes whom. Each answer
+/// carries <c>asOf</c>, the last event the projection had applied.
+/// </summary>
+public static class ReciprocityEndpoints
+{
+    private const int MaxWeeks = 104;
+
+    public static RouteGroupBuilder MapReciprocity(this IEndpointRouteBuilder routes)
+    {
+        var group = routes.MapGroup("/api/chapters/{chapterId}").WithTags("Reciprocity")
+            .ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesValidationProblem();
+
+        group.MapGet("/members/{memberId:guid}/relationships", RelationshipsAsync)
+            .WithName("GetRelationships")
+            .WithSummary("A member's ties with the other members")
+            .WithDescription(
+                "A tie is undirected: referrals either way, thanks either way and one-to-ones are its interactions. strength sums the " +
+                "interactions, each counting 1 when it happened and halving every half-life (90 days unless the chapter set another). " +
+                "No field compares what each side gave.");
+
+        group.MapGet("/members/{memberId:guid}/giving", GivingAsync)
+            .WithName("GetGivingProfile")
+            .WithSummary("How a member's giving reached others over the last weeks")
+            .WithDescription(
+                "Over the last `weeks` weeks (default 12): referrals given and to how many distinct people, referrals received and from how many, " +
+                "value of business won from their referrals per currency, thanks given and received, and the streak of consecutive weeks " +
+                "(in the chapter's time zone) with at least one referral given.");
+
+        group.MapGet("/reciprocity", ChapterAsync)
+            .WithName("GetReciprocity")
+            .WithSummary("How help circulated through the chapter over the last weeks")
+            .WithDescription("Each figure's definition is in the CirculationFigures schema. Shares are 0–1, null where there was nothing to measure.");
+
+        return group;
+    }
+
+    private static async Task<Results<Ok<RelationshipList>, ProblemHttpResult>> RelationshipsAsync(
+        string chapterId, Guid memberId, NpgsqlDataSource db, TimeProvider clock, CancellationToken ct)
+    {
+        if (await FactsAsync(db, chapterId, ct) is not { } facts)
+            return Problems.NotFound($"Chapter '{chapterId}' does not exist.");
+        if (await MemberProjection.GetAsync(db, chapterId, memberId, ct) is null)
+            return Problems.NotFound($"Member {memberId} is not in chapter '{chapterId}'.");
+        return TypedResults.Ok(new RelationshipList(MemberViews.Relationships(facts.Facts, memberId, clock.GetUtcNow()), facts.AsOf));
+    }
+
+    private static async Task<Results<Ok<GivingProfile>, ValidationProblem, ProblemHttpResult>> GivingAsync(
+        string chapterId, Guid memberId, int? weeks, NpgsqlDataSource db, TimeProvider clock, CancellationToken ct)
+    {
+        if (InvalidWeeks(weeks) is { } problem)
+            return problem;
+        if (await FactsAsync(db, chapterId, ct) is not { } facts)
+            return Problems.NotFound($"Chapter '{chapterId}' does not exist.");
+        if (await MemberProjection.GetAsync(db, chapterId, memberId, ct) is null)
+            return Problems.NotFound($"Member {memberId} is not in chapter '{chapterId}'.");
+        var to = clock.GetUtcNow();
+        return TypedResults.Ok(MemberViews.Giving(facts.Facts, memberId, to.AddDays(-7 * (weeks ?? 12)), to) with { AsOf = facts.AsOf });
+    }
+
+    private static async Task<Results<Ok<CirculationFigures>, ValidationProblem, ProblemHttpResult>> ChapterAsync(
+        string chapterId, int? weeks, NpgsqlDataSource db, TimeProvider clock, CancellationToken ct)
+    {
+        if (InvalidWeeks(weeks) is { } problem)
+            return problem;
+        if (await FactsAsync(db, chapterId, ct) is not { } facts)
+            return Problems.NotFound($"Chapter '{chapterId}' does not exist.");
+        var to = clock.GetUtcNow();
+        return TypedResults.Ok(Circulation.Compute(facts.Facts, to.AddDays(-7 * (weeks ?? 12)), to) with { AsOf = facts.AsOf });
+    }
+
+    private static ValidationProblem? InvalidWeeks(int? weeks)
+    {
+        if (weeks is null or (>= 1 and <= MaxWeeks))
+            return null;
+        var check = new Validation();
+        check.Add("weeks", $"'weeks' is a number of weeks from 1 to {MaxWeeks}.");
+        return (ValidationProblem)check.Problem();
+    }
+
+    /// <summary>The chapter's facts as the activity projection has them, with how fresh they are; null for an unknown chapter.</summary>
+    internal static async Task<(ChapterFacts Facts, AsOf AsOf)?> FactsAsync(NpgsqlDataSource db, string chapterId, CancellationToken ct)
+    {
+        // Read the freshness first: the facts are then at least as fresh as it says.
+        var asOf = await AsOf.OfAsync(db, ActivityProjection.ProjectionName, ct);
+        if (await ActivityProjection.LoadAsync(db, chapterId, ct) is { } facts)
+            return (facts, asOf);
+        // The chapter exists but the projection has not reached it yet: nothing happened there as far as it knows.
+        if (await ChapterProjection.GetAsync(db, chapterId, ct) is not { } chapter)
+            return null;
+        return (new ChapterFacts(chapterId, TimeZoneInfo.FindSystemTimeZoneById(chapter.TimeZone), chapter.Currency, 90, [], [], []), asOf);
+    }
+}
