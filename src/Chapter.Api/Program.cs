@@ -6,6 +6,7 @@ using Chapter.Api.Infrastructure;
 using Chapter.Api.Members;
 using Chapter.Api.OneToOnes;
 using Chapter.Api.Reciprocity;
+using Chapter.Api.Reports;
 using Chapter.Api.Referrals;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.AspNetCore.Http.Json;
@@ -35,6 +36,7 @@ app.MapMembers();
 app.MapReferrals();
 app.MapOneToOnes();
 app.MapReciprocity();
+app.MapReports();
 app.MapProjectionAdmin();
 
 app.Run();

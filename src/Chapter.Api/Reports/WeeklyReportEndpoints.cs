@@ -1,0 +1,116 @@
+using System.Globalization;
+using System.Text;
+using Chapter.Api.Infrastructure;
+using Chapter.Api.Reciprocity;
+using Chapter.Projections.Reciprocity;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Npgsql;
+
+namespace Chapter.Api.Reports;
+
+public static class WeeklyReportEndpoints
+{
+    public static RouteGroupBuilder MapReports(this IEndpointRouteBuilder routes)
+    {
+        var group = routes.MapGroup("/api/chapters/{chapterId}/reports").WithTags("Reports")
+            .ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesValidationProblem();
+
+        group.MapGet("/weekly/{isoWeek}", WeeklyAsync)
+            .WithName("GetWeeklyReport")
+            .WithSummary("The weekly report of an ISO week, e.g. 2026-W47, taken in the chapter's time zone")
+            .WithDescription(
+                "Counts of the week's steps, value closed won per currency, one-to-ones, new ties (a pair's first interaction ever), " +
+                "circulation over the 12 weeks ending that week and over the 4 weeks before it, and nudges: referrals waiting for " +
+                "acceptance over 72 hours, won business not thanked after 7 days, and active members nobody referred to in 8 weeks " +
+                "(an invitation to a one-to-one). Everything as of the week's end. Send Accept: text/csv for the same as CSV.")
+            .Produces<WeeklyReportView>(StatusCodes.Status200OK, "application/json", "text/csv");
+
+        return group;
+    }
+
+    private static async Task<Results<Ok<WeeklyReportView>, ContentHttpResult, ValidationProblem, ProblemHttpResult>> WeeklyAsync(
+        string chapterId, string isoWeek, NpgsqlDataSource db, HttpContext context, CancellationToken ct)
+    {
+        if (WeeklyReport.ParseIsoWeek(isoWeek) is not { } monday)
+        {
+            var check = new Validation();
+            check.Add("isoWeek", $"'{isoWeek}' is not an ISO week such as '2026-W47'.");
+            return (ValidationProblem)check.Problem();
+        }
+        if (await ReciprocityEndpoints.FactsAsync(db, chapterId, ct) is not { } facts)
+            return Problems.NotFound($"Chapter '{chapterId}' does not exist.");
+
+        var report = WeeklyReport.Compute(facts.Facts, monday) with { AsOf = facts.AsOf };
+        if (context.Request.Headers.Accept.Any(value => value?.Contains("text/csv", StringComparison.OrdinalIgnoreCase) == true))
+        {
+            context.Response.Headers.ContentDisposition = $"attachment; filename=\"{chapterId}-{report.Week}.csv\"";
+            return TypedResults.Text(ToCsv(report), "text/csv", Encoding.UTF8);
+        }
+        return TypedResults.Ok(report);
+    }
+
+    /// <summary>One row per figure: section, item, value; the same content as the JSON.</summary>
+    internal static string ToCsv(WeeklyReportView report)
+    {
+        var csv = new StringBuilder("section,item,value\r\n");
+        void Row(string section, string item, object? value) =>
+            csv.Append(Field(section)).Append(',').Append(Field(item)).Append(',').Append(Field(Format(value))).Append("\r\n");
+
+        Row("report", "chapter", report.ChapterId);
+        Row("report", "week", report.Week);
+        Row("report", "from", report.From);
+        Row("report", "to", report.To);
+        Row("report", "asOfPosition", report.AsOf?.Position);
+        var counts = report.Counts;
+        foreach (var (name, value) in new (string, int)[]
+                 {
+                     ("given", counts.Given), ("accepted", counts.Accepted), ("declined", counts.Declined), ("closedWon", counts.ClosedWon),
+                     ("closedLost", counts.ClosedLost), ("thanked", counts.Thanked), ("oneToOnes", counts.OneToOnes), ("newTies", counts.NewTies),
+                 })
+            Row("counts", name, value);
+        foreach (var money in report.ClosedValue)
+            Row("closedValue", money.Currency, money.Amount);
+        foreach (var (section, figures) in new[] { ("circulation.twelveWeeks", report.Circulation.TwelveWeeks), ("circulation.fourWeeksBefore", report.Circulation.FourWeeksBefore) })
+        {
+            Row(section, "from", figures.From);
+            Row(section, "to", figures.To);
+            Row(section, "activeMembers", figures.ActiveMembers);
+            Row(section, "givingMembers", figures.GivingMembers);
+            Row(section, "receivingMembers", figures.ReceivingMembers);
+            Row(section, "circulation", figures.Circulation);
+            Row(section, "cycleShare", figures.CycleShare);
+            Row(section, "medianReach", figures.MedianReach);
+            Row(section, "givingGini", figures.GivingGini);
+            Row(section, "payItForwardRate", figures.PayItForwardRate);
+            Row(section, "loopClosures", figures.LoopClosures);
+            Row(section, "closedLoopShare", figures.ClosedLoopShare);
+            Row(section, "medianHoursToAccept", figures.MedianHoursToAccept);
+            foreach (var money in figures.ClosedWonValue)
+                Row(section, $"closedWonValue.{money.Currency}", money.Amount);
+        }
+        foreach (var w in report.Nudges.WaitingForAcceptance)
+            Row("nudges.waitingForAcceptance", w.ReferralId.ToString(), $"{w.GiverName} → {w.ReceiverName}, waiting {w.HoursWaiting} h");
+        foreach (var u in report.Nudges.WonNotThanked)
+            Row("nudges.wonNotThanked", u.ReferralId.ToString(), $"{u.ReceiverName} can thank {u.GiverName}: won {u.DaysSinceClosed} days ago");
+        foreach (var i in report.Nudges.NotReferredLately)
+            Row("nudges.notReferredLately", i.MemberId.ToString(), i.Invitation);
+        return csv.ToString();
+    }
+
+    private static string Format(object? value) => value switch
+    {
+        null => "",
+        DateTimeOffset at => at.ToString("O", CultureInfo.InvariantCulture),
+        IFormattable formattable => formattable.ToString(null, CultureInfo.InvariantCulture),
+        _ => value.ToString() ?? "",
+    };
+
+    // RFC 4180 quoting, and a leading quote mark against formula injection when opened in a spreadsheet.
+    private static string Field(string value)
+    {
+        if (value.Length > 0 && "=+-@".Contains(value[0]) && !double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out _))
+            value = "'" + value;
+        return value.IndexOfAny([',', '"', '\r', '\n']) >= 0 ? $"\"{value.Replace("\"", "\"\"")}\"" : value;
+    }
+}

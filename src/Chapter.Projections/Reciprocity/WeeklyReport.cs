@@ -1,0 +1,134 @@
+using System.ComponentModel;
+using System.Globalization;
+using System.Text.RegularExpressions;
+using Chapter.Domain.Referrals;
+using Chapter.Domain.Shared;
+using Chapter.Projections.Activity;
+
+namespace Chapter.Projections.Reciprocity;
+
+public sealed record WeekCounts(int Given, int Accepted, int Declined, int ClosedWon, int ClosedLost, int Thanked, int OneToOnes, int NewTies);
+
+public sealed record WaitingReferral(Guid ReferralId, Guid GiverId, string GiverName, Guid ReceiverId, string ReceiverName, DateTimeOffset GivenAt, int HoursWaiting);
+
+public sealed record UnthankedWin(Guid ReferralId, Guid GiverId, string GiverName, Guid ReceiverId, string ReceiverName, DateTimeOffset ClosedAt, int DaysSinceClosed);
+
+public sealed record OneToOneInvitation(Guid MemberId, string Name, DateTimeOffset? LastReferredAt, string Invitation);
+
+public sealed record Nudges(
+    [property: Description("Referrals given over 72 hours before the week ended and neither accepted nor declined by then.")] IReadOnlyList<WaitingReferral> WaitingForAcceptance,
+    [property: Description("Business won over 7 days before the week ended whose giver had not been thanked by then.")] IReadOnlyList<UnthankedWin> WonNotThanked,
+    [property: Description("Active members nobody referred anyone to in the 8 weeks up to the week's end: an invitation to a one-to-one, not a ranking.")] IReadOnlyList<OneToOneInvitation> NotReferredLately);
+
+public sealed record WeeklyCirculation(
+    [property: Description("The 12 weeks ending with the report's week.")] CirculationFigures TwelveWeeks,
+    [property: Description("The 4 weeks before the report's week, to compare the latest month with.")] CirculationFigures FourWeeksBefore);
+
+public sealed record WeeklyReportView(
+    string ChapterId,
+    string Week,
+    DateTimeOffset From,
+    DateTimeOffset To,
+    WeekCounts Counts,
+    [property: Description("Value of business closed won in the week, per currency.")] IReadOnlyList<Money> ClosedValue,
+    WeeklyCirculation Circulation,
+    Nudges Nudges)
+{
+    public AsOf? AsOf { get; init; }
+}
+
+/// <summary>What a chapter leader reads in a minute: the week's steps, how help circulated, and whom to help next.</summary>
+public static partial class WeeklyReport
+{
+    public static readonly TimeSpan AcceptanceNudgeAfter = TimeSpan.FromHours(72);
+    public static readonly TimeSpan ThanksNudgeAfter = TimeSpan.FromDays(7);
+    public static readonly TimeSpan NotReferredWithin = TimeSpan.FromDays(56);
+
+    [GeneratedRegex("^([0-9]{4})-W([0-9]{2})$", RegexOptions.CultureInvariant)]
+    private static partial Regex IsoWeekPattern();
+
+    /// <summary>The Monday of an ISO week such as <c>2026-W47</c>, or null when it is no such week.</summary>
+    public static DateOnly? ParseIsoWeek(string isoWeek)
+    {
+        var match = IsoWeekPattern().Match(isoWeek);
+        if (!match.Success)
+            return null;
+        var year = int.Parse(match.Groups[1].Value, CultureInfo.InvariantCulture);
+        var week = int.Parse(match.Groups[2].Value, CultureInfo.InvariantCulture);
+        if (year < 2000 || year > 2100 || week < 1 || week > ISOWeek.GetWeeksInYear(year))
+            return null;
+        return DateOnly.FromDateTime(ISOWeek.ToDateTime(year, week, DayOfWeek.Monday));
+    }
+
+    public static WeeklyReportView Compute(ChapterFacts facts, DateOnly monday)
+    {
+        var from = facts.StartOf(monday);
+        var to = facts.StartOf(monday.AddDays(7));
+        bool InWeek(DateTimeOffset? at) => at >= from && at < to;
+        var names = facts.Members.ToDictionary(m => m.Id, m => m.Name);
+        string Name(Guid id) => names.GetValueOrDefault(id, "");
+
+        var firstContacts = FirstInteractions(facts);
+        var counts = new WeekCounts(
+            Given: facts.Referrals.Count(r => InWeek(r.GivenAt)),
+            Accepted: facts.Referrals.Count(r => InWeek(r.AcceptedAt)),
+            Declined: facts.Referrals.Count(r => InWeek(r.DeclinedAt)),
+            ClosedWon: facts.Referrals.Count(r => InWeek(r.ClosedAt) && r.Outcome == Outcome.Won),
+            ClosedLost: facts.Referrals.Count(r => InWeek(r.ClosedAt) && r.Outcome == Outcome.Lost),
+            Thanked: facts.Referrals.Count(r => InWeek(r.ThankedAt)),
+            OneToOnes: facts.OneToOnes.Count(o => o.HeldOn >= monday && o.HeldOn < monday.AddDays(7)),
+            NewTies: firstContacts.Values.Count(first => InWeek(first)));
+
+        var waiting = facts.Referrals
+            .Where(r => r.GivenAt < to - AcceptanceNudgeAfter && !(r.AcceptedAt < to) && !(r.DeclinedAt < to))
+            .OrderBy(r => r.GivenAt)
+            .Select(r => new WaitingReferral(r.Id, r.GiverId, Name(r.GiverId), r.ReceiverId, Name(r.ReceiverId), r.GivenAt, (int)(to - r.GivenAt).TotalHours))
+            .ToList();
+        var unthanked = facts.Referrals
+            .Where(r => r.WonBy(to - ThanksNudgeAfter) && !(r.ThankedAt < to))
+            .OrderBy(r => r.ClosedAt)
+            .Select(r => new UnthankedWin(r.Id, r.GiverId, Name(r.GiverId), r.ReceiverId, Name(r.ReceiverId), r.ClosedAt!.Value, (int)(to - r.ClosedAt!.Value).TotalDays))
+            .ToList();
+        var notReferred = facts.Members
+            .Where(m => m.ActiveAt(to) && !facts.Referrals.Any(r => r.ReceiverId == m.Id && r.GivenAt >= to - NotReferredWithin && r.GivenAt < to))
+            .OrderBy(m => m.Name, StringComparer.Ordinal)
+            .Select(m => new OneToOneInvitation(
+                m.Id, m.Name,
+                facts.Referrals.Where(r => r.ReceiverId == m.Id && r.GivenAt < to).Select(r => (DateTimeOffset?)r.GivenAt).Max(),
+                $"Invite {m.Name} to a one-to-one: learn what they are looking for, so the chapter can help."))
+            .ToList();
+
+        return new WeeklyReportView(
+            facts.ChapterId,
+            MemberViews.IsoWeekName(monday),
+            from, to,
+            counts,
+            facts.Referrals.Where(r => InWeek(r.ClosedAt) && r.Outcome == Outcome.Won).GroupBy(r => r.Value!.Currency).OrderBy(g => g.Key)
+                .Select(g => new Money(g.Sum(r => r.Value!.Amount), g.Key)).ToList(),
+            new WeeklyCirculation(
+                Reciprocity.Circulation.Compute(facts, facts.StartOf(monday.AddDays(-77)), to),
+                Reciprocity.Circulation.Compute(facts, facts.StartOf(monday.AddDays(-28)), from)),
+            new Nudges(waiting, unthanked, notReferred));
+    }
+
+    /// <summary>When each pair of members first interacted: a referral either way, a thanks or a one-to-one.</summary>
+    private static Dictionary<(Guid, Guid), DateTimeOffset> FirstInteractions(ChapterFacts facts)
+    {
+        var first = new Dictionary<(Guid, Guid), DateTimeOffset>();
+        void Saw(Guid a, Guid b, DateTimeOffset at)
+        {
+            var pair = a.CompareTo(b) < 0 ? (a, b) : (b, a);
+            if (!first.TryGetValue(pair, out var known) || at < known)
+                first[pair] = at;
+        }
+        foreach (var r in facts.Referrals)
+        {
+            Saw(r.GiverId, r.ReceiverId, r.GivenAt);
+            if (r.ThankedAt is { } thanked)
+                Saw(r.GiverId, r.ReceiverId, thanked);
+        }
+        foreach (var o in facts.OneToOnes)
+            Saw(o.MemberA, o.MemberB, facts.StartOf(o.HeldOn).AddHours(12));
+        return first;
+    }
+}
