@@ -1,105 +1,39 @@
-using System.Diagnostics;
-using Chapter.Domain.Referrals;
-using Chapter.EventStore;
+using Chapter.Bench;
 using Chapter.LocalPostgres;
-using Chapter.Projections;
-using Npgsql;
 
-// Append throughput of the event store (new stream per referral, inline projections on) beside a raw
-// Npgsql baseline measured in the same run on the same server: single-row INSERTs of the same JSON.
-// Usage: ./chapter bench [--seconds 5] ; CHAPTER_BENCH_POSTGRES=<connection string> to use another server.
+// ./chapter bench appends [--seconds 10]
+// ./chapter bench catchup [--events 1000000] [--chapters 100] [--members 40] [--samples 300] [--batch 1000]
+// CHAPTER_BENCH_POSTGRES=<connection string> runs against another server instead of a throwaway local cluster.
 
-var seconds = args.SkipWhile(a => a != "--seconds").Skip(1).Select(int.Parse).FirstOrDefault(5);
-int[] writerCounts = [1, 8, 32];
+int Option(string name, int fallback) =>
+    args.SkipWhile(a => a != name).Skip(1).Select(int.Parse).DefaultIfEmpty(fallback).First();
+
+var benchmark = args.FirstOrDefault(a => !a.StartsWith("--", StringComparison.Ordinal)) ?? "appends";
+if (benchmark is not ("appends" or "catchup"))
+{
+    Console.Error.WriteLine("usage: bench appends [--seconds N] | bench catchup [--events N] [--chapters N] [--members N] [--samples N]");
+    return 2;
+}
 
 LocalPostgresCluster? cluster = null;
 var connectionString = Environment.GetEnvironmentVariable("CHAPTER_BENCH_POSTGRES");
 if (string.IsNullOrWhiteSpace(connectionString))
 {
-    // Durable settings (fsync on): the baseline pays for them too, so the ratio stays honest.
+    // Durable settings (fsync on): the baselines pay for them too, so the ratios stay honest.
     cluster = await LocalPostgresCluster.StartAsync(new LocalPostgresOptions { MaxConnections = 100 });
     connectionString = cluster.ConnectionString();
 }
 
 try
 {
-    await using var dataSource = new NpgsqlDataSourceBuilder(connectionString) { ConnectionStringBuilder = { MaxPoolSize = 64, MaxAutoPrepare = 50, AutoPrepareMinUsages = 2 } }.Build();
-    await SchemaMigrator.MigrateAsync(dataSource, ReadModelSchema.All);
-    await using (var create = dataSource.CreateCommand(
-        """
-        CREATE TABLE IF NOT EXISTS raw_events (
-            seq_id bigserial PRIMARY KEY, stream_id text NOT NULL, type text NOT NULL, data jsonb NOT NULL,
-            timestamp timestamptz NOT NULL DEFAULT now());
-        """))
-        await create.ExecuteNonQueryAsync();
-
-    var types = ChapterEventTypes.Create();
-    var store = new EventStore(dataSource, types, ReadModelSchema.InlineProjections());
-    var sampleJson = types.Serialize(NewReferral());
-
-    Console.WriteLine($"PostgreSQL {await ScalarAsync(dataSource, "SHOW server_version")}, fsync={await ScalarAsync(dataSource, "SHOW fsync")}, " +
-                      $"{Environment.ProcessorCount} cores, {seconds} s per measurement, event JSON {sampleJson.Length} bytes");
-    Console.WriteLine();
-    Console.WriteLine("| writers | raw INSERT (rows/s) | event store append (events/s) | ratio store/raw |");
-    Console.WriteLine("|--------:|--------------------:|------------------------------:|----------------:|");
-
-    foreach (var writers in writerCounts)
-    {
-        var raw = await MeasureAsync(writers, seconds, async () =>
-        {
-            await using var insert = dataSource.CreateCommand("INSERT INTO raw_events (stream_id, type, data) VALUES ($1, $2, $3::jsonb)");
-            insert.Parameters.Add(new NpgsqlParameter { Value = $"referral-{Guid.NewGuid()}" });
-            insert.Parameters.Add(new NpgsqlParameter { Value = "referral.given.v1" });
-            insert.Parameters.Add(new NpgsqlParameter { Value = sampleJson });
-            await insert.ExecuteNonQueryAsync();
-        });
-        var appended = await MeasureAsync(writers, seconds, async () =>
-        {
-            var referral = NewReferral();
-            await store.AppendAsync(
-                new StreamAppend($"referral-{referral.ReferralId}", "referral", referral.ChapterId, ExpectedVersion.NoStream, [referral]),
-                new EventMetadata("bench", "bench", referral.GiverId.ToString()));
-        });
-        Console.WriteLine($"| {writers,7} | {raw,19:N0} | {appended,29:N0} | {appended / raw,15:P0} |");
-    }
+    if (benchmark == "appends")
+        await AppendBenchmark.RunAsync(connectionString, Option("--seconds", 5));
+    else
+        await CatchUpBenchmark.RunAsync(connectionString, Option("--events", 1_000_000), Option("--chapters", 100), Option("--members", 40), Option("--samples", 300), Option("--batch", 1000));
+    return 0;
 }
 finally
 {
     if (cluster is not null)
         await cluster.DisposeAsync();
-}
-
-static ReferralGiven NewReferral() => new(
-    Guid.NewGuid(), "bench-chapter", Guid.NewGuid(), Guid.NewGuid(),
-    new Prospect("Sara Lind", "sara.lind@example.se", "+46 70 123 45 67", "Lind Bygg AB", true),
-    "Looking for a new office lease in Södermalm, 200 m², from March", Temperature.Warm, "sv", DateTimeOffset.UtcNow);
-
-// Runs the operation on `writers` concurrent loops for a warm-up second, then counts completions for `seconds`.
-static async Task<double> MeasureAsync(int writers, int seconds, Func<Task> operation)
-{
-    await RunAsync(writers, TimeSpan.FromSeconds(1), operation);
-    var stopwatch = Stopwatch.StartNew();
-    var count = await RunAsync(writers, TimeSpan.FromSeconds(seconds), operation);
-    return count / stopwatch.Elapsed.TotalSeconds;
-}
-
-static async Task<long> RunAsync(int writers, TimeSpan duration, Func<Task> operation)
-{
-    long count = 0;
-    var deadline = Stopwatch.GetTimestamp() + (long)(duration.TotalSeconds * Stopwatch.Frequency);
-    await Task.WhenAll(Enumerable.Range(0, writers).Select(_ => Task.Run(async () =>
-    {
-        while (Stopwatch.GetTimestamp() < deadline)
-        {
-            await operation();
-            Interlocked.Increment(ref count);
-        }
-    })));
-    return count;
-}
-
-static async Task<string> ScalarAsync(NpgsqlDataSource dataSource, string sql)
-{
-    await using var command = dataSource.CreateCommand(sql);
-    return (await command.ExecuteScalarAsync())?.ToString() ?? "";
 }

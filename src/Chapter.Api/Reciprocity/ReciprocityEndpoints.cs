@@ -76,10 +76,11 @@ public static class ReciprocityEndpoints
     {
         if (InvalidWeeks(weeks) is { } problem)
             return problem;
-        if (await FactsAsync(db, chapterId, ct) is not { } facts)
-            return Problems.NotFound($"Chapter '{chapterId}' does not exist.");
         var to = clock.GetUtcNow();
-        return TypedResults.Ok(Circulation.Compute(facts.Facts, to.AddDays(-7 * (weeks ?? 12)), to) with { AsOf = facts.AsOf });
+        var from = to.AddDays(-7 * (weeks ?? 12));
+        if (await FactsAsync(db, chapterId, ct, activeSince: from) is not { } facts)
+            return Problems.NotFound($"Chapter '{chapterId}' does not exist.");
+        return TypedResults.Ok(Circulation.Compute(facts.Facts, from, to) with { AsOf = facts.AsOf });
     }
 
     private static ValidationProblem? InvalidWeeks(int? weeks)
@@ -92,11 +93,11 @@ public static class ReciprocityEndpoints
     }
 
     /// <summary>The chapter's facts as the activity projection has them, with how fresh they are; null for an unknown chapter.</summary>
-    internal static async Task<(ChapterFacts Facts, AsOf AsOf)?> FactsAsync(NpgsqlDataSource db, string chapterId, CancellationToken ct)
+    internal static async Task<(ChapterFacts Facts, AsOf AsOf)?> FactsAsync(NpgsqlDataSource db, string chapterId, CancellationToken ct, DateTimeOffset? activeSince = null)
     {
         // Read the freshness first: the facts are then at least as fresh as it says.
         var asOf = await AsOf.OfAsync(db, ActivityProjection.ProjectionName, ct);
-        if (await ActivityProjection.LoadAsync(db, chapterId, ct) is { } facts)
+        if (await ActivityProjection.LoadAsync(db, chapterId, ct, activeSince) is { } facts)
             return (facts, asOf);
         // The chapter exists but the projection has not reached it yet: nothing happened there as far as it knows.
         if (await ChapterProjection.GetAsync(db, chapterId, ct) is not { } chapter)

@@ -163,6 +163,7 @@ public sealed partial class ProjectionDaemon : IAsyncDisposable
     {
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         deadline.CancelAfter(timeout);
+        var pause = TimeSpan.FromMilliseconds(25);
         try
         {
             while (true)
@@ -193,7 +194,9 @@ public sealed partial class ProjectionDaemon : IAsyncDisposable
                     if (allCaughtUp)
                         return;
                 }
-                await Task.Delay(TimeSpan.FromMilliseconds(25), deadline.Token);
+                // Each check scans what is still to apply: ask less often the longer the wait.
+                await Task.Delay(pause, deadline.Token);
+                pause = TimeSpan.FromMilliseconds(Math.Min(pause.TotalMilliseconds * 2, 250));
             }
         }
         catch (OperationCanceledException) when (deadline.IsCancellationRequested && !cancellationToken.IsCancellationRequested)

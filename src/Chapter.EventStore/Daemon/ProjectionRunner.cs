@@ -128,14 +128,7 @@ internal sealed class ProjectionRunner(
             var worked = false;
 
             if (progress.State == "running")
-            {
-                var batch = await log.ReadAsync(progress.Position, null, options.BatchSize, stop);
-                if (batch.Count > 0)
-                {
-                    await ApplyLiveAsync(progress.Position, batch, stop);
-                    worked = true;
-                }
-            }
+                worked = await CatchUpAsync(progress.Position, stop);
 
             if (progress.RebuildRequested)
                 worked |= await StepRebuildAsync(await LoadProgressAsync(stop), stop);
@@ -146,6 +139,34 @@ internal sealed class ProjectionRunner(
                 await Task.Delay(options.PollInterval, stop);
         }
     }
+
+    /// <summary>
+    /// Applies up to <see cref="CatchUpBatchesPerRound"/> batches, reading the next one while the current one
+    /// is applied: it starts exactly where the current one's checkpoint will be, and is dropped if that
+    /// checkpoint did not land there (a poison event, or another node moved it).
+    /// </summary>
+    private async Task<bool> CatchUpAsync(EventPosition from, CancellationToken stop)
+    {
+        var batch = await log.ReadAsync(from, null, options.BatchSize, stop);
+        if (batch.Count == 0)
+            return false;
+        for (var round = 0; round < CatchUpBatchesPerRound && batch.Count > 0; round++)
+        {
+            var next = batch.Count == options.BatchSize ? log.ReadAsync(batch[^1].Position, null, options.BatchSize, stop) : null;
+            var applied = await ApplyLiveAsync(from, batch, stop);
+            if (next is null)
+                break;
+            var prefetched = await next;
+            if (applied != batch[^1].Position)
+                break;
+            from = applied;
+            batch = prefetched;
+        }
+        return true;
+    }
+
+    // Bounds a round, so keep-alives and rebuild requests are seen while a long backlog is applied.
+    private const int CatchUpBatchesPerRound = 20;
 
     private async Task PrepareAsync(CancellationToken stop)
     {
@@ -165,6 +186,12 @@ internal sealed class ProjectionRunner(
         _rebuild = null;
     }
 
+    // Projection writes can always be derived again from the events, and their checkpoint commits with
+    // them: a crash can only lose the latest batches together with their checkpoint, which are then
+    // applied again. So the commit need not wait for the disk.
+    private static string ProjectionTransactionSettings(string schema) =>
+        $"SET LOCAL search_path = {schema}, public; SET LOCAL synchronous_commit = off";
+
     private async Task CreateSchemaAsync(NpgsqlConnection connection, string schema, CancellationToken stop)
     {
         await ExecuteAsync(connection, $"CREATE SCHEMA {schema}", stop);
@@ -182,15 +209,18 @@ internal sealed class ProjectionRunner(
         return new Progress(new EventPosition(reader.GetFieldValue<ulong>(0), reader.GetInt64(1)), reader.GetString(2), reader.GetBoolean(3));
     }
 
-    private async Task ApplyLiveAsync(EventPosition from, IReadOnlyList<PositionedEvent> batch, CancellationToken stop)
+    /// <returns>The position the checkpoint reached.</returns>
+    private async Task<EventPosition> ApplyLiveAsync(EventPosition from, IReadOnlyList<PositionedEvent> batch, CancellationToken stop)
     {
         try
         {
             await ApplyLiveBatchAsync(from, batch, stop);
+            return batch[^1].Position;
         }
         catch (CheckpointMovedException)
         {
             logger.LogWarning("Projection {Projection}: the checkpoint moved under this node; nothing was applied twice", Name);
+            return from;
         }
         catch (Exception e) when (!IsTransient(e) && e is not OperationCanceledException)
         {
@@ -206,9 +236,10 @@ internal sealed class ProjectionRunner(
                 catch (Exception poison) when (!IsTransient(poison) && poison is not OperationCanceledException and not CheckpointMovedException)
                 {
                     await MarkFailedAsync(item.Event, poison, stop);
-                    return;
+                    return position;
                 }
             }
+            return position;
         }
     }
 
@@ -221,7 +252,7 @@ internal sealed class ProjectionRunner(
 
         await using var connection = await dataSource.OpenConnectionAsync(stop);
         await using var transaction = await connection.BeginTransactionAsync(stop);
-        await ExecuteAsync(connection, $"SET LOCAL search_path = {_liveSchema}, public", stop);
+        await ExecuteAsync(connection, ProjectionTransactionSettings(_liveSchema), stop);
         if (known.Count > 0)
             await projection.ApplyAsync(connection, known, stop);
 
@@ -291,7 +322,7 @@ internal sealed class ProjectionRunner(
             await using (var connection = await dataSource.OpenConnectionAsync(stop))
             await using (var transaction = await connection.BeginTransactionAsync(stop))
             {
-                await ExecuteAsync(connection, $"SET LOCAL search_path = {_rebuildSchema}, public", stop);
+                await ExecuteAsync(connection, ProjectionTransactionSettings(_rebuildSchema), stop);
                 await projection.ApplyAsync(connection, batch.Select(e => e.Event).ToList(), stop);
                 await transaction.CommitAsync(stop);
             }

@@ -29,57 +29,86 @@ public sealed class ActivityProjection : IAsyncProjection
         CREATE TABLE referrals (
             id uuid PRIMARY KEY, chapter_id text NOT NULL, giver_id uuid NOT NULL, receiver_id uuid NOT NULL, given_at timestamptz NOT NULL,
             accepted_at timestamptz, declined_at timestamptz, closed_at timestamptz, outcome text, value_amount numeric, value_currency text,
-            thanked_at timestamptz);
+            thanked_at timestamptz) WITH (fillfactor = 70); -- room on each page for the updates of later steps (HOT)
         CREATE INDEX referrals_chapter ON referrals (chapter_id, given_at);
         CREATE TABLE one_to_ones (id uuid PRIMARY KEY, chapter_id text NOT NULL, member_a uuid NOT NULL, member_b uuid NOT NULL, held_on date NOT NULL);
         CREATE INDEX one_to_ones_chapter ON one_to_ones (chapter_id, held_on);
         """;
 
+    /// <summary>
+    /// Set-based: one statement per kind of event for the whole batch. Creations run first; each later
+    /// step writes columns of its own, so applying them kind by kind equals applying them in order.
+    /// </summary>
     public async Task ApplyAsync(NpgsqlConnection connection, IReadOnlyList<RecordedEvent> events, CancellationToken cancellationToken)
     {
+        var data = events.Select(e => e.Data).ToList();
         await using var batch = new NpgsqlBatch(connection);
-        foreach (var e in events)
-        {
-            switch (e.Data)
-            {
-                case ChapterCreated c:
-                    batch.Add("INSERT INTO chapters VALUES ($1, $2, $3, $4) ON CONFLICT (id) DO NOTHING",
-                        c.ChapterId, c.TimeZone, c.Currency, c.TieHalfLifeDays ?? ChapterCreated.DefaultTieHalfLifeDays);
-                    break;
-                case MemberJoined j:
-                    batch.Add("INSERT INTO members VALUES ($1, $2, $3, $4, NULL) ON CONFLICT (id) DO NOTHING", j.MemberId, j.ChapterId, j.Name, j.JoinedAt);
-                    break;
-                case MemberLeft l:
-                    batch.Add("UPDATE members SET left_at = $2 WHERE id = $1", l.MemberId, l.LeftAt);
-                    break;
-                case ReferralGiven g:
-                    batch.Add("INSERT INTO referrals (id, chapter_id, giver_id, receiver_id, given_at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (id) DO NOTHING",
-                        g.ReferralId, g.ChapterId, g.GiverId, g.ReceiverId, g.GivenAt);
-                    break;
-                case ReferralAccepted a:
-                    batch.Add("UPDATE referrals SET accepted_at = $2 WHERE id = $1", a.ReferralId, a.AcceptedAt);
-                    break;
-                case ReferralDeclined d:
-                    batch.Add("UPDATE referrals SET declined_at = $2 WHERE id = $1", d.ReferralId, d.DeclinedAt);
-                    break;
-                case ReferralClosed c:
-                    batch.Add("UPDATE referrals SET closed_at = $2, outcome = $3, value_amount = $4, value_currency = $5 WHERE id = $1",
-                        c.ReferralId, c.ClosedAt, JsonNamingPolicy.CamelCase.ConvertName(c.Outcome.ToString()), c.Value?.Amount, c.Value?.Currency);
-                    break;
-                case ReferralThanked t:
-                    batch.Add("UPDATE referrals SET thanked_at = $2 WHERE id = $1", t.ReferralId, t.ThankedAt);
-                    break;
-                case OneToOneHeld o:
-                    batch.Add("INSERT INTO one_to_ones VALUES ($1, $2, $3, $4, $5) ON CONFLICT (id) DO NOTHING", o.OneToOneId, o.ChapterId, o.MemberA, o.MemberB, o.Date);
-                    break;
-            }
-        }
+
+        var chapters = data.OfType<ChapterCreated>().ToList();
+        if (chapters.Count > 0)
+            batch.Add("INSERT INTO chapters SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::int[]) ON CONFLICT (id) DO NOTHING",
+                chapters.Select(c => c.ChapterId).ToArray(), chapters.Select(c => c.TimeZone).ToArray(), chapters.Select(c => c.Currency).ToArray(),
+                chapters.Select(c => c.TieHalfLifeDays ?? ChapterCreated.DefaultTieHalfLifeDays).ToArray());
+
+        var joined = data.OfType<MemberJoined>().ToList();
+        if (joined.Count > 0)
+            batch.Add("INSERT INTO members (id, chapter_id, name, joined_at) SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::timestamptz[]) ON CONFLICT (id) DO NOTHING",
+                joined.Select(j => j.MemberId).ToArray(), joined.Select(j => j.ChapterId).ToArray(), joined.Select(j => j.Name).ToArray(), joined.Select(j => j.JoinedAt).ToArray());
+
+        var given = data.OfType<ReferralGiven>().ToList();
+        if (given.Count > 0)
+            batch.Add(
+                """
+                INSERT INTO referrals (id, chapter_id, giver_id, receiver_id, given_at)
+                SELECT * FROM unnest($1::uuid[], $2::text[], $3::uuid[], $4::uuid[], $5::timestamptz[]) ON CONFLICT (id) DO NOTHING
+                """,
+                given.Select(g => g.ReferralId).ToArray(), given.Select(g => g.ChapterId).ToArray(), given.Select(g => g.GiverId).ToArray(),
+                given.Select(g => g.ReceiverId).ToArray(), given.Select(g => g.GivenAt).ToArray());
+
+        var oneToOnes = data.OfType<OneToOneHeld>().ToList();
+        if (oneToOnes.Count > 0)
+            batch.Add("INSERT INTO one_to_ones SELECT * FROM unnest($1::uuid[], $2::text[], $3::uuid[], $4::uuid[], $5::date[]) ON CONFLICT (id) DO NOTHING",
+                oneToOnes.Select(o => o.OneToOneId).ToArray(), oneToOnes.Select(o => o.ChapterId).ToArray(), oneToOnes.Select(o => o.MemberA).ToArray(),
+                oneToOnes.Select(o => o.MemberB).ToArray(), oneToOnes.Select(o => o.Date).ToArray());
+
+        var left = data.OfType<MemberLeft>().ToList();
+        if (left.Count > 0)
+            batch.Add("UPDATE members m SET left_at = u.at FROM unnest($1::uuid[], $2::timestamptz[]) AS u (id, at) WHERE m.id = u.id",
+                left.Select(l => l.MemberId).ToArray(), left.Select(l => l.LeftAt).ToArray());
+
+        AddStep<ReferralAccepted>(batch, data, "accepted_at", a => (a.ReferralId, a.AcceptedAt));
+        AddStep<ReferralDeclined>(batch, data, "declined_at", d => (d.ReferralId, d.DeclinedAt));
+        AddStep<ReferralThanked>(batch, data, "thanked_at", t => (t.ReferralId, t.ThankedAt));
+
+        var closed = data.OfType<ReferralClosed>().ToList();
+        if (closed.Count > 0)
+            batch.Add(
+                """
+                UPDATE referrals r SET closed_at = u.at, outcome = u.outcome, value_amount = u.amount, value_currency = u.currency
+                FROM unnest($1::uuid[], $2::timestamptz[], $3::text[], $4::numeric[], $5::text[]) AS u (id, at, outcome, amount, currency)
+                WHERE r.id = u.id
+                """,
+                closed.Select(c => c.ReferralId).ToArray(), closed.Select(c => c.ClosedAt).ToArray(),
+                closed.Select(c => JsonNamingPolicy.CamelCase.ConvertName(c.Outcome.ToString())).ToArray(),
+                closed.Select(c => c.Value?.Amount).ToArray(), closed.Select(c => c.Value?.Currency).ToArray());
+
         if (batch.BatchCommands.Count > 0)
             await batch.ExecuteNonQueryAsync(cancellationToken);
     }
 
-    /// <summary>A chapter's facts, or null when the projection has not seen the chapter (yet).</summary>
-    public static async Task<ChapterFacts?> LoadAsync(NpgsqlDataSource db, string chapterId, CancellationToken ct)
+    private static void AddStep<TEvent>(NpgsqlBatch batch, List<object> data, string column, Func<TEvent, (Guid Id, DateTimeOffset At)> step)
+    {
+        var steps = data.OfType<TEvent>().Select(step).ToList();
+        if (steps.Count > 0)
+            batch.Add($"UPDATE referrals r SET {column} = u.at FROM unnest($1::uuid[], $2::timestamptz[]) AS u (id, at) WHERE r.id = u.id",
+                steps.Select(s => s.Id).ToArray(), steps.Select(s => s.At).ToArray());
+    }
+
+    /// <summary>
+    /// A chapter's facts, or null when the projection has not seen the chapter (yet). With
+    /// <paramref name="activeSince"/>, only referrals with a step at or after it, and one-to-ones from that day.
+    /// </summary>
+    public static async Task<ChapterFacts?> LoadAsync(NpgsqlDataSource db, string chapterId, CancellationToken ct, DateTimeOffset? activeSince = null)
     {
         await using var batch = db.CreateBatch();
         foreach (var sql in new[]
@@ -88,13 +117,19 @@ public sealed class ActivityProjection : IAsyncProjection
                      $"SELECT id, name, joined_at, left_at FROM {Schema}.members WHERE chapter_id = $1 ORDER BY joined_at",
                      $"""
                       SELECT id, giver_id, receiver_id, given_at, accepted_at, declined_at, closed_at, outcome, value_amount, value_currency, thanked_at
-                      FROM {Schema}.referrals WHERE chapter_id = $1 ORDER BY given_at, id
+                      FROM {Schema}.referrals
+                      WHERE chapter_id = $1 AND ($2::timestamptz IS NULL OR greatest(given_at, accepted_at, declined_at, closed_at, thanked_at) >= $2)
+                      ORDER BY given_at, id
                       """,
-                     $"SELECT id, member_a, member_b, held_on FROM {Schema}.one_to_ones WHERE chapter_id = $1 ORDER BY held_on, id",
+                     $"SELECT id, member_a, member_b, held_on FROM {Schema}.one_to_ones WHERE chapter_id = $1 AND ($2::date IS NULL OR held_on >= $2) ORDER BY held_on, id",
                  })
         {
             var command = new NpgsqlBatchCommand(sql);
             command.Parameters.Add(new NpgsqlParameter { Value = chapterId });
+            if (sql.Contains("$2::timestamptz"))
+                command.Parameters.Add(new NpgsqlParameter { Value = (object?)activeSince ?? DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.TimestampTz });
+            else if (sql.Contains("$2::date"))
+                command.Parameters.Add(new NpgsqlParameter { Value = activeSince is { } since ? DateOnly.FromDateTime(since.UtcDateTime.AddDays(-1)) : DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Date });
             batch.BatchCommands.Add(command);
         }
 

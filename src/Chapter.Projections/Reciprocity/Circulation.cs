@@ -47,11 +47,11 @@ public static class Circulation
         var reach = givers.Select(g => (double)given.Where(r => r.GiverId == g).Select(r => r.ReceiverId).Distinct().Count()).ToList();
         var givenCounts = active.Select(m => given.Count(r => r.GiverId == m)).ToList();
 
-        var forwarded = given.Count(r => facts.Referrals.Any(next =>
-            next.GiverId == r.ReceiverId && next.ReceiverId != r.GiverId
-            && next.GivenAt > r.GivenAt && next.GivenAt <= r.GivenAt + PayItForwardWithin && next.GivenAt < to));
+        var givenBy = facts.Referrals.Where(r => r.GivenAt > from && r.GivenAt < to).ToLookup(r => r.GiverId);
+        var forwarded = given.Count(r => givenBy[r.ReceiverId].Any(next =>
+            next.ReceiverId != r.GiverId && next.GivenAt > r.GivenAt && next.GivenAt <= r.GivenAt + PayItForwardWithin));
 
-        var onLoops = MembersOnTimeOrderedLoops(given);
+        var onLoops = MembersOnTimeOrderedLoops(given, givers);
 
         var won = facts.Referrals.Where(r => r.WonBy(to) && r.ClosedAt >= from).ToList();
         var thankedInTime = won.Count(r => r.ThankedAt is { } thanked && thanked <= r.ClosedAt + ThanksWithin && thanked < to);
@@ -80,30 +80,38 @@ public static class Circulation
     /// through at least two members besides X. Found from every origin X by earliest-arrival search,
     /// marking everyone on each chain that closes.
     /// </summary>
-    internal static HashSet<Guid> MembersOnTimeOrderedLoops(IReadOnlyList<ReferralFact> referralsInTimeOrder)
+    internal static HashSet<Guid> MembersOnTimeOrderedLoops(IReadOnlyList<ReferralFact> referralsInTimeOrder, IReadOnlySet<Guid>? wanted = null)
     {
         var onLoops = new HashSet<Guid>();
         foreach (var origin in referralsInTimeOrder.Select(r => r.GiverId).Distinct())
         {
-            var firstHops = referralsInTimeOrder.Where(r => r.GiverId == origin && r.ReceiverId != origin)
-                .GroupBy(r => r.ReceiverId).Select(g => g.First());
-            foreach (var firstHop in firstHops)
+            // The earliest referral from the origin to each first hop: later ones reach nothing more.
+            var firstHops = new Dictionary<Guid, int>();
+            for (var i = 0; i < referralsInTimeOrder.Count; i++)
             {
-                var arrival = new Dictionary<Guid, DateTimeOffset> { [firstHop.ReceiverId] = firstHop.GivenAt };
+                var r = referralsInTimeOrder[i];
+                if (r.GiverId == origin && r.ReceiverId != origin)
+                    firstHops.TryAdd(r.ReceiverId, i);
+            }
+            foreach (var (firstHop, firstIndex) in firstHops)
+            {
+                var startedAt = referralsInTimeOrder[firstIndex].GivenAt;
+                var arrival = new Dictionary<Guid, DateTimeOffset> { [firstHop] = startedAt };
                 var cameFrom = new Dictionary<Guid, Guid>();
-                foreach (var r in referralsInTimeOrder)
+                for (var i = firstIndex + 1; i < referralsInTimeOrder.Count; i++)
                 {
-                    if (r.GivenAt <= firstHop.GivenAt || r.GiverId == origin || !arrival.TryGetValue(r.GiverId, out var at) || at >= r.GivenAt)
+                    var r = referralsInTimeOrder[i];
+                    if (r.GivenAt <= startedAt || r.GiverId == origin || !arrival.TryGetValue(r.GiverId, out var at) || at >= r.GivenAt)
                         continue;
                     if (r.ReceiverId == origin)
                     {
-                        if (r.GiverId == firstHop.ReceiverId)
+                        if (r.GiverId == firstHop)
                             continue; // X→Y→X only: a swap, not help coming round through the group
                         onLoops.Add(origin);
                         for (var member = r.GiverId; ; member = cameFrom[member])
                         {
                             onLoops.Add(member);
-                            if (member == firstHop.ReceiverId)
+                            if (member == firstHop)
                                 break;
                         }
                     }
@@ -113,6 +121,9 @@ public static class Circulation
                         cameFrom[r.ReceiverId] = r.GiverId;
                     }
                 }
+                // Where help circulates, everyone asked about is soon found on a loop: stop searching then.
+                if (wanted is not null && wanted.All(onLoops.Contains))
+                    return onLoops;
             }
         }
         return onLoops;

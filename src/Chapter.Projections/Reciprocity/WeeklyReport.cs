@@ -89,12 +89,13 @@ public static partial class WeeklyReport
             .OrderBy(r => r.ClosedAt)
             .Select(r => new UnthankedWin(r.Id, r.GiverId, Name(r.GiverId), r.ReceiverId, Name(r.ReceiverId), r.ClosedAt!.Value, (int)(to - r.ClosedAt!.Value).TotalDays))
             .ToList();
+        var lastReferredTo = facts.Referrals.Where(r => r.GivenAt < to).GroupBy(r => r.ReceiverId).ToDictionary(g => g.Key, g => g.Max(r => r.GivenAt));
         var notReferred = facts.Members
-            .Where(m => m.ActiveAt(to) && !facts.Referrals.Any(r => r.ReceiverId == m.Id && r.GivenAt >= to - NotReferredWithin && r.GivenAt < to))
+            .Where(m => m.ActiveAt(to) && !(lastReferredTo.TryGetValue(m.Id, out var last) && last >= to - NotReferredWithin))
             .OrderBy(m => m.Name, StringComparer.Ordinal)
             .Select(m => new OneToOneInvitation(
                 m.Id, m.Name,
-                facts.Referrals.Where(r => r.ReceiverId == m.Id && r.GivenAt < to).Select(r => (DateTimeOffset?)r.GivenAt).Max(),
+                lastReferredTo.TryGetValue(m.Id, out var last) ? last : null,
                 $"Invite {m.Name} to a one-to-one: learn what they are looking for, so the chapter can help."))
             .ToList();
 

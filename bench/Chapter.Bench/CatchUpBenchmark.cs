@@ -1,0 +1,266 @@
+using System.Diagnostics;
+using Chapter.Domain.Chapters;
+using Chapter.Domain.Members;
+using Chapter.Domain.OneToOnes;
+using Chapter.Domain.Referrals;
+using Chapter.Domain.Shared;
+using Chapter.EventStore;
+using Chapter.EventStore.Daemon;
+using Chapter.Projections;
+using Chapter.Projections.Activity;
+using Chapter.Projections.Reciprocity;
+using Npgsql;
+using NpgsqlTypes;
+
+namespace Chapter.Bench;
+
+/// <summary>
+/// Catch-up of every async projection over a generated history (chapters × members, a realistic mix of
+/// referral lifecycles and one-to-ones over a year), beside a raw sequential read of the same rows in the
+/// same run; then the latency of the reciprocity and weekly report reads at that size.
+/// </summary>
+internal static class CatchUpBenchmark
+{
+    private sealed record Generated(DateTimeOffset At, string StreamId, string StreamType, string Tenant, object Data);
+
+    public static async Task RunAsync(string connectionString, int totalEvents, int chapters, int membersPerChapter, int samples, int batchSize)
+    {
+        await using var dataSource = new NpgsqlDataSourceBuilder(connectionString) { ConnectionStringBuilder = { MaxAutoPrepare = 50, AutoPrepareMinUsages = 2 } }.Build();
+        await SchemaMigrator.MigrateAsync(dataSource, ReadModelSchema.All);
+        var types = ChapterEventTypes.Create();
+
+        var stopwatch = Stopwatch.StartNew();
+        var history = Generate(totalEvents, chapters, membersPerChapter, DateTimeOffset.UtcNow);
+        Console.WriteLine($"Generated {history.Count:N0} events in {stopwatch.Elapsed.TotalSeconds:N1} s: " +
+                          string.Join(", ", history.GroupBy(e => types.NameOf(e.Data.GetType())).OrderBy(g => g.Key).Select(g => $"{g.Key} {g.Count():N0}")));
+        stopwatch.Restart();
+        await LoadAsync(dataSource, types, history);
+        Console.WriteLine($"Loaded with COPY in {stopwatch.Elapsed.TotalSeconds:N1} s");
+        history = null;
+        GC.Collect();
+
+        // Baseline: one sequential read of the same rows and columns the daemon reads, timed on a warm
+        // cache (an untimed read first), as the daemon's reads of freshly appended events are.
+        await using (var warm = dataSource.CreateCommand("SELECT count(*), sum(length(data::text)) FROM events"))
+            await warm.ExecuteScalarAsync();
+        stopwatch.Restart();
+        long rows = 0;
+        await using (var read = dataSource.CreateCommand(
+            "SELECT seq_id, stream_id, version, type, data::text, metadata::text, tenant_id, timestamp, tx_id FROM events ORDER BY tx_id, seq_id"))
+        await using (var reader = await read.ExecuteReaderAsync())
+        {
+            while (await reader.ReadAsync())
+            {
+                _ = reader.GetInt64(0); _ = reader.GetString(1); _ = reader.GetInt64(2); _ = reader.GetString(3);
+                _ = reader.GetString(4); _ = reader.GetString(5); _ = reader.GetString(6); _ = reader.GetFieldValue<DateTimeOffset>(7);
+                _ = reader.GetFieldValue<ulong>(8);
+                rows++;
+            }
+        }
+        var rawRate = rows / stopwatch.Elapsed.TotalSeconds;
+
+        // The same read, turning each payload into its event object as the daemon must.
+        stopwatch.Restart();
+        await using (var read = dataSource.CreateCommand("SELECT type, data::text FROM events ORDER BY tx_id, seq_id"))
+        await using (var reader = await read.ExecuteReaderAsync())
+        {
+            while (await reader.ReadAsync())
+                _ = types.DeserializeOrUnknown(reader.GetString(0), reader.GetString(1));
+        }
+        var deserializeRate = rows / stopwatch.Elapsed.TotalSeconds;
+
+        var last = long.Parse(await AppendBenchmark.ScalarAsync(dataSource, "SELECT max(seq_id) FROM events"));
+        var daemon = new ProjectionDaemon(dataSource, types, [new ActivityProjection()],
+            new DaemonOptions { BatchSize = batchSize, PollInterval = TimeSpan.FromMilliseconds(10) });
+        stopwatch.Restart();
+        await daemon.StartAsync();
+        await daemon.WaitForAsync(last, TimeSpan.FromMinutes(30));
+        var catchUpRate = rows / stopwatch.Elapsed.TotalSeconds;
+        var catchUpSeconds = stopwatch.Elapsed.TotalSeconds;
+        await daemon.StopAsync();
+
+        Console.WriteLine();
+        Console.WriteLine("| measure | rows or events | seconds | per second |");
+        Console.WriteLine("|---|---:|---:|---:|");
+        Console.WriteLine($"| raw sequential read (baseline) | {rows:N0} | {rows / rawRate:N1} | {rawRate:N0} |");
+        Console.WriteLine($"| read + deserialize each event | {rows:N0} | {rows / deserializeRate:N1} | {deserializeRate:N0} |");
+        Console.WriteLine($"| catch-up of all async projections | {rows:N0} | {catchUpSeconds:N1} | {catchUpRate:N0} |");
+        Console.WriteLine($"| catch-up / raw read | | | {catchUpRate / rawRate:P0} |");
+
+        // A live system has vacuumed and analysed its tables by the time leaders read reports.
+        await using (var vacuum = dataSource.CreateCommand("VACUUM ANALYZE proj_activity.referrals, proj_activity.members, proj_activity.one_to_ones"))
+            await vacuum.ExecuteNonQueryAsync();
+        var chapterIds = Enumerable.Range(0, chapters).Select(ChapterId).ToList();
+        var random = new Random(7);
+        var now = DateTimeOffset.UtcNow;
+        var loadOnly = await LatenciesAsync(samples, async () =>
+            _ = await ActivityProjection.LoadAsync(dataSource, chapterIds[random.Next(chapterIds.Count)], CancellationToken.None));
+        var reciprocity = await LatenciesAsync(samples, async () =>
+        {
+            var facts = (await ActivityProjection.LoadAsync(dataSource, chapterIds[random.Next(chapterIds.Count)], CancellationToken.None, now.AddDays(-84)))!;
+            _ = Circulation.Compute(facts, now.AddDays(-84), now);
+        });
+        var weekly = await LatenciesAsync(samples, async () =>
+        {
+            var facts = (await ActivityProjection.LoadAsync(dataSource, chapterIds[random.Next(chapterIds.Count)], CancellationToken.None))!;
+            _ = WeeklyReport.Compute(facts, MemberViews.WeekStart(facts.DateOf(now)).AddDays(-7));
+        });
+        Console.WriteLine();
+        Console.WriteLine($"| read ({samples} samples, random chapters, load + compute) | p50 ms | p95 ms |");
+        Console.WriteLine("|---|---:|---:|");
+        Console.WriteLine($"| (loading a chapter's facts alone) | {loadOnly.P50:N1} | {loadOnly.P95:N1} |");
+        Console.WriteLine($"| reciprocity, 12 weeks | {reciprocity.P50:N1} | {reciprocity.P95:N1} |");
+        Console.WriteLine($"| weekly report, last full week | {weekly.P50:N1} | {weekly.P95:N1} |");
+    }
+
+    private static string ChapterId(int index) => $"bench-{index:000}";
+
+    private static async Task<(double P50, double P95)> LatenciesAsync(int samples, Func<Task> read)
+    {
+        for (var i = 0; i < 20; i++)
+            await read();
+        var times = new List<double>(samples);
+        for (var i = 0; i < samples; i++)
+        {
+            var started = Stopwatch.GetTimestamp();
+            await read();
+            times.Add(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+        }
+        times.Sort();
+        return (times[(int)(samples * 0.5)], times[Math.Min(samples - 1, (int)(samples * 0.95))]);
+    }
+
+    /// <summary>A year of chapter life: every referral's steps follow each other in time, as members would take them.</summary>
+    private static List<Generated> Generate(int totalEvents, int chapters, int membersPerChapter, DateTimeOffset end)
+    {
+        var random = new Random(42);
+        var start = end.AddDays(-365);
+        var events = new List<Generated>(totalEvents + chapters * 8);
+        var perChapter = totalEvents / chapters;
+        string[] currencies = ["SEK", "EUR", "VND", "USD"];
+
+        for (var c = 0; c < chapters; c++)
+        {
+            var chapterId = ChapterId(c);
+            var currency = currencies[c % currencies.Length];
+            var count = 0;
+            void Add(DateTimeOffset at, string stream, string type, object data)
+            {
+                if (at > end)
+                    return;
+                events.Add(new Generated(at, stream, type, chapterId, data));
+                count++;
+            }
+
+            Add(start, ChapterDecider.StreamId(chapterId), "chapter", new ChapterCreated(chapterId, $"Bench chapter {c}", "Europe/Stockholm", currency, start));
+            var members = Enumerable.Range(0, membersPerChapter).Select(_ => Guid.NewGuid()).ToArray();
+            for (var m = 0; m < members.Length; m++)
+                Add(start.AddMinutes(m + 1), MemberDecider.StreamId(members[m]), "member",
+                    new MemberJoined(members[m], chapterId, $"Member {c}-{m}", "Profession", ["sv", "en"], start.AddMinutes(m + 1)));
+
+            while (count < perChapter)
+            {
+                var at = start.AddMinutes(60 + random.NextDouble() * (365 * 24 * 60 - 120));
+                var a = members[random.Next(members.Length)];
+                var b = members[random.Next(members.Length)];
+                if (a == b)
+                    continue;
+                if (random.NextDouble() < 0.05)
+                {
+                    var id = Guid.NewGuid();
+                    Add(at, OneToOneDecider.StreamId(id), "one-to-one", new OneToOneHeld(id, chapterId, a, b, DateOnly.FromDateTime(at.UtcDateTime), null, at));
+                    continue;
+                }
+
+                var referralId = Guid.NewGuid();
+                var stream = ReferralDecider.StreamId(referralId);
+                Add(at, stream, "referral", new ReferralGiven(referralId, chapterId, a, b,
+                    new Prospect("Prospect Name", "prospect@example.com", null, "Company AB", true), "Needs a new accountant for a growing company", Temperature.Warm, "sv", at));
+                var roll = random.NextDouble();
+                if (roll < 0.1)
+                    continue;
+                if (roll < 0.2)
+                {
+                    var declined = at.AddHours(1 + random.NextDouble() * 47);
+                    Add(declined, stream, "referral", new ReferralDeclined(referralId, b, "Outside my area", declined));
+                    continue;
+                }
+                var accepted = at.AddHours(1 + random.NextDouble() * 71);
+                Add(accepted, stream, "referral", new ReferralAccepted(referralId, b, accepted));
+                var closed = (DateTimeOffset?)null;
+                var won = false;
+                if (random.NextDouble() < 0.7)
+                {
+                    closed = accepted.AddDays(1 + random.NextDouble() * 29);
+                    won = random.NextDouble() < 0.6;
+                    Add(closed.Value, stream, "referral", new ReferralClosed(referralId, b, won ? Outcome.Won : Outcome.Lost,
+                        won ? new Money(Math.Round((decimal)(500 + random.NextDouble() * 49500), 2), currency) : null, closed.Value));
+                }
+                if (random.NextDouble() < (won ? 0.75 : closed is null ? 0.2 : 0.3))
+                {
+                    var thanked = (closed ?? accepted).AddDays(1 + random.NextDouble() * 19);
+                    Add(thanked, stream, "referral", new ReferralThanked(referralId, b, "Thank you, here is what happened", thanked));
+                }
+            }
+        }
+        return events.OrderBy(e => e.At).ToList();
+    }
+
+    private static async Task LoadAsync(NpgsqlDataSource dataSource, EventTypeMap types, List<Generated> history)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync();
+
+        // Streams first (events reference them), with the version and times their events give them.
+        var streams = new Dictionary<string, (string Type, string Tenant, long Version, DateTimeOffset Created, DateTimeOffset Updated)>();
+        foreach (var e in history)
+            streams[e.StreamId] = streams.TryGetValue(e.StreamId, out var known)
+                ? known with { Version = known.Version + 1, Updated = e.At }
+                : (e.StreamType, e.Tenant, 1, e.At, e.At);
+        await using (var writer = await connection.BeginBinaryImportAsync(
+            "COPY streams (id, type, version, tenant_id, created_at, updated_at) FROM STDIN (FORMAT BINARY)"))
+        {
+            foreach (var (id, stream) in streams)
+            {
+                await writer.StartRowAsync();
+                await writer.WriteAsync(id, NpgsqlDbType.Text);
+                await writer.WriteAsync(stream.Type, NpgsqlDbType.Text);
+                await writer.WriteAsync(stream.Version, NpgsqlDbType.Bigint);
+                await writer.WriteAsync(stream.Tenant, NpgsqlDbType.Text);
+                await writer.WriteAsync(stream.Created, NpgsqlDbType.TimestampTz);
+                await writer.WriteAsync(stream.Updated, NpgsqlDbType.TimestampTz);
+            }
+            await writer.CompleteAsync();
+        }
+
+        var versions = new Dictionary<string, long>();
+        const int chunk = 10_000;
+        for (var offset = 0; offset < history.Count; offset += chunk)
+        {
+            // One transaction per chunk, as many appenders would have committed them.
+            await using var transaction = await connection.BeginTransactionAsync();
+            await using (var writer = await connection.BeginBinaryImportAsync(
+                "COPY events (seq_id, stream_id, version, type, data, metadata, tenant_id, timestamp) FROM STDIN (FORMAT BINARY)"))
+            {
+                for (var i = offset; i < Math.Min(offset + chunk, history.Count); i++)
+                {
+                    var e = history[i];
+                    var version = versions[e.StreamId] = versions.GetValueOrDefault(e.StreamId) + 1;
+                    await writer.StartRowAsync();
+                    await writer.WriteAsync((long)i + 1, NpgsqlDbType.Bigint);
+                    await writer.WriteAsync(e.StreamId, NpgsqlDbType.Text);
+                    await writer.WriteAsync(version, NpgsqlDbType.Bigint);
+                    await writer.WriteAsync(types.NameOf(e.Data.GetType()), NpgsqlDbType.Text);
+                    await writer.WriteAsync(types.Serialize(e.Data), NpgsqlDbType.Jsonb);
+                    await writer.WriteAsync("""{"correlationId":"bench"}""", NpgsqlDbType.Jsonb);
+                    await writer.WriteAsync(e.Tenant, NpgsqlDbType.Text);
+                    await writer.WriteAsync(e.At, NpgsqlDbType.TimestampTz);
+                }
+                await writer.CompleteAsync();
+            }
+            await transaction.CommitAsync();
+        }
+
+        await using var finish = new NpgsqlCommand($"SELECT setval('event_sequence', {history.Count}); ANALYZE events;", connection);
+        await finish.ExecuteNonQueryAsync();
+    }
+}

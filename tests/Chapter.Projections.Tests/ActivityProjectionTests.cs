@@ -1,0 +1,108 @@
+using Chapter.Domain.Chapters;
+using Chapter.Domain.Members;
+using Chapter.Domain.OneToOnes;
+using Chapter.Domain.Referrals;
+using Chapter.Domain.Shared;
+using Chapter.EventStore;
+using Chapter.EventStore.Daemon;
+using Chapter.Projections.Activity;
+using Chapter.Projections.Reciprocity;
+using Chapter.Testing;
+using Npgsql;
+
+namespace Chapter.Projections.Tests;
+
+/// <summary>The activity projection over hand-made event streams, applied by the daemon to real PostgreSQL.</summary>
+public sealed class ActivityProjectionTests : IAsyncLifetime
+{
+    private static readonly DateTimeOffset T0 = new(2026, 10, 5, 8, 0, 0, TimeSpan.Zero);
+    private static readonly Guid A = Guid.NewGuid(), B = Guid.NewGuid(), C = Guid.NewGuid();
+    private NpgsqlDataSource _db = null!;
+    private EventStore.EventStore _store = null!;
+
+    public async Task InitializeAsync()
+    {
+        _db = NpgsqlDataSource.Create(await TestPostgres.CreateDatabaseAsync());
+        await SchemaMigrator.MigrateAsync(_db, ReadModelSchema.All);
+        _store = new EventStore.EventStore(_db, ChapterEventTypes.Create(), []);
+    }
+
+    public async Task DisposeAsync() => await _db.DisposeAsync();
+
+    private Task AppendAsync(string stream, params object[] events) =>
+        _store.AppendAsync(new StreamAppend(stream, stream.Split('-')[0], "north", ExpectedVersion.Any, events), EventMetadata.None);
+
+    private async Task GivenAHandMadeHistoryAsync()
+    {
+        await AppendAsync(ChapterDecider.StreamId("north"), new ChapterCreated("north", "North", "Europe/Amsterdam", "EUR", T0, TieHalfLifeDays: 30));
+        foreach (var (id, name) in new[] { (A, "Anna"), (B, "Bram"), (C, "Chi") })
+            await AppendAsync(MemberDecider.StreamId(id), new MemberJoined(id, "north", name, "Trade", ["nl"], T0));
+        var ab = Guid.NewGuid();
+        await AppendAsync(ReferralDecider.StreamId(ab),
+            new ReferralGiven(ab, "north", A, B, new Prospect("P", null, null, null, true), "Need", Temperature.Hot, "nl", T0.AddDays(1)),
+            new ReferralAccepted(ab, B, T0.AddDays(1).AddHours(4)),
+            new ReferralClosed(ab, B, Outcome.Won, new Money(2500m, "EUR"), T0.AddDays(9)),
+            new ReferralThanked(ab, B, "Thanks!", T0.AddDays(10)));
+        var bc = Guid.NewGuid();
+        await AppendAsync(ReferralDecider.StreamId(bc),
+            new ReferralGiven(bc, "north", B, C, new Prospect("Q", null, null, null, true), "Need", Temperature.Warm, "nl", T0.AddDays(2)),
+            new ReferralDeclined(bc, C, "Not my field", T0.AddDays(3)));
+        var ca = Guid.NewGuid();
+        await AppendAsync(ReferralDecider.StreamId(ca),
+            new ReferralGiven(ca, "north", C, A, new Prospect("R", null, null, null, true), "Need", Temperature.Cold, "nl", T0.AddDays(4)));
+        var meeting = Guid.NewGuid();
+        await AppendAsync(OneToOneDecider.StreamId(meeting), new OneToOneHeld(meeting, "north", A, C, new DateOnly(2026, 10, 6), null, T0.AddDays(1)));
+        await AppendAsync(MemberDecider.StreamId(C), new MemberLeft(C, T0.AddDays(20)));
+    }
+
+    private async Task<ProjectionDaemon> CaughtUpDaemonAsync()
+    {
+        var daemon = new ProjectionDaemon(_db, ChapterEventTypes.Create(), [new ActivityProjection()],
+            new DaemonOptions { PollInterval = TimeSpan.FromMilliseconds(20) });
+        await daemon.StartAsync();
+        await using var last = _db.CreateCommand("SELECT max(seq_id) FROM events");
+        await daemon.WaitForAsync((long)(await last.ExecuteScalarAsync())!, TimeSpan.FromSeconds(20));
+        return daemon;
+    }
+
+    [Fact]
+    public async Task The_events_become_the_chapters_facts()
+    {
+        await GivenAHandMadeHistoryAsync();
+        await using var daemon = await CaughtUpDaemonAsync();
+
+        var facts = (await ActivityProjection.LoadAsync(_db, "north", CancellationToken.None)).ShouldNotBeNull();
+
+        facts.TimeZone.Id.ShouldBe("Europe/Amsterdam");
+        facts.TieHalfLifeDays.ShouldBe(30);
+        facts.Members.Select(m => (m.Name, m.LeftAt)).ShouldBe([("Anna", null), ("Bram", null), ("Chi", T0.AddDays(20))], ignoreOrder: true);
+        var won = facts.Referrals.Single(r => r.GiverId == A);
+        won.ShouldBe(new ReferralFact(won.Id, A, B, T0.AddDays(1), T0.AddDays(1).AddHours(4), null, T0.AddDays(9), Outcome.Won, new Money(2500m, "EUR"), T0.AddDays(10)));
+        facts.Referrals.Single(r => r.GiverId == B).DeclinedAt.ShouldBe(T0.AddDays(3));
+        facts.OneToOnes.ShouldHaveSingleItem().HeldOn.ShouldBe(new DateOnly(2026, 10, 6));
+
+        var figures = Circulation.Compute(facts, T0, T0.AddDays(14));
+        figures.LoopClosures.ShouldBe(1);
+        figures.ClosedWonValue.ShouldBe([new Money(2500m, "EUR")]);
+        figures.ClosedLoopShare.ShouldBe(1);
+    }
+
+    [Fact]
+    public async Task A_rebuild_gives_the_same_facts()
+    {
+        await GivenAHandMadeHistoryAsync();
+        await using var daemon = await CaughtUpDaemonAsync();
+        var before = (await ActivityProjection.LoadAsync(_db, "north", CancellationToken.None))!;
+
+        await daemon.RequestRebuildAsync(ActivityProjection.ProjectionName);
+        var until = DateTime.UtcNow.AddSeconds(20);
+        while ((await daemon.GetStatusAsync()).Single().RebuildRequested && DateTime.UtcNow < until)
+            await Task.Delay(20);
+
+        var after = (await ActivityProjection.LoadAsync(_db, "north", CancellationToken.None))!;
+        (await daemon.GetStatusAsync()).Single().RebuildRequested.ShouldBeFalse();
+        after.Members.ShouldBe(before.Members);
+        after.Referrals.OrderBy(r => r.Id).ShouldBe(before.Referrals.OrderBy(r => r.Id));
+        after.OneToOnes.ShouldBe(before.OneToOnes);
+    }
+}
