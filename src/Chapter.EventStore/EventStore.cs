@@ -183,18 +183,26 @@ public sealed class EventStore(NpgsqlDataSource dataSource, EventTypeMap types, 
         var events = new List<RecordedEvent>();
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
-        {
-            var typeName = reader.GetString(3);
-            events.Add(new RecordedEvent(
-                reader.GetInt64(0),
-                reader.GetString(1),
-                reader.GetInt64(2),
-                typeName,
-                types.Deserialize(typeName, reader.GetString(4)),
-                JsonSerializer.Deserialize<EventMetadata>(reader.GetString(5), types.SerializerOptions) ?? EventMetadata.None,
-                reader.GetString(6),
-                reader.GetFieldValue<DateTimeOffset>(7)));
-        }
+            events.Add(ReadEvent(reader, types, tolerateUnknownTypes: false));
         return events;
+    }
+
+    /// <summary>
+    /// Maps a row of <c>seq_id, stream_id, version, type, data::text, metadata::text, tenant_id, timestamp</c>.
+    /// An unknown type fails, or with <paramref name="tolerateUnknownTypes"/> becomes an <see cref="UnknownEvent"/>.
+    /// </summary>
+    internal static RecordedEvent ReadEvent(NpgsqlDataReader reader, EventTypeMap types, bool tolerateUnknownTypes)
+    {
+        var typeName = reader.GetString(3);
+        var json = reader.GetString(4);
+        return new RecordedEvent(
+            reader.GetInt64(0),
+            reader.GetString(1),
+            reader.GetInt64(2),
+            typeName,
+            tolerateUnknownTypes ? types.DeserializeOrUnknown(typeName, json) : types.Deserialize(typeName, json),
+            JsonSerializer.Deserialize<EventMetadata>(reader.GetString(5), types.SerializerOptions) ?? EventMetadata.None,
+            reader.GetString(6),
+            reader.GetFieldValue<DateTimeOffset>(7));
     }
 }

@@ -1,4 +1,3 @@
-using System.Text.Json;
 using Npgsql;
 using NpgsqlTypes;
 
@@ -34,16 +33,7 @@ internal sealed class CommittedEvents(NpgsqlDataSource dataSource, EventTypeMap 
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
         {
-            var typeName = reader.GetString(3);
-            var recorded = new RecordedEvent(
-                reader.GetInt64(0),
-                reader.GetString(1),
-                reader.GetInt64(2),
-                typeName,
-                types.DeserializeOrUnknown(typeName, reader.GetString(4)),
-                JsonSerializer.Deserialize<EventMetadata>(reader.GetString(5), types.SerializerOptions) ?? EventMetadata.None,
-                reader.GetString(6),
-                reader.GetFieldValue<DateTimeOffset>(7));
+            var recorded = EventStore.ReadEvent(reader, types, tolerateUnknownTypes: true);
             events.Add(new PositionedEvent(recorded, new EventPosition(reader.GetFieldValue<ulong>(8), recorded.Sequence)));
         }
         return events;
