@@ -28,7 +28,9 @@ public sealed class WeeklyReportApiTests(ApiFixture api) : IClassFixture<ApiFixt
         await api.WaitForProjectionsAsync();
         var path = $"/api/chapters/{scenario.ChapterId}/reports/weekly/{ThisWeek()}";
 
-        var report = await (await _http.GetAsync(path)).ReadJsonAsync();
+        var response = await _http.GetAsync(path);
+        response.StatusCode.ShouldBe(HttpStatusCode.OK, await response.Content.ReadAsStringAsync());
+        var report = await response.ReadJsonAsync();
 
         report["week"]!.GetValue<string>().ShouldBe(ThisWeek());
         report["counts"]!["given"]!.GetValue<int>().ShouldBe(2);

@@ -16,7 +16,10 @@ public sealed class RecordingProjection(string name) : IAsyncProjection
         """
         CREATE TABLE applied (seq_id bigint NOT NULL, stream_id text NOT NULL, type text NOT NULL);
         CREATE TABLE stream_counts (stream_id text PRIMARY KEY, events int NOT NULL);
-        """;
+        """ + ExtraSchemaSql;
+
+    /// <summary>More DDL, as a newer version of the projection would bring.</summary>
+    public string ExtraSchemaSql { get; init; } = "";
 
     /// <summary>Runs before each batch is applied, inside the daemon's transaction.</summary>
     public Func<NpgsqlConnection, IReadOnlyList<RecordedEvent>, Task>? BeforeBatch { get; set; }

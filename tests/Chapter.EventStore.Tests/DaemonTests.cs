@@ -323,6 +323,27 @@ public sealed class DaemonTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Tables_built_by_another_version_of_a_projection_are_rebuilt_and_swapped()
+    {
+        var first = await _db.StartDaemonAsync("v1", new RecordingProjection("recording"));
+        await first.WaitForAsync(await _db.AppendAsync(200), Patience);
+        await first.StopAsync();
+
+        var newer = new RecordingProjection("recording") { ExtraSchemaSql = "CREATE TABLE added_in_v2 (x int);" };
+        var second = await _db.StartDaemonAsync("v2", newer);
+        var until = DateTime.UtcNow + Patience;
+        while (await _db.ScalarAsync("SELECT count(*) FROM information_schema.tables WHERE table_schema = 'proj_recording' AND table_name = 'added_in_v2'") == 0
+               && DateTime.UtcNow < until)
+            await Task.Delay(50);
+
+        (await _db.ScalarAsync("SELECT count(*) FROM information_schema.tables WHERE table_schema = 'proj_recording' AND table_name = 'added_in_v2'")).ShouldBe(1);
+        var last = await _db.AppendAsync(20, "after the upgrade");
+        await second.WaitForAsync(last, Patience);
+        await _db.ShouldMatchTheLogAsync("recording");
+        (await second.GetStatusAsync()).Single().RebuildRequested.ShouldBeFalse();
+    }
+
+    [Fact]
     public async Task A_sequence_that_jumped_ahead_is_never_passed()
     {
         var daemon = await _db.StartDaemonAsync("node-a", new RecordingProjection("recording"));

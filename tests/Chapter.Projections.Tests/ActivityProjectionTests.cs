@@ -88,6 +88,22 @@ public sealed class ActivityProjectionTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Loading_a_window_keeps_only_referrals_with_a_step_in_it()
+    {
+        await GivenAHandMadeHistoryAsync();
+        await using var daemon = await CaughtUpDaemonAsync();
+
+        var recent = (await ActivityProjection.LoadAsync(_db, "north", CancellationToken.None, activeSince: T0.AddDays(100).ToOffset(TimeSpan.FromHours(2))))!;
+
+        // Only A→B had a step (its thanks, day 10) on or after day 9; members are always all there.
+        var sinceDay9 = (await ActivityProjection.LoadAsync(_db, "north", CancellationToken.None, activeSince: T0.AddDays(9).ToOffset(TimeSpan.FromHours(2))))!;
+        sinceDay9.Referrals.ShouldHaveSingleItem().GiverId.ShouldBe(A);
+        sinceDay9.OneToOnes.ShouldBeEmpty();
+        sinceDay9.Members.Count.ShouldBe(3);
+        recent.Referrals.ShouldBeEmpty();
+    }
+
+    [Fact]
     public async Task A_rebuild_gives_the_same_facts()
     {
         await GivenAHandMadeHistoryAsync();

@@ -36,6 +36,8 @@ internal sealed class ProjectionRunner(
     private sealed class CheckpointMovedException() : Exception("The checkpoint was moved by someone else.");
 
     public string Name => projection.Name;
+
+    private string SchemaHash => Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(projection.SchemaSql)))[..16];
     public RunnerRole Role { get; private set; } = RunnerRole.Starting;
 
     public async Task RunAsync(CancellationToken stop)
@@ -178,7 +180,22 @@ internal sealed class ProjectionRunner(
         {
             exists.Parameters.Add(new NpgsqlParameter { Value = _liveSchema });
             if ((long)(await exists.ExecuteScalarAsync(stop))! == 0)
+            {
                 await CreateSchemaAsync(connection, _liveSchema, stop);
+                await ExecuteAsync(connection, "UPDATE projection_progress SET schema_hash = $2 WHERE name = $1", stop, Name, SchemaHash);
+            }
+        }
+        // Tables built by another version of the projection: rebuild them beside the live ones, then swap.
+        await using (var outdated = new NpgsqlCommand(
+            """
+            UPDATE projection_progress SET rebuild_requested = true, rebuild_error = NULL
+            WHERE name = $1 AND schema_hash IS DISTINCT FROM $2 AND NOT rebuild_requested
+            """, connection))
+        {
+            outdated.Parameters.Add(new NpgsqlParameter { Value = Name });
+            outdated.Parameters.Add(new NpgsqlParameter { Value = SchemaHash });
+            if (await outdated.ExecuteNonQueryAsync(stop) > 0)
+                logger.LogWarning("Projection {Projection}: its tables were built by another version; rebuilding them", Name);
         }
         // A rebuild left half done by a leader that died is started again from scratch.
         await ExecuteAsync(connection, $"DROP SCHEMA IF EXISTS {_rebuildSchema} CASCADE", stop);
@@ -352,7 +369,7 @@ internal sealed class ProjectionRunner(
             """
             UPDATE projection_progress
             SET last_tx = $3, last_seq = $4, max_seq = $7, applied_events = $5, skipped_unknown = 0, state = 'running', error = NULL, error_seq = NULL,
-                rebuild_requested = false, rebuild_error = NULL, updated_at = now()
+                rebuild_requested = false, rebuild_error = NULL, schema_hash = $8, updated_at = now()
             WHERE name = $1 AND last_tx = $2 AND last_seq = $6
             """, connection))
         {
@@ -364,6 +381,7 @@ internal sealed class ProjectionRunner(
             checkpoint.Parameters.Add(new NpgsqlParameter { Value = rebuilt.Applied });
             checkpoint.Parameters.Add(new NpgsqlParameter { Value = livePosition.Sequence });
             checkpoint.Parameters.Add(new NpgsqlParameter { Value = rebuilt.MaxSequence });
+            checkpoint.Parameters.Add(new NpgsqlParameter { Value = SchemaHash });
             if (await checkpoint.ExecuteNonQueryAsync(stop) != 1)
                 throw new CheckpointMovedException();
         }

@@ -14,5 +14,7 @@ CREATE TABLE projection_progress (
     leader            text,
     rebuild_requested boolean     NOT NULL DEFAULT false,
     rebuild_error     text,
+    -- Hash of the DDL the live tables were built with: new code with other tables rebuilds them.
+    schema_hash       text,
     updated_at        timestamptz NOT NULL DEFAULT now()
 );

@@ -21,18 +21,20 @@ public sealed class ActivityProjection : IAsyncProjection
 
     public string Name => ProjectionName;
 
+    // Keyed by (chapter, id): one index serves both the updates, which know the chapter from the event's
+    // tenant, and the reads, which load one chapter at a time.
     public string SchemaSql =>
         """
         CREATE TABLE chapters (id text PRIMARY KEY, time_zone text NOT NULL, currency text NOT NULL, tie_half_life_days int NOT NULL);
-        CREATE TABLE members (id uuid PRIMARY KEY, chapter_id text NOT NULL, name text NOT NULL, joined_at timestamptz NOT NULL, left_at timestamptz);
-        CREATE INDEX members_chapter ON members (chapter_id);
+        CREATE TABLE members (chapter_id text NOT NULL, id uuid NOT NULL, name text NOT NULL, joined_at timestamptz NOT NULL, left_at timestamptz,
+            PRIMARY KEY (chapter_id, id));
         CREATE TABLE referrals (
-            id uuid PRIMARY KEY, chapter_id text NOT NULL, giver_id uuid NOT NULL, receiver_id uuid NOT NULL, given_at timestamptz NOT NULL,
+            chapter_id text NOT NULL, id uuid NOT NULL, giver_id uuid NOT NULL, receiver_id uuid NOT NULL, given_at timestamptz NOT NULL,
             accepted_at timestamptz, declined_at timestamptz, closed_at timestamptz, outcome text, value_amount numeric, value_currency text,
-            thanked_at timestamptz) WITH (fillfactor = 70); -- room on each page for the updates of later steps (HOT)
-        CREATE INDEX referrals_chapter ON referrals (chapter_id, given_at);
-        CREATE TABLE one_to_ones (id uuid PRIMARY KEY, chapter_id text NOT NULL, member_a uuid NOT NULL, member_b uuid NOT NULL, held_on date NOT NULL);
-        CREATE INDEX one_to_ones_chapter ON one_to_ones (chapter_id, held_on);
+            thanked_at timestamptz,
+            PRIMARY KEY (chapter_id, id)) WITH (fillfactor = 70); -- room on each page for the updates of later steps (HOT)
+        CREATE TABLE one_to_ones (chapter_id text NOT NULL, id uuid NOT NULL, member_a uuid NOT NULL, member_b uuid NOT NULL, held_on date NOT NULL,
+            PRIMARY KEY (chapter_id, id));
         """;
 
     /// <summary>
@@ -41,72 +43,76 @@ public sealed class ActivityProjection : IAsyncProjection
     /// </summary>
     public async Task ApplyAsync(NpgsqlConnection connection, IReadOnlyList<RecordedEvent> events, CancellationToken cancellationToken)
     {
-        var data = events.Select(e => e.Data).ToList();
         await using var batch = new NpgsqlBatch(connection);
 
-        var chapters = data.OfType<ChapterCreated>().ToList();
+        var chapters = events.Select(e => e.Data).OfType<ChapterCreated>().ToList();
         if (chapters.Count > 0)
             batch.Add("INSERT INTO chapters SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::int[]) ON CONFLICT (id) DO NOTHING",
                 chapters.Select(c => c.ChapterId).ToArray(), chapters.Select(c => c.TimeZone).ToArray(), chapters.Select(c => c.Currency).ToArray(),
                 chapters.Select(c => c.TieHalfLifeDays ?? ChapterCreated.DefaultTieHalfLifeDays).ToArray());
 
-        var joined = data.OfType<MemberJoined>().ToList();
+        var joined = events.Select(e => e.Data).OfType<MemberJoined>().ToList();
         if (joined.Count > 0)
-            batch.Add("INSERT INTO members (id, chapter_id, name, joined_at) SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::timestamptz[]) ON CONFLICT (id) DO NOTHING",
-                joined.Select(j => j.MemberId).ToArray(), joined.Select(j => j.ChapterId).ToArray(), joined.Select(j => j.Name).ToArray(), joined.Select(j => j.JoinedAt).ToArray());
+            batch.Add("INSERT INTO members (chapter_id, id, name, joined_at) SELECT * FROM unnest($1::text[], $2::uuid[], $3::text[], $4::timestamptz[]) ON CONFLICT DO NOTHING",
+                joined.Select(j => j.ChapterId).ToArray(), joined.Select(j => j.MemberId).ToArray(), joined.Select(j => j.Name).ToArray(), joined.Select(j => j.JoinedAt).ToArray());
 
-        var given = data.OfType<ReferralGiven>().ToList();
+        var given = events.Select(e => e.Data).OfType<ReferralGiven>().ToList();
         if (given.Count > 0)
             batch.Add(
                 """
-                INSERT INTO referrals (id, chapter_id, giver_id, receiver_id, given_at)
-                SELECT * FROM unnest($1::uuid[], $2::text[], $3::uuid[], $4::uuid[], $5::timestamptz[]) ON CONFLICT (id) DO NOTHING
+                INSERT INTO referrals (chapter_id, id, giver_id, receiver_id, given_at)
+                SELECT * FROM unnest($1::text[], $2::uuid[], $3::uuid[], $4::uuid[], $5::timestamptz[]) ON CONFLICT DO NOTHING
                 """,
-                given.Select(g => g.ReferralId).ToArray(), given.Select(g => g.ChapterId).ToArray(), given.Select(g => g.GiverId).ToArray(),
+                given.Select(g => g.ChapterId).ToArray(), given.Select(g => g.ReferralId).ToArray(), given.Select(g => g.GiverId).ToArray(),
                 given.Select(g => g.ReceiverId).ToArray(), given.Select(g => g.GivenAt).ToArray());
 
-        var oneToOnes = data.OfType<OneToOneHeld>().ToList();
+        var oneToOnes = events.Select(e => e.Data).OfType<OneToOneHeld>().ToList();
         if (oneToOnes.Count > 0)
-            batch.Add("INSERT INTO one_to_ones SELECT * FROM unnest($1::uuid[], $2::text[], $3::uuid[], $4::uuid[], $5::date[]) ON CONFLICT (id) DO NOTHING",
-                oneToOnes.Select(o => o.OneToOneId).ToArray(), oneToOnes.Select(o => o.ChapterId).ToArray(), oneToOnes.Select(o => o.MemberA).ToArray(),
+            batch.Add("INSERT INTO one_to_ones SELECT * FROM unnest($1::text[], $2::uuid[], $3::uuid[], $4::uuid[], $5::date[]) ON CONFLICT DO NOTHING",
+                oneToOnes.Select(o => o.ChapterId).ToArray(), oneToOnes.Select(o => o.OneToOneId).ToArray(), oneToOnes.Select(o => o.MemberA).ToArray(),
                 oneToOnes.Select(o => o.MemberB).ToArray(), oneToOnes.Select(o => o.Date).ToArray());
 
-        var left = data.OfType<MemberLeft>().ToList();
-        if (left.Count > 0)
-            batch.Add("UPDATE members m SET left_at = u.at FROM unnest($1::uuid[], $2::timestamptz[]) AS u (id, at) WHERE m.id = u.id",
-                left.Select(l => l.MemberId).ToArray(), left.Select(l => l.LeftAt).ToArray());
+        AddStep<MemberLeft>(batch, events, "members", "left_at", l => (l.MemberId, l.LeftAt));
+        AddStep<ReferralAccepted>(batch, events, "referrals", "accepted_at", a => (a.ReferralId, a.AcceptedAt));
+        AddStep<ReferralDeclined>(batch, events, "referrals", "declined_at", d => (d.ReferralId, d.DeclinedAt));
+        AddStep<ReferralThanked>(batch, events, "referrals", "thanked_at", t => (t.ReferralId, t.ThankedAt));
 
-        AddStep<ReferralAccepted>(batch, data, "accepted_at", a => (a.ReferralId, a.AcceptedAt));
-        AddStep<ReferralDeclined>(batch, data, "declined_at", d => (d.ReferralId, d.DeclinedAt));
-        AddStep<ReferralThanked>(batch, data, "thanked_at", t => (t.ReferralId, t.ThankedAt));
-
-        var closed = data.OfType<ReferralClosed>().ToList();
+        var closed = events.Where(e => e.Data is ReferralClosed).ToList();
         if (closed.Count > 0)
+        {
+            var steps = closed.Select(e => (Chapter: e.TenantId, Closed: (ReferralClosed)e.Data)).ToList();
             batch.Add(
                 """
                 UPDATE referrals r SET closed_at = u.at, outcome = u.outcome, value_amount = u.amount, value_currency = u.currency
-                FROM unnest($1::uuid[], $2::timestamptz[], $3::text[], $4::numeric[], $5::text[]) AS u (id, at, outcome, amount, currency)
-                WHERE r.id = u.id
+                FROM unnest($1::text[], $2::uuid[], $3::timestamptz[], $4::text[], $5::numeric[], $6::text[]) AS u (chapter_id, id, at, outcome, amount, currency)
+                WHERE r.chapter_id = u.chapter_id AND r.id = u.id
                 """,
-                closed.Select(c => c.ReferralId).ToArray(), closed.Select(c => c.ClosedAt).ToArray(),
-                closed.Select(c => JsonNamingPolicy.CamelCase.ConvertName(c.Outcome.ToString())).ToArray(),
-                closed.Select(c => c.Value?.Amount).ToArray(), closed.Select(c => c.Value?.Currency).ToArray());
+                steps.Select(s => s.Chapter).ToArray(), steps.Select(s => s.Closed.ReferralId).ToArray(), steps.Select(s => s.Closed.ClosedAt).ToArray(),
+                steps.Select(s => JsonNamingPolicy.CamelCase.ConvertName(s.Closed.Outcome.ToString())).ToArray(),
+                steps.Select(s => s.Closed.Value?.Amount).ToArray(), steps.Select(s => s.Closed.Value?.Currency).ToArray());
+        }
 
         if (batch.BatchCommands.Count > 0)
             await batch.ExecuteNonQueryAsync(cancellationToken);
     }
 
-    private static void AddStep<TEvent>(NpgsqlBatch batch, List<object> data, string column, Func<TEvent, (Guid Id, DateTimeOffset At)> step)
+    /// <summary>A later step sets one timestamp column of a row created before; the event's tenant is its chapter.</summary>
+    private static void AddStep<TEvent>(NpgsqlBatch batch, IReadOnlyList<RecordedEvent> events, string table, string column, Func<TEvent, (Guid Id, DateTimeOffset At)> step)
     {
-        var steps = data.OfType<TEvent>().Select(step).ToList();
+        var steps = events.Where(e => e.Data is TEvent).Select(e => (Chapter: e.TenantId, Step: step((TEvent)e.Data))).ToList();
         if (steps.Count > 0)
-            batch.Add($"UPDATE referrals r SET {column} = u.at FROM unnest($1::uuid[], $2::timestamptz[]) AS u (id, at) WHERE r.id = u.id",
-                steps.Select(s => s.Id).ToArray(), steps.Select(s => s.At).ToArray());
+            batch.Add(
+                $"""
+                UPDATE {table} t SET {column} = u.at FROM unnest($1::text[], $2::uuid[], $3::timestamptz[]) AS u (chapter_id, id, at)
+                WHERE t.chapter_id = u.chapter_id AND t.id = u.id
+                """,
+                steps.Select(s => s.Chapter).ToArray(), steps.Select(s => s.Step.Id).ToArray(), steps.Select(s => s.Step.At).ToArray());
     }
 
     /// <summary>
     /// A chapter's facts, or null when the projection has not seen the chapter (yet). With
-    /// <paramref name="activeSince"/>, only referrals with a step at or after it, and one-to-ones from that day.
+    /// <paramref name="activeSince"/>: only referrals with a step at or after it, and one-to-ones from that day
+    /// (enough for circulation figures over a window starting then; not for nudges about older referrals).
     /// </summary>
     public static async Task<ChapterFacts?> LoadAsync(NpgsqlDataSource db, string chapterId, CancellationToken ct, DateTimeOffset? activeSince = null)
     {
@@ -127,7 +133,7 @@ public sealed class ActivityProjection : IAsyncProjection
             var command = new NpgsqlBatchCommand(sql);
             command.Parameters.Add(new NpgsqlParameter { Value = chapterId });
             if (sql.Contains("$2::timestamptz"))
-                command.Parameters.Add(new NpgsqlParameter { Value = (object?)activeSince ?? DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.TimestampTz });
+                command.Parameters.Add(new NpgsqlParameter { Value = (object?)activeSince?.ToUniversalTime() ?? DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.TimestampTz });
             else if (sql.Contains("$2::date"))
                 command.Parameters.Add(new NpgsqlParameter { Value = activeSince is { } since ? DateOnly.FromDateTime(since.UtcDateTime.AddDays(-1)) : DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Date });
             batch.BatchCommands.Add(command);

@@ -32,10 +32,12 @@ public sealed record ChapterFacts(
     IReadOnlyList<OneToOneFact> OneToOnes)
 {
     /// <summary>The instant a date in the chapter's time zone begins.</summary>
-    public DateTimeOffset StartOf(DateOnly date)
+    public DateTimeOffset StartOf(DateOnly date) => StartOf(date, TimeZone);
+
+    public static DateTimeOffset StartOf(DateOnly date, TimeZoneInfo timeZone)
     {
         var local = date.ToDateTime(TimeOnly.MinValue);
-        return new DateTimeOffset(local, TimeZone.GetUtcOffset(local));
+        return new DateTimeOffset(local, timeZone.GetUtcOffset(local));
     }
 
     public DateOnly DateOf(DateTimeOffset moment) => DateOnly.FromDateTime(TimeZoneInfo.ConvertTime(moment, TimeZone).DateTime);

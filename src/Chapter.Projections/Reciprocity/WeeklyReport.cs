@@ -13,7 +13,8 @@ public sealed record WaitingReferral(Guid ReferralId, Guid GiverId, string Giver
 
 public sealed record UnthankedWin(Guid ReferralId, Guid GiverId, string GiverName, Guid ReceiverId, string ReceiverName, DateTimeOffset ClosedAt, int DaysSinceClosed);
 
-public sealed record OneToOneInvitation(Guid MemberId, string Name, DateTimeOffset? LastReferredAt, string Invitation);
+// No "last referred" date: the list invites, it does not count how long someone was overlooked.
+public sealed record OneToOneInvitation(Guid MemberId, string Name, string Invitation);
 
 public sealed record Nudges(
     [property: Description("Referrals given over 72 hours before the week ended and neither accepted nor declined by then.")] IReadOnlyList<WaitingReferral> WaitingForAcceptance,
@@ -60,6 +61,7 @@ public static partial class WeeklyReport
         return DateOnly.FromDateTime(ISOWeek.ToDateTime(year, week, DayOfWeek.Monday));
     }
 
+    /// <param name="facts">The chapter's whole history: new ties and nudges look back as far as it goes.</param>
     public static WeeklyReportView Compute(ChapterFacts facts, DateOnly monday)
     {
         var from = facts.StartOf(monday);
@@ -94,9 +96,7 @@ public static partial class WeeklyReport
             .Where(m => m.ActiveAt(to) && !(lastReferredTo.TryGetValue(m.Id, out var last) && last >= to - NotReferredWithin))
             .OrderBy(m => m.Name, StringComparer.Ordinal)
             .Select(m => new OneToOneInvitation(
-                m.Id, m.Name,
-                lastReferredTo.TryGetValue(m.Id, out var last) ? last : null,
-                $"Invite {m.Name} to a one-to-one: learn what they are looking for, so the chapter can help."))
+                m.Id, m.Name, $"Invite {m.Name} to a one-to-one: learn what they are looking for, so the chapter can help."))
             .ToList();
 
         return new WeeklyReportView(
