@@ -1,6 +1,5 @@
 using Chapter.Api.Infrastructure;
 using Chapter.Domain.OneToOnes;
-using Chapter.Domain.Referrals;
 using Chapter.Projections.Chapters;
 using Chapter.Projections.Members;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -53,7 +52,7 @@ public static class OneToOneEndpoints
         var now = clock.GetUtcNow();
         var today = DateOnly.FromDateTime(TimeZoneInfo.ConvertTime(now, TimeZoneInfo.FindSystemTimeZoneById(chapter.TimeZone)).DateTime);
         var id = body.Id ?? Guid.CreateVersion7();
-        var command = new RecordOneToOne(id, chapterId, new MemberStanding(a.Id, a.ChapterId, a.Active), new MemberStanding(b.Id, b.ChapterId, b.Active), date, note, today, now);
+        var command = new RecordOneToOne(id, chapterId, a.Standing, b.Standing, date, note, today, now);
         var (_, appended) = await writePath.DecideAsync<OneToOne, OneToOneHeld>(
             OneToOneDecider.StreamId(id), "one-to-one", chapterId, OneToOne.Initial, OneToOne.Evolve,
             state => OneToOneDecider.Decide(command, state), RequestMetadata.For(context, memberA), ct);

@@ -95,10 +95,7 @@ public static class ReferralEndpoints
             return Problems.NotFound("receiverId", $"Member {receiverId} is not in chapter '{chapterId}'.");
 
         var referralId = body.ReferralId ?? Guid.CreateVersion7();
-        var command = new GiveReferral(referralId, chapterId,
-            new MemberStanding(giver.Id, giver.ChapterId, giver.Active),
-            new MemberStanding(receiver.Id, receiver.ChapterId, receiver.Active),
-            prospect!, need, temperature, language, clock.GetUtcNow());
+        var command = new GiveReferral(referralId, chapterId, giver.Standing, receiver.Standing, prospect!, need, temperature, language, clock.GetUtcNow());
 
         var (_, appended) = await DecideAsync(writePath, chapterId, command, giverId, context, ct);
 

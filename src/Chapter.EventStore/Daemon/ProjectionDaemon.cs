@@ -18,6 +18,7 @@ public sealed partial class ProjectionDaemon : IAsyncDisposable
     private readonly IReadOnlyList<string> _names;
     private CancellationTokenSource? _stop;
     private Task _running = Task.CompletedTask;
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, DateTime> _lastHeldBackWarning = new();
 
     public ProjectionDaemon(NpgsqlDataSource dataSource, EventTypeMap types, IEnumerable<IAsyncProjection> projections,
         DaemonOptions? options = null, ILogger<ProjectionDaemon>? logger = null)
@@ -131,8 +132,15 @@ public sealed partial class ProjectionDaemon : IAsyncDisposable
                 HeldBackBy: lagEvents > 0 ? blocker : null));
         }
         foreach (var held in statuses.Where(s => s.HeldBackBy is not null))
+        {
+            // Status is polled (health checks): say it once a minute, not on every poll.
+            var now = DateTime.UtcNow;
+            if (_lastHeldBackWarning.TryGetValue(held.Name, out var warned) && now - warned < TimeSpan.FromMinutes(1))
+                continue;
+            _lastHeldBackWarning[held.Name] = now;
             _logger.LogWarning("Projection {Projection} is held back by transaction of process {Pid}, open for {Age} s",
                 held.Name, held.HeldBackBy!.ProcessId, held.HeldBackBy.AgeSeconds);
+        }
         return statuses;
     }
 

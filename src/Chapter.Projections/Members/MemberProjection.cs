@@ -1,5 +1,6 @@
 using System.Text.Json.Serialization;
 using Chapter.Domain.Members;
+using Chapter.Domain.Referrals;
 using Chapter.EventStore;
 using Npgsql;
 
@@ -11,6 +12,10 @@ public sealed record MemberView(
 {
     [JsonIgnore]
     public bool Active => Status == MemberProjection.Active;
+
+    /// <summary>What a decider needs to know of this member.</summary>
+    [JsonIgnore]
+    public MemberStanding Standing => new(Id, ChapterId, Active);
 }
 
 public sealed class MemberProjection : IInlineProjection
