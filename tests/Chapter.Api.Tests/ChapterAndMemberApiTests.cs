@@ -18,6 +18,17 @@ public sealed class ChapterAndMemberApiTests(ApiFixture api) : IClassFixture<Api
         chapter["name"]!.GetValue<string>().ShouldBe("Hà Nội 1");
         chapter["timeZone"]!.GetValue<string>().ShouldBe("Asia/Ho_Chi_Minh");
         chapter["currency"]!.GetValue<string>().ShouldBe("VND");
+        chapter["tieHalfLifeDays"]!.GetValue<int>().ShouldBe(90);
+    }
+
+    [Fact]
+    public async Task A_chapter_chooses_how_fast_ties_fade()
+    {
+        (await _http.PostAsJsonAsync("/api/chapters", new { id = "fast-fade", name = "Fast", timeZone = "Europe/Stockholm", currency = "SEK", tieHalfLifeDays = 30 }))
+            .StatusCode.ShouldBe(HttpStatusCode.Created);
+        (await (await _http.GetAsync("/api/chapters/fast-fade")).ReadJsonAsync())["tieHalfLifeDays"]!.GetValue<int>().ShouldBe(30);
+        await (await _http.PostAsJsonAsync("/api/chapters", new { id = "no-fade", name = "No", timeZone = "Europe/Stockholm", currency = "SEK", tieHalfLifeDays = 0 }))
+            .ShouldBeProblemNamingAsync(HttpStatusCode.BadRequest, "tieHalfLifeDays");
     }
 
     [Fact]

@@ -7,7 +7,7 @@ using Npgsql;
 
 namespace Chapter.Api.Chapters;
 
-public sealed record CreateChapterRequest(string? Id, string? Name, string? TimeZone, string? Currency);
+public sealed record CreateChapterRequest(string? Id, string? Name, string? TimeZone, string? Currency, int? TieHalfLifeDays);
 
 public static partial class ChapterEndpoints
 {
@@ -24,7 +24,9 @@ public static partial class ChapterEndpoints
         group.MapPost("/", CreateAsync)
             .WithName("CreateChapter")
             .WithSummary("Create a chapter")
-            .WithDescription("The id is a slug (lowercase letters, digits and dashes) chosen by the caller; 409 when it is taken.");
+            .WithDescription(
+                "The id is a slug (lowercase letters, digits and dashes) chosen by the caller; 409 when it is taken. " +
+                "tieHalfLifeDays (default 90) sets how fast a relationship's strength halves without new interactions.");
 
         group.MapGet("/{chapterId}", GetAsync)
             .WithName("GetChapter")
@@ -45,10 +47,12 @@ public static partial class ChapterEndpoints
         if (timeZone.Length > 0 && !TimeZoneInfo.TryFindSystemTimeZoneById(timeZone, out _))
             check.Add("timeZone", $"'{timeZone}' is not an IANA time zone such as 'Europe/Stockholm'.");
         var currency = check.Currency(body.Currency, "currency");
+        if (body.TieHalfLifeDays is < 1 or > 3650)
+            check.Add("tieHalfLifeDays", "'tieHalfLifeDays' is a number of days from 1 to 3650 (default 90).");
         if (!check.IsValid)
             return (ValidationProblem)check.Problem();
 
-        var command = new CreateChapter(id, name, timeZone, currency, clock.GetUtcNow());
+        var command = new CreateChapter(id, name, timeZone, currency, clock.GetUtcNow(), body.TieHalfLifeDays);
         await writePath.DecideAsync<ChapterState, ChapterEvent>(
             ChapterDecider.StreamId(id), "chapter", id, ChapterState.Initial, ChapterState.Evolve,
             state => ChapterDecider.Decide(command, state), RequestMetadata.For(context), ct);

@@ -102,6 +102,6 @@ public static class ReciprocityEndpoints
         // The chapter exists but the projection has not reached it yet: nothing happened there as far as it knows.
         if (await ChapterProjection.GetAsync(db, chapterId, ct) is not { } chapter)
             return null;
-        return (new ChapterFacts(chapterId, TimeZoneInfo.FindSystemTimeZoneById(chapter.TimeZone), chapter.Currency, 90, [], [], []), asOf);
+        return (new ChapterFacts(chapterId, TimeZoneInfo.FindSystemTimeZoneById(chapter.TimeZone), chapter.Currency, chapter.TieHalfLifeDays, [], [], []), asOf);
     }
 }

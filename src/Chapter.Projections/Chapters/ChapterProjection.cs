@@ -4,7 +4,8 @@ using Npgsql;
 
 namespace Chapter.Projections.Chapters;
 
-public sealed record ChapterView(string Id, string Name, string TimeZone, string Currency, DateTimeOffset CreatedAt);
+/// <param name="TieHalfLifeDays">How fast a relationship's strength halves without new interactions.</param>
+public sealed record ChapterView(string Id, string Name, string TimeZone, string Currency, int TieHalfLifeDays, DateTimeOffset CreatedAt);
 
 public sealed class ChapterProjection : IInlineProjection
 {
@@ -13,18 +14,18 @@ public sealed class ChapterProjection : IInlineProjection
         foreach (var e in events)
         {
             if (e.Data is ChapterCreated c)
-                batch.Add("INSERT INTO chapter_view (id, name, time_zone, currency, created_at) VALUES ($1, $2, $3, $4, $5)",
-                    c.ChapterId, c.Name, c.TimeZone, c.Currency, c.CreatedAt);
+                batch.Add("INSERT INTO chapter_view (id, name, time_zone, currency, tie_half_life_days, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
+                    c.ChapterId, c.Name, c.TimeZone, c.Currency, c.TieHalfLifeDays ?? ChapterCreated.DefaultTieHalfLifeDays, c.CreatedAt);
         }
     }
 
     public static async Task<ChapterView?> GetAsync(NpgsqlDataSource db, string chapterId, CancellationToken ct)
     {
-        await using var command = db.CreateCommand("SELECT id, name, time_zone, currency, created_at FROM chapter_view WHERE id = $1");
+        await using var command = db.CreateCommand("SELECT id, name, time_zone, currency, tie_half_life_days, created_at FROM chapter_view WHERE id = $1");
         command.Parameters.Add(new NpgsqlParameter { Value = chapterId });
         await using var reader = await command.ExecuteReaderAsync(ct);
         return await reader.ReadAsync(ct)
-            ? new ChapterView(reader.GetString(0), reader.GetString(1), reader.GetString(2), reader.GetString(3), reader.GetFieldValue<DateTimeOffset>(4))
+            ? new ChapterView(reader.GetString(0), reader.GetString(1), reader.GetString(2), reader.GetString(3), reader.GetInt32(4), reader.GetFieldValue<DateTimeOffset>(5))
             : null;
     }
 }

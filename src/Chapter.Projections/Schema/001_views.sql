@@ -4,6 +4,7 @@ CREATE TABLE chapter_view (
     name        text        NOT NULL,
     time_zone   text        NOT NULL,
     currency    text        NOT NULL,
+    tie_half_life_days int  NOT NULL,
     created_at  timestamptz NOT NULL
 );
 
