@@ -8,10 +8,11 @@ using Chapter.LocalPostgres;
 int Option(string name, int fallback) =>
     args.SkipWhile(a => a != name).Skip(1).Select(int.Parse).DefaultIfEmpty(fallback).First();
 
-var benchmark = args.FirstOrDefault(a => !a.StartsWith("--", StringComparison.Ordinal)) ?? "appends";
+// The benchmark's name comes first when given; options (and their values) follow.
+var benchmark = args.Length > 0 && !args[0].StartsWith("--", StringComparison.Ordinal) ? args[0] : "appends";
 if (benchmark is not ("appends" or "catchup"))
 {
-    Console.Error.WriteLine("usage: bench appends [--seconds N] | bench catchup [--events N] [--chapters N] [--members N] [--samples N]");
+    Console.Error.WriteLine("usage: bench [appends] [--seconds N] | bench catchup [--events N] [--chapters N] [--members N] [--samples N] [--batch N]");
     return 2;
 }
 
