@@ -1,7 +1,9 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using Chapter.Api.Access;
 using Chapter.Api.Admin;
 using Chapter.Api.Chapters;
+using Chapter.Api.Feed;
 using Chapter.Api.Infrastructure;
 using Chapter.Api.Members;
 using Chapter.Api.OneToOnes;
@@ -15,22 +17,32 @@ var builder = WebApplication.CreateBuilder(args);
 
 await builder.AddChapterDatabaseAsync();
 builder.AddChapterProjections();
+builder.AddChapterAccess();
+builder.AddChapterHardening();
 builder.Services.AddProblemDetails();
 builder.Services.AddExceptionHandler<ProblemMapping>();
 // Bad JSON becomes an exception that ProblemMapping turns into a problem naming the field.
 builder.Services.Configure<RouteHandlerOptions>(options => options.ThrowOnBadRequest = true);
 builder.Services.Configure<JsonOptions>(options =>
     options.SerializerOptions.Converters.Add(new JsonStringEnumConverter(JsonNamingPolicy.CamelCase)));
-builder.Services.AddOpenApi();
+builder.Services.AddOpenApi(options => options.AddBearerSecurity());
 
 var app = builder.Build();
 await app.MigrateChapterDatabaseAsync();
+await app.EnsureOperatorCanSignInAsync();
 
+app.UseSecurityHeaders();
+app.UseBodySizeLimit();
 app.UseExceptionHandler();
 app.UseStatusCodePages();
+app.UseAuthentication();
+app.UseAuthorization();
+app.UseRateLimiter();
 
-app.MapOpenApi();
-app.MapHealthChecks("/health", new HealthCheckOptions { ResponseWriter = Projections.WriteHealthAsync });
+app.MapOpenApi().AllowAnonymous();
+app.MapHealthChecks("/health", new HealthCheckOptions { ResponseWriter = Projections.WriteHealthAsync }).AllowAnonymous();
+app.MapAccess();
+app.MapEventFeed();
 app.MapChapters();
 app.MapMembers();
 app.MapReferrals();

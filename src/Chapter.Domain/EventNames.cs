@@ -16,11 +16,13 @@ public static class EventNames
         [typeof(ChapterCreated)] = "chapter.created.v1",
         [typeof(MemberJoined)] = "member.joined.v1",
         [typeof(MemberLeft)] = "member.left.v1",
-        [typeof(ReferralGiven)] = "referral.given.v1",
+        // v1 carried the prospect's contact details in clear; it was never released, so nothing reads it.
+        [typeof(ReferralGiven)] = "referral.given.v2",
         [typeof(ReferralAccepted)] = "referral.accepted.v1",
         [typeof(ReferralDeclined)] = "referral.declined.v1",
         [typeof(ReferralClosed)] = "referral.closed.v1",
         [typeof(ReferralThanked)] = "referral.thanked.v1",
+        [typeof(ProspectErased)] = "referral.prospect-erased.v1",
         [typeof(OneToOneHeld)] = "one-to-one.held.v1",
     };
 }

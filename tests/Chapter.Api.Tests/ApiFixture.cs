@@ -1,4 +1,5 @@
 using System.Net;
+using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text.Json;
 using System.Text.Json.Nodes;
@@ -14,7 +15,16 @@ namespace Chapter.Api.Tests;
 /// <summary>The API in memory over a PostgreSQL database of its own.</summary>
 public sealed class ApiFixture : WebApplicationFactory<Program>, IAsyncLifetime
 {
+    public const string OperatorToken = "operator-token-for-the-tests-0123456789abcdef";
     private string _connectionString = "";
+
+    public string ConnectionString => _connectionString;
+
+    /// <summary>Settings a test class changes, e.g. a small write budget; applied before the host starts.</summary>
+    public Dictionary<string, string> Settings { get; } = new()
+    {
+        ["Chapter:RateLimit:WritesPerMinute"] = "1000000",
+    };
 
     public async Task InitializeAsync()
     {
@@ -27,8 +37,22 @@ public sealed class ApiFixture : WebApplicationFactory<Program>, IAsyncLifetime
         builder.UseSetting("ConnectionStrings:Chapter", _connectionString);
         builder.UseSetting("Chapter:Daemon:PollIntervalMs", "20");
         builder.UseSetting("Chapter:Daemon:StandbyPollIntervalMs", "100");
+        builder.UseSetting("Chapter:AdminToken", OperatorToken);
+        foreach (var (key, value) in Settings)
+            builder.UseSetting(key, value);
         builder.UseEnvironment("Production");
     }
+
+    /// <summary>A client that sends this bearer token (none: anonymous).</summary>
+    public HttpClient ClientWith(string? token)
+    {
+        var client = CreateClient();
+        if (token is not null)
+            client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        return client;
+    }
+
+    public HttpClient Operator() => ClientWith(OperatorToken);
 
     /// <summary>Waits (boundedly) until the async projections have applied every event appended so far.</summary>
     public async Task WaitForProjectionsAsync()
@@ -76,25 +100,60 @@ public sealed class ApiFixture : WebApplicationFactory<Program>, IAsyncLifetime
     async Task IAsyncLifetime.DisposeAsync() => await base.DisposeAsync();
 }
 
-/// <summary>Builds chapters, members and referrals through the public HTTP API, as a client would.</summary>
-public sealed class Scenario(HttpClient http)
+/// <summary>
+/// Builds chapters, members and referrals through the public HTTP API, as a client would: the operator
+/// creates the chapter and its members, and each member acts with a token of their own.
+/// </summary>
+public sealed class Scenario(ApiFixture api)
 {
-    public HttpClient Http { get; } = http;
+    private readonly Dictionary<Guid, HttpClient> _members = [];
+    private HttpClient? _integration;
+
+    public ApiFixture Api { get; } = api;
+    public HttpClient Operator { get; } = api.Operator();
     public string ChapterId { get; } = $"chapter-{Guid.NewGuid():N}"[..20];
 
     public async Task<Scenario> WithChapterAsync()
     {
-        (await Http.PostAsJsonAsync("/api/chapters", new { id = ChapterId, name = "Stockholm City", timeZone = "Europe/Stockholm", currency = "SEK" }))
+        (await Operator.PostAsJsonAsync("/api/chapters", new { id = ChapterId, name = "Stockholm City", timeZone = "Europe/Stockholm", currency = "SEK" }))
             .StatusCode.ShouldBe(HttpStatusCode.Created);
         return this;
     }
 
-    public async Task<Guid> AddMemberAsync(string name, string profession = "Accountant", string chapterId = "")
+    /// <summary>Adds a member and signs them in: <see cref="As"/> gives their client.</summary>
+    public async Task<Guid> AddMemberAsync(string name, string profession = "Accountant", string chapterId = "", string role = "member")
     {
-        var response = await Http.PostAsJsonAsync($"/api/chapters/{(chapterId == "" ? ChapterId : chapterId)}/members",
-            new { name, profession, languages = new[] { "sv", "en" } });
+        var chapter = chapterId == "" ? ChapterId : chapterId;
+        var response = await Operator.PostAsJsonAsync($"/api/chapters/{chapter}/members",
+            new { name, profession, languages = new[] { "sv", "en" }, role });
         response.StatusCode.ShouldBe(HttpStatusCode.Created);
-        return (await response.ReadJsonAsync())["id"]!.GetValue<Guid>();
+        var id = (await response.ReadJsonAsync())["id"]!.GetValue<Guid>();
+        _members[id] = Api.ClientWith(await IssueTokenAsync(chapter, id));
+        return id;
+    }
+
+    public Task<Guid> AddLeaderAsync(string name) => AddMemberAsync(name, "Chapter leader", role: "leader");
+
+    public async Task<string> IssueTokenAsync(string chapterId, Guid memberId)
+    {
+        var issued = await Operator.PostAsJsonAsync($"/api/chapters/{chapterId}/members/{memberId}/tokens", new { label = "tests" });
+        issued.StatusCode.ShouldBe(HttpStatusCode.Created);
+        return (await issued.ReadJsonAsync())["token"]!.GetValue<string>();
+    }
+
+    /// <summary>The client of a member added by this scenario.</summary>
+    public HttpClient As(Guid memberId) => _members[memberId];
+
+    /// <summary>A read-only integration of this chapter (created on first use): reads without being a member.</summary>
+    public async Task<HttpClient> IntegrationAsync()
+    {
+        if (_integration is null)
+        {
+            var issued = await Operator.PostAsJsonAsync($"/api/chapters/{ChapterId}/integrations", new { label = "tests" });
+            issued.StatusCode.ShouldBe(HttpStatusCode.Created);
+            _integration = Api.ClientWith((await issued.ReadJsonAsync())["token"]!.GetValue<string>());
+        }
+        return _integration;
     }
 
     public object ReferralBody(Guid giverId, Guid receiverId, Guid? referralId = null, bool consent = true, string need = "New office lease") => new
@@ -112,13 +171,14 @@ public sealed class Scenario(HttpClient http)
 
     public async Task<Guid> GiveAsync(Guid giverId, Guid receiverId)
     {
-        var response = await Http.PostAsJsonAsync(Referrals, ReferralBody(giverId, receiverId));
+        var response = await As(giverId).PostAsJsonAsync(Referrals, ReferralBody(giverId, receiverId));
         response.StatusCode.ShouldBe(HttpStatusCode.Created);
         return (await response.ReadJsonAsync())["id"]!.GetValue<Guid>();
     }
 
-    public Task<HttpResponseMessage> ActAsync(Guid referralId, string action, object body) =>
-        Http.PostAsJsonAsync($"{Referrals}/{referralId}/{action}", body);
+    /// <summary>A receiver's step (accept, decline, close, thank), taken by <paramref name="memberId"/>.</summary>
+    public Task<HttpResponseMessage> ActAsync(Guid memberId, Guid referralId, string action, object body) =>
+        As(memberId).PostAsJsonAsync($"{Referrals}/{referralId}/{action}", body);
 }
 
 public static class HttpAssertions

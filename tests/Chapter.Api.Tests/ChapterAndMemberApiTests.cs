@@ -5,7 +5,8 @@ namespace Chapter.Api.Tests;
 
 public sealed class ChapterAndMemberApiTests(ApiFixture api) : IClassFixture<ApiFixture>
 {
-    private readonly HttpClient _http = api.CreateClient();
+    // The operator creates chapters and members; who else may is the access matrix's business.
+    private readonly HttpClient _http = api.Operator();
 
     [Fact]
     public async Task A_created_chapter_is_at_its_location()
@@ -68,7 +69,7 @@ public sealed class ChapterAndMemberApiTests(ApiFixture api) : IClassFixture<Api
     [Fact]
     public async Task Members_join_and_are_listed_with_their_languages()
     {
-        var scenario = await new Scenario(_http).WithChapterAsync();
+        var scenario = await new Scenario(api).WithChapterAsync();
         var response = await _http.PostAsJsonAsync($"/api/chapters/{scenario.ChapterId}/members",
             new { name = "Nguyễn Văn An", profession = "Accountant", languages = new[] { "VI", "en-gb" } });
 
@@ -83,9 +84,24 @@ public sealed class ChapterAndMemberApiTests(ApiFixture api) : IClassFixture<Api
     }
 
     [Fact]
+    public async Task A_member_is_a_member_unless_added_as_a_leader()
+    {
+        var scenario = await new Scenario(api).WithChapterAsync();
+        var members = $"/api/chapters/{scenario.ChapterId}/members";
+
+        var member = await (await _http.PostAsJsonAsync(members, new { name = "An", profession = "Baker", languages = new[] { "vi" } })).ReadJsonAsync();
+        var leader = await (await _http.PostAsJsonAsync(members, new { name = "Lena", profession = "Lawyer", languages = new[] { "sv" }, role = "leader" })).ReadJsonAsync();
+
+        member["role"]!.GetValue<string>().ShouldBe("member");
+        leader["role"]!.GetValue<string>().ShouldBe("leader");
+        await (await _http.PostAsJsonAsync(members, new { name = "X", profession = "Y", languages = new[] { "sv" }, role = "boss" }))
+            .ShouldBeProblemNamingAsync(HttpStatusCode.BadRequest, "role");
+    }
+
+    [Fact]
     public async Task A_member_with_bad_fields_is_refused_naming_each_field()
     {
-        var scenario = await new Scenario(_http).WithChapterAsync();
+        var scenario = await new Scenario(api).WithChapterAsync();
         var response = await _http.PostAsJsonAsync($"/api/chapters/{scenario.ChapterId}/members",
             new { name = " ", profession = new string('p', 201), languages = new[] { "sv", "swedish" } });
         await response.ShouldBeProblemNamingAsync(HttpStatusCode.BadRequest, "name", "profession", "languages[1]");
@@ -98,7 +114,7 @@ public sealed class ChapterAndMemberApiTests(ApiFixture api) : IClassFixture<Api
     [Fact]
     public async Task A_member_who_leaves_stays_listed_as_left()
     {
-        var scenario = await new Scenario(_http).WithChapterAsync();
+        var scenario = await new Scenario(api).WithChapterAsync();
         var anna = await scenario.AddMemberAsync("Anna");
 
         var left = await _http.PostAsync($"/api/chapters/{scenario.ChapterId}/members/{anna}/leave", null);
@@ -112,8 +128,8 @@ public sealed class ChapterAndMemberApiTests(ApiFixture api) : IClassFixture<Api
     [Fact]
     public async Task A_member_of_another_chapter_is_not_found_here()
     {
-        var here = await new Scenario(_http).WithChapterAsync();
-        var there = await new Scenario(_http).WithChapterAsync();
+        var here = await new Scenario(api).WithChapterAsync();
+        var there = await new Scenario(api).WithChapterAsync();
         var stranger = await there.AddMemberAsync("Stranger");
 
         await (await _http.GetAsync($"/api/chapters/{here.ChapterId}/members/{stranger}")).ShouldBeProblemAsync(HttpStatusCode.NotFound);

@@ -6,19 +6,19 @@ namespace Chapter.Api.Tests;
 /// <summary>A database of its own, poisoned on purpose: an event no projection can apply.</summary>
 public sealed class PoisonedProjectionApiTests(ApiFixture api) : IClassFixture<ApiFixture>
 {
-    private readonly HttpClient _http = api.CreateClient();
+    private readonly HttpClient _http = api.Operator();
 
     [Fact]
     public async Task A_projection_stopped_at_a_poison_event_shows_in_health_and_status_with_the_events_sequence()
     {
-        var scenario = await new Scenario(_http).WithChapterAsync();
+        var scenario = await new Scenario(api).WithChapterAsync();
         await scenario.AddMemberAsync("Anna");
         // A given referral whose payload lacks everything: the fact table refuses its NULLs.
         var poison = await api.ScalarAsync(
             """
             INSERT INTO streams (id, type, version, tenant_id) VALUES ('referral-poison', 'referral', 1, 'x');
             INSERT INTO events (seq_id, stream_id, version, type, data, metadata, tenant_id)
-            VALUES (nextval('event_sequence'), 'referral-poison', 1, 'referral.given.v1', '{}', '{}', 'x') RETURNING seq_id;
+            VALUES (nextval('event_sequence'), 'referral-poison', 1, 'referral.given.v2', '{}', '{}', 'x') RETURNING seq_id;
             """);
 
         JsonNode status = null!;

@@ -6,17 +6,16 @@ namespace Chapter.Api.Tests;
 
 public sealed class ReciprocityApiTests(ApiFixture api) : IClassFixture<ApiFixture>
 {
-    private readonly HttpClient _http = api.CreateClient();
 
     private async Task<(Scenario Scenario, Guid A, Guid B, Guid C)> ThreeMembersAsync()
     {
-        var scenario = await new Scenario(_http).WithChapterAsync();
+        var scenario = await new Scenario(api).WithChapterAsync();
         return (scenario, await scenario.AddMemberAsync("Anna"), await scenario.AddMemberAsync("Bram"), await scenario.AddMemberAsync("Chi"));
     }
 
-    private async Task<JsonObject> GetAsync(string path)
+    private static async Task<JsonObject> GetAsync(HttpClient client, string path)
     {
-        var response = await _http.GetAsync(path);
+        var response = await client.GetAsync(path);
         response.StatusCode.ShouldBe(HttpStatusCode.OK, await response.Content.ReadAsStringAsync());
         return await response.ReadJsonAsync();
     }
@@ -30,7 +29,7 @@ public sealed class ReciprocityApiTests(ApiFixture api) : IClassFixture<ApiFixtu
         await scenario.GiveAsync(c, a);
         await api.WaitForProjectionsAsync();
 
-        var figures = await GetAsync($"/api/chapters/{scenario.ChapterId}/reciprocity?weeks=4");
+        var figures = await GetAsync(await scenario.IntegrationAsync(), $"/api/chapters/{scenario.ChapterId}/reciprocity?weeks=4");
 
         figures["activeMembers"]!.GetValue<int>().ShouldBe(3);
         figures["cycleShare"]!.GetValue<double>().ShouldBe(1);
@@ -46,14 +45,14 @@ public sealed class ReciprocityApiTests(ApiFixture api) : IClassFixture<ApiFixtu
     {
         var (scenario, a, b, c) = await ThreeMembersAsync();
         var referral = await scenario.GiveAsync(a, b);
-        await scenario.ActAsync(referral, "accept", new { memberId = b });
-        await scenario.ActAsync(referral, "thank", new { memberId = b, note = "We met, thank you" });
+        await scenario.ActAsync(b, referral, "accept", new { memberId = b });
+        await scenario.ActAsync(b, referral, "thank", new { memberId = b, note = "We met, thank you" });
         var today = DateOnly.FromDateTime(DateTime.UtcNow).AddDays(-1);
-        (await _http.PostAsJsonAsync($"/api/chapters/{scenario.ChapterId}/one-to-ones", new { memberA = a, memberB = c, date = today }))
+        (await scenario.As(a).PostAsJsonAsync($"/api/chapters/{scenario.ChapterId}/one-to-ones", new { memberA = a, memberB = c, date = today }))
             .StatusCode.ShouldBe(HttpStatusCode.Created);
         await api.WaitForProjectionsAsync();
 
-        var ties = (await GetAsync($"/api/chapters/{scenario.ChapterId}/members/{a}/relationships"))["items"]!.AsArray();
+        var ties = (await GetAsync(await scenario.IntegrationAsync(), $"/api/chapters/{scenario.ChapterId}/members/{a}/relationships"))["items"]!.AsArray();
 
         ties.Select(t => t!["memberId"]!.GetValue<Guid>()).ShouldBe([b, c]);
         ties[0]!["interactions"]!.GetValue<int>().ShouldBe(2);
@@ -71,12 +70,12 @@ public sealed class ReciprocityApiTests(ApiFixture api) : IClassFixture<ApiFixtu
         await scenario.GiveAsync(a, c);
         await scenario.GiveAsync(a, c);
         await scenario.GiveAsync(c, a);
-        await scenario.ActAsync(toB, "accept", new { memberId = b });
-        await scenario.ActAsync(toB, "close", new { memberId = b, outcome = "won", value = new { amount = 800m, currency = "SEK" } });
-        await scenario.ActAsync(toB, "thank", new { memberId = b, note = "Signed!" });
+        await scenario.ActAsync(b, toB, "accept", new { memberId = b });
+        await scenario.ActAsync(b, toB, "close", new { memberId = b, outcome = "won", value = new { amount = 800m, currency = "SEK" } });
+        await scenario.ActAsync(b, toB, "thank", new { memberId = b, note = "Signed!" });
         await api.WaitForProjectionsAsync();
 
-        var profile = await GetAsync($"/api/chapters/{scenario.ChapterId}/members/{a}/giving?weeks=12");
+        var profile = await GetAsync(await scenario.IntegrationAsync(), $"/api/chapters/{scenario.ChapterId}/members/{a}/giving?weeks=12");
 
         profile["given"]!.GetValue<int>().ShouldBe(3);
         profile["distinctPeopleHelped"]!.GetValue<int>().ShouldBe(2);
@@ -93,10 +92,11 @@ public sealed class ReciprocityApiTests(ApiFixture api) : IClassFixture<ApiFixtu
     public async Task Bad_windows_and_unknown_members_are_refused()
     {
         var (scenario, a, _, _) = await ThreeMembersAsync();
-        await (await _http.GetAsync($"/api/chapters/{scenario.ChapterId}/reciprocity?weeks=0")).ShouldBeProblemNamingAsync(HttpStatusCode.BadRequest, "weeks");
-        await (await _http.GetAsync($"/api/chapters/{scenario.ChapterId}/members/{a}/giving?weeks=500")).ShouldBeProblemNamingAsync(HttpStatusCode.BadRequest, "weeks");
-        await (await _http.GetAsync($"/api/chapters/{scenario.ChapterId}/members/{Guid.NewGuid()}/relationships")).ShouldBeProblemAsync(HttpStatusCode.NotFound);
-        await (await _http.GetAsync("/api/chapters/nowhere/reciprocity")).ShouldBeProblemAsync(HttpStatusCode.NotFound);
+        var reader = await scenario.IntegrationAsync();
+        await (await reader.GetAsync($"/api/chapters/{scenario.ChapterId}/reciprocity?weeks=0")).ShouldBeProblemNamingAsync(HttpStatusCode.BadRequest, "weeks");
+        await (await reader.GetAsync($"/api/chapters/{scenario.ChapterId}/members/{a}/giving?weeks=500")).ShouldBeProblemNamingAsync(HttpStatusCode.BadRequest, "weeks");
+        await (await reader.GetAsync($"/api/chapters/{scenario.ChapterId}/members/{Guid.NewGuid()}/relationships")).ShouldBeProblemAsync(HttpStatusCode.NotFound);
+        await (await reader.GetAsync("/api/chapters/nowhere/reciprocity")).ShouldBeProblemAsync(HttpStatusCode.NotFound);
     }
 
     [Fact]
@@ -104,16 +104,17 @@ public sealed class ReciprocityApiTests(ApiFixture api) : IClassFixture<ApiFixtu
     {
         var (scenario, a, b, _) = await ThreeMembersAsync();
         var path = $"/api/chapters/{scenario.ChapterId}/one-to-ones";
+        var anna = scenario.As(a);
         var id = Guid.NewGuid();
         var yesterday = DateOnly.FromDateTime(DateTime.UtcNow).AddDays(-1);
 
-        (await _http.PostAsJsonAsync(path, new { id, memberA = a, memberB = b, date = yesterday, note = "Coffee" })).StatusCode.ShouldBe(HttpStatusCode.Created);
-        (await _http.PostAsJsonAsync(path, new { id, memberA = a, memberB = b, date = yesterday, note = "Coffee" })).StatusCode.ShouldBe(HttpStatusCode.OK);
-        await (await _http.PostAsJsonAsync(path, new { memberA = a, memberB = b, date = yesterday.AddDays(3) }))
+        (await anna.PostAsJsonAsync(path, new { id, memberA = a, memberB = b, date = yesterday, note = "Coffee" })).StatusCode.ShouldBe(HttpStatusCode.Created);
+        (await anna.PostAsJsonAsync(path, new { id, memberA = a, memberB = b, date = yesterday, note = "Coffee" })).StatusCode.ShouldBe(HttpStatusCode.OK);
+        await (await anna.PostAsJsonAsync(path, new { memberA = a, memberB = b, date = yesterday.AddDays(3) }))
             .ShouldBeProblemNamingAsync(HttpStatusCode.UnprocessableEntity, "date");
-        await (await _http.PostAsJsonAsync(path, new { memberA = a, memberB = a, date = yesterday }))
+        await (await anna.PostAsJsonAsync(path, new { memberA = a, memberB = a, date = yesterday }))
             .ShouldBeProblemNamingAsync(HttpStatusCode.UnprocessableEntity, "memberB");
-        await (await _http.PostAsJsonAsync(path, new { memberA = a })).ShouldBeProblemNamingAsync(HttpStatusCode.BadRequest, "memberB", "date");
+        await (await anna.PostAsJsonAsync(path, new { memberA = a })).ShouldBeProblemNamingAsync(HttpStatusCode.BadRequest, "memberB", "date");
         (await api.ScalarAsync("SELECT count(*) FROM events WHERE stream_id = $1", $"one-to-one-{id}")).ShouldBe(1);
     }
 
@@ -125,27 +126,27 @@ public sealed class ReciprocityApiTests(ApiFixture api) : IClassFixture<ApiFixtu
         await scenario.GiveAsync(b, c);
         await scenario.GiveAsync(c, a);
         await api.WaitForProjectionsAsync();
-        var before = await GetAsync($"/api/chapters/{scenario.ChapterId}/reciprocity");
+        var before = await GetAsync(await scenario.IntegrationAsync(), $"/api/chapters/{scenario.ChapterId}/reciprocity");
 
-        var status = (await GetAsync("/api/admin/projections"))["items"]!.AsArray().Single()!;
+        var status = (await GetAsync(scenario.Operator, "/api/admin/projections"))["items"]!.AsArray().Single()!;
         status["name"]!.GetValue<string>().ShouldBe("activity");
         status["state"]!.GetValue<string>().ShouldBe("running");
         status["lagEvents"]!.GetValue<long>().ShouldBe(0);
 
-        var rebuild = await _http.PostAsync("/api/admin/projections/activity/rebuild", null);
+        var rebuild = await scenario.Operator.PostAsync("/api/admin/projections/activity/rebuild", null);
         rebuild.StatusCode.ShouldBe(HttpStatusCode.Accepted);
         (await rebuild.ReadJsonAsync())["rebuildRequested"]!.GetValue<bool>().ShouldBeTrue();
         var until = DateTime.UtcNow.AddSeconds(20);
-        while ((await GetAsync("/api/admin/projections"))["items"]!.AsArray().Single()!["rebuildRequested"]!.GetValue<bool>() && DateTime.UtcNow < until)
+        while ((await GetAsync(scenario.Operator, "/api/admin/projections"))["items"]!.AsArray().Single()!["rebuildRequested"]!.GetValue<bool>() && DateTime.UtcNow < until)
         {
             // Reads go on from the live tables while the rebuild runs.
-            (await _http.GetAsync($"/api/chapters/{scenario.ChapterId}/reciprocity")).StatusCode.ShouldBe(HttpStatusCode.OK);
+            (await (await scenario.IntegrationAsync()).GetAsync($"/api/chapters/{scenario.ChapterId}/reciprocity")).StatusCode.ShouldBe(HttpStatusCode.OK);
             await Task.Delay(50);
         }
 
-        var after = await GetAsync($"/api/chapters/{scenario.ChapterId}/reciprocity");
+        var after = await GetAsync(await scenario.IntegrationAsync(), $"/api/chapters/{scenario.ChapterId}/reciprocity");
         after["cycleShare"]!.GetValue<double>().ShouldBe(before["cycleShare"]!.GetValue<double>());
         after["loopClosures"]!.GetValue<double>().ShouldBe(1);
-        await (await _http.PostAsync("/api/admin/projections/nope/rebuild", null)).ShouldBeProblemAsync(HttpStatusCode.NotFound);
+        await (await scenario.Operator.PostAsync("/api/admin/projections/nope/rebuild", null)).ShouldBeProblemAsync(HttpStatusCode.NotFound);
     }
 }

@@ -6,11 +6,9 @@ namespace Chapter.Api.Tests;
 
 public sealed class ReferralLifecycleApiTests(ApiFixture api) : IClassFixture<ApiFixture>
 {
-    private readonly HttpClient _http = api.CreateClient();
-
     private async Task<(Scenario Scenario, Guid Anna, Guid Bram)> TwoMembersAsync()
     {
-        var scenario = await new Scenario(_http).WithChapterAsync();
+        var scenario = await new Scenario(api).WithChapterAsync();
         return (scenario, await scenario.AddMemberAsync("Anna Berg", "Accountant"), await scenario.AddMemberAsync("Bram de Vries", "Realtor"));
     }
 
@@ -19,7 +17,7 @@ public sealed class ReferralLifecycleApiTests(ApiFixture api) : IClassFixture<Ap
     {
         var (scenario, anna, bram) = await TwoMembersAsync();
 
-        var given = await _http.PostAsJsonAsync(scenario.Referrals, scenario.ReferralBody(anna, bram));
+        var given = await scenario.As(anna).PostAsJsonAsync(scenario.Referrals, scenario.ReferralBody(anna, bram));
         given.StatusCode.ShouldBe(HttpStatusCode.Created);
         var referral = await given.ReadJsonAsync();
         var id = referral["id"]!.GetValue<Guid>();
@@ -30,16 +28,16 @@ public sealed class ReferralLifecycleApiTests(ApiFixture api) : IClassFixture<Ap
         referral["temperature"]!.GetValue<string>().ShouldBe("warm");
         referral["prospect"]!["consent"]!.GetValue<bool>().ShouldBeTrue();
 
-        (await (await scenario.ActAsync(id, "accept", new { memberId = bram })).ReadJsonAsync())["status"]!.GetValue<string>().ShouldBe("accepted");
-        var closed = await (await scenario.ActAsync(id, "close", new { memberId = bram, outcome = "won", value = new { amount = 12000.50m, currency = "SEK" } })).ReadJsonAsync();
+        (await (await scenario.ActAsync(bram, id, "accept", new { memberId = bram })).ReadJsonAsync())["status"]!.GetValue<string>().ShouldBe("accepted");
+        var closed = await (await scenario.ActAsync(bram, id, "close", new { memberId = bram, outcome = "won", value = new { amount = 12000.50m, currency = "SEK" } })).ReadJsonAsync();
         closed["status"]!.GetValue<string>().ShouldBe("closed");
         closed["outcome"]!.GetValue<string>().ShouldBe("won");
         closed["value"]!["amount"]!.GetValue<decimal>().ShouldBe(12000.50m);
         closed["value"]!["currency"]!.GetValue<string>().ShouldBe("SEK");
-        var thanked = await scenario.ActAsync(id, "thank", new { memberId = bram, note = "Signed a two-year lease. Thank you, Anna!" });
+        var thanked = await scenario.ActAsync(bram, id, "thank", new { memberId = bram, note = "Signed a two-year lease. Thank you, Anna!" });
         thanked.StatusCode.ShouldBe(HttpStatusCode.OK);
 
-        var read = await _http.GetAsync($"{scenario.Referrals}/{id}");
+        var read = await scenario.As(anna).GetAsync($"{scenario.Referrals}/{id}");
         read.Headers.ETag!.Tag.ShouldBe("\"4\"");
         var view = await read.ReadJsonAsync();
         view["status"]!.GetValue<string>().ShouldBe("thanked");
@@ -57,14 +55,14 @@ public sealed class ReferralLifecycleApiTests(ApiFixture api) : IClassFixture<Ap
         var (scenario, anna, bram) = await TwoMembersAsync();
         var id = await scenario.GiveAsync(anna, bram);
 
-        var declined = await (await scenario.ActAsync(id, "decline", new { memberId = bram, reason = "Outside my area" })).ReadJsonAsync();
+        var declined = await (await scenario.ActAsync(bram, id, "decline", new { memberId = bram, reason = "Outside my area" })).ReadJsonAsync();
         declined["status"]!.GetValue<string>().ShouldBe("declined");
         declined["declineReason"]!.GetValue<string>().ShouldBe("Outside my area");
 
-        await (await scenario.ActAsync(id, "accept", new { memberId = bram })).ShouldBeProblemAsync(HttpStatusCode.Conflict);
-        await (await scenario.ActAsync(id, "thank", new { memberId = bram, note = "x" })).ShouldBeProblemAsync(HttpStatusCode.Conflict);
-        (await scenario.ActAsync(id, "decline", new { memberId = bram, reason = "Outside my area" })).StatusCode.ShouldBe(HttpStatusCode.OK);
-        await (await scenario.ActAsync(id, "decline", new { memberId = bram, reason = "Too busy" })).ShouldBeProblemAsync(HttpStatusCode.Conflict);
+        await (await scenario.ActAsync(bram, id, "accept", new { memberId = bram })).ShouldBeProblemAsync(HttpStatusCode.Conflict);
+        await (await scenario.ActAsync(bram, id, "thank", new { memberId = bram, note = "x" })).ShouldBeProblemAsync(HttpStatusCode.Conflict);
+        (await scenario.ActAsync(bram, id, "decline", new { memberId = bram, reason = "Outside my area" })).StatusCode.ShouldBe(HttpStatusCode.OK);
+        await (await scenario.ActAsync(bram, id, "decline", new { memberId = bram, reason = "Too busy" })).ShouldBeProblemAsync(HttpStatusCode.Conflict);
         (await api.ScalarAsync("SELECT count(*) FROM events WHERE stream_id = $1", $"referral-{id}")).ShouldBe(2);
     }
 
@@ -73,9 +71,9 @@ public sealed class ReferralLifecycleApiTests(ApiFixture api) : IClassFixture<Ap
     {
         var (scenario, anna, bram) = await TwoMembersAsync();
         var id = await scenario.GiveAsync(anna, bram);
-        await scenario.ActAsync(id, "accept", new { memberId = bram });
+        await scenario.ActAsync(bram, id, "accept", new { memberId = bram });
 
-        var closed = await (await scenario.ActAsync(id, "close", new { memberId = bram, outcome = "lost" })).ReadJsonAsync();
+        var closed = await (await scenario.ActAsync(bram, id, "close", new { memberId = bram, outcome = "lost" })).ReadJsonAsync();
 
         closed["outcome"]!.GetValue<string>().ShouldBe("lost");
         closed["value"].ShouldBeNull();
@@ -86,9 +84,9 @@ public sealed class ReferralLifecycleApiTests(ApiFixture api) : IClassFixture<Ap
     {
         var (scenario, anna, bram) = await TwoMembersAsync();
         var id = await scenario.GiveAsync(anna, bram);
-        await scenario.ActAsync(id, "accept", new { memberId = bram });
+        await scenario.ActAsync(bram, id, "accept", new { memberId = bram });
 
-        var closed = await (await scenario.ActAsync(id, "close", new { memberId = bram, outcome = "won", value = new { amount = 900m } })).ReadJsonAsync();
+        var closed = await (await scenario.ActAsync(bram, id, "close", new { memberId = bram, outcome = "won", value = new { amount = 900m } })).ReadJsonAsync();
 
         closed["value"]!["currency"]!.GetValue<string>().ShouldBe("SEK");
         closed["value"]!["amount"]!.GetValue<decimal>().ShouldBe(900m);
@@ -100,8 +98,8 @@ public sealed class ReferralLifecycleApiTests(ApiFixture api) : IClassFixture<Ap
         var (scenario, anna, bram) = await TwoMembersAsync();
         var referralId = Guid.NewGuid();
 
-        var first = await _http.PostAsJsonAsync(scenario.Referrals, scenario.ReferralBody(anna, bram, referralId));
-        var retry = await _http.PostAsJsonAsync(scenario.Referrals, scenario.ReferralBody(anna, bram, referralId));
+        var first = await scenario.As(anna).PostAsJsonAsync(scenario.Referrals, scenario.ReferralBody(anna, bram, referralId));
+        var retry = await scenario.As(anna).PostAsJsonAsync(scenario.Referrals, scenario.ReferralBody(anna, bram, referralId));
 
         first.StatusCode.ShouldBe(HttpStatusCode.Created);
         retry.StatusCode.ShouldBe(HttpStatusCode.OK);
@@ -115,7 +113,7 @@ public sealed class ReferralLifecycleApiTests(ApiFixture api) : IClassFixture<Ap
         var (scenario, anna, bram) = await TwoMembersAsync();
         var referralId = Guid.NewGuid();
 
-        var responses = await api.RaceAsync(6, _ => _http.PostAsJsonAsync(scenario.Referrals, scenario.ReferralBody(anna, bram, referralId)));
+        var responses = await api.RaceAsync(6, _ => scenario.As(anna).PostAsJsonAsync(scenario.Referrals, scenario.ReferralBody(anna, bram, referralId)));
 
         responses.Count(r => r.StatusCode == HttpStatusCode.Created).ShouldBe(1);
         responses.Count(r => r.StatusCode == HttpStatusCode.OK).ShouldBe(5);
@@ -127,12 +125,12 @@ public sealed class ReferralLifecycleApiTests(ApiFixture api) : IClassFixture<Ap
     {
         var (scenario, anna, bram) = await TwoMembersAsync();
         var referralId = Guid.NewGuid();
-        await _http.PostAsJsonAsync(scenario.Referrals, scenario.ReferralBody(anna, bram, referralId));
+        await scenario.As(anna).PostAsJsonAsync(scenario.Referrals, scenario.ReferralBody(anna, bram, referralId));
 
-        var other = await _http.PostAsJsonAsync(scenario.Referrals, scenario.ReferralBody(anna, bram, referralId, need: "Something else"));
+        var other = await scenario.As(anna).PostAsJsonAsync(scenario.Referrals, scenario.ReferralBody(anna, bram, referralId, need: "Something else"));
 
         await other.ShouldBeProblemAsync(HttpStatusCode.Conflict);
-        (await (await _http.GetAsync($"{scenario.Referrals}/{referralId}")).ReadJsonAsync())["need"]!.GetValue<string>().ShouldBe("New office lease");
+        (await (await scenario.As(anna).GetAsync($"{scenario.Referrals}/{referralId}")).ReadJsonAsync())["need"]!.GetValue<string>().ShouldBe("New office lease");
     }
 
     [Fact]
@@ -144,15 +142,15 @@ public sealed class ReferralLifecycleApiTests(ApiFixture api) : IClassFixture<Ap
         var thank = new { memberId = bram, note = "Thanks!" };
         foreach (var (action, body) in new (string, object)[] { ("accept", new { memberId = bram }), ("close", close), ("thank", thank) })
         {
-            (await scenario.ActAsync(id, action, body)).StatusCode.ShouldBe(HttpStatusCode.OK);
-            var again = await scenario.ActAsync(id, action, body);
+            (await scenario.ActAsync(bram, id, action, body)).StatusCode.ShouldBe(HttpStatusCode.OK);
+            var again = await scenario.ActAsync(bram, id, action, body);
             again.StatusCode.ShouldBe(HttpStatusCode.OK);
         }
 
         (await api.ScalarAsync("SELECT count(*) FROM events WHERE stream_id = $1", $"referral-{id}")).ShouldBe(4);
-        await (await scenario.ActAsync(id, "close", new { memberId = bram, outcome = "won", value = new { amount = 501m, currency = "EUR" } }))
+        await (await scenario.ActAsync(bram, id, "close", new { memberId = bram, outcome = "won", value = new { amount = 501m, currency = "EUR" } }))
             .ShouldBeProblemAsync(HttpStatusCode.Conflict);
-        await (await scenario.ActAsync(id, "thank", new { memberId = bram, note = "Another note" })).ShouldBeProblemAsync(HttpStatusCode.Conflict);
+        await (await scenario.ActAsync(bram, id, "thank", new { memberId = bram, note = "Another note" })).ShouldBeProblemAsync(HttpStatusCode.Conflict);
     }
 
     [Fact]
@@ -161,7 +159,7 @@ public sealed class ReferralLifecycleApiTests(ApiFixture api) : IClassFixture<Ap
         var (scenario, anna, bram) = await TwoMembersAsync();
         var id = await scenario.GiveAsync(anna, bram);
 
-        var responses = await api.RaceAsync(4, _ => scenario.ActAsync(id, "accept", new { memberId = bram }));
+        var responses = await api.RaceAsync(4, _ => scenario.ActAsync(bram, id, "accept", new { memberId = bram }));
 
         responses.ShouldAllBe(r => r.StatusCode == HttpStatusCode.OK);
         (await api.ScalarAsync("SELECT count(*) FROM events WHERE stream_id = $1", $"referral-{id}")).ShouldBe(2);
@@ -174,12 +172,12 @@ public sealed class ReferralLifecycleApiTests(ApiFixture api) : IClassFixture<Ap
         var chi = await scenario.AddMemberAsync("Chi");
         var id = await scenario.GiveAsync(anna, bram);
 
-        await (await scenario.ActAsync(id, "accept", new { memberId = anna })).ShouldBeProblemAsync(HttpStatusCode.Forbidden);
-        await (await scenario.ActAsync(id, "decline", new { memberId = chi, reason = "No" })).ShouldBeProblemAsync(HttpStatusCode.Forbidden);
-        await scenario.ActAsync(id, "accept", new { memberId = bram });
-        await (await scenario.ActAsync(id, "close", new { memberId = chi, outcome = "lost" })).ShouldBeProblemAsync(HttpStatusCode.Forbidden);
-        await (await scenario.ActAsync(id, "thank", new { memberId = anna, note = "x" })).ShouldBeProblemAsync(HttpStatusCode.Forbidden);
-        (await (await _http.GetAsync($"{scenario.Referrals}/{id}")).ReadJsonAsync())["status"]!.GetValue<string>().ShouldBe("accepted");
+        await (await scenario.ActAsync(anna, id, "accept", new { memberId = anna })).ShouldBeProblemAsync(HttpStatusCode.Forbidden);
+        await (await scenario.ActAsync(chi, id, "decline", new { memberId = chi, reason = "No" })).ShouldBeProblemAsync(HttpStatusCode.Forbidden);
+        await scenario.ActAsync(bram, id, "accept", new { memberId = bram });
+        await (await scenario.ActAsync(chi, id, "close", new { memberId = chi, outcome = "lost" })).ShouldBeProblemAsync(HttpStatusCode.Forbidden);
+        await (await scenario.ActAsync(anna, id, "thank", new { memberId = anna, note = "x" })).ShouldBeProblemAsync(HttpStatusCode.Forbidden);
+        (await (await scenario.As(anna).GetAsync($"{scenario.Referrals}/{id}")).ReadJsonAsync())["status"]!.GetValue<string>().ShouldBe("accepted");
     }
 
     [Fact]
@@ -188,10 +186,10 @@ public sealed class ReferralLifecycleApiTests(ApiFixture api) : IClassFixture<Ap
         var (scenario, anna, bram) = await TwoMembersAsync();
         var id = await scenario.GiveAsync(anna, bram);
 
-        await (await scenario.ActAsync(id, "close", new { memberId = bram, outcome = "lost" })).ShouldBeProblemAsync(HttpStatusCode.Conflict);
-        await (await scenario.ActAsync(id, "thank", new { memberId = bram, note = "Thanks" })).ShouldBeProblemAsync(HttpStatusCode.Conflict);
-        await scenario.ActAsync(id, "accept", new { memberId = bram });
-        await (await scenario.ActAsync(id, "decline", new { memberId = bram, reason = "Changed my mind" })).ShouldBeProblemAsync(HttpStatusCode.Conflict);
+        await (await scenario.ActAsync(bram, id, "close", new { memberId = bram, outcome = "lost" })).ShouldBeProblemAsync(HttpStatusCode.Conflict);
+        await (await scenario.ActAsync(bram, id, "thank", new { memberId = bram, note = "Thanks" })).ShouldBeProblemAsync(HttpStatusCode.Conflict);
+        await scenario.ActAsync(bram, id, "accept", new { memberId = bram });
+        await (await scenario.ActAsync(bram, id, "decline", new { memberId = bram, reason = "Changed my mind" })).ShouldBeProblemAsync(HttpStatusCode.Conflict);
     }
 
     [Fact]
@@ -202,7 +200,7 @@ public sealed class ReferralLifecycleApiTests(ApiFixture api) : IClassFixture<Ap
         var request = new HttpRequestMessage(HttpMethod.Get, $"{scenario.Referrals}/{id}");
         request.Headers.IfNoneMatch.Add(new EntityTagHeaderValue("\"1\""));
 
-        (await _http.SendAsync(request)).StatusCode.ShouldBe(HttpStatusCode.NotModified);
+        (await scenario.As(anna).SendAsync(request)).StatusCode.ShouldBe(HttpStatusCode.NotModified);
     }
 
     [Fact]
@@ -210,20 +208,25 @@ public sealed class ReferralLifecycleApiTests(ApiFixture api) : IClassFixture<Ap
     {
         var (scenario, anna, bram) = await TwoMembersAsync();
         var chi = await scenario.AddMemberAsync("Chi");
+        var leader = scenario.As(await scenario.AddLeaderAsync("Lena"));
         var annaToBram = await scenario.GiveAsync(anna, bram);
         var bramToChi = await scenario.GiveAsync(bram, chi);
-        await scenario.ActAsync(annaToBram, "accept", new { memberId = bram });
+        await scenario.ActAsync(bram, annaToBram, "accept", new { memberId = bram });
 
-        async Task<Guid[]> ListAsync(string query) =>
-            (await (await _http.GetAsync($"{scenario.Referrals}{query}")).ReadJsonAsync())["items"]!.AsArray()
+        async Task<Guid[]> ListAsync(HttpClient reader, string query) =>
+            (await (await reader.GetAsync($"{scenario.Referrals}{query}")).ReadJsonAsync())["items"]!.AsArray()
                 .Select(r => r!["id"]!.GetValue<Guid>()).ToArray();
 
-        (await ListAsync("")).ShouldBe([bramToChi, annaToBram], ignoreOrder: true);
-        (await ListAsync("?status=accepted")).ShouldBe([annaToBram]);
-        (await ListAsync($"?memberId={chi}")).ShouldBe([bramToChi]);
-        (await ListAsync($"?memberId={bram}&status=given")).ShouldBe([bramToChi]);
-        await (await _http.GetAsync($"{scenario.Referrals}?status=done")).ShouldBeProblemNamingAsync(HttpStatusCode.BadRequest, "status");
-        await (await _http.GetAsync($"{scenario.Referrals}?memberId=abc")).ShouldBeProblemNamingAsync(HttpStatusCode.BadRequest, "memberId");
+        (await ListAsync(leader, "")).ShouldBe([bramToChi, annaToBram], ignoreOrder: true);
+        (await ListAsync(leader, "?status=accepted")).ShouldBe([annaToBram]);
+        (await ListAsync(leader, $"?memberId={chi}")).ShouldBe([bramToChi]);
+        (await ListAsync(leader, $"?memberId={bram}&status=given")).ShouldBe([bramToChi]);
+        // A member lists only what they gave or received.
+        (await ListAsync(scenario.As(anna), "")).ShouldBe([annaToBram]);
+        (await ListAsync(scenario.As(chi), $"?memberId={chi}")).ShouldBe([bramToChi]);
+        await (await scenario.As(anna).GetAsync($"{scenario.Referrals}?memberId={chi}")).ShouldBeProblemAsync(HttpStatusCode.Forbidden);
+        await (await leader.GetAsync($"{scenario.Referrals}?status=done")).ShouldBeProblemNamingAsync(HttpStatusCode.BadRequest, "status");
+        await (await leader.GetAsync($"{scenario.Referrals}?memberId=abc")).ShouldBeProblemNamingAsync(HttpStatusCode.BadRequest, "memberId");
     }
 
     [Fact]
@@ -232,14 +235,14 @@ public sealed class ReferralLifecycleApiTests(ApiFixture api) : IClassFixture<Ap
         var (scenario, anna, bram) = await TwoMembersAsync();
         var request = new HttpRequestMessage(HttpMethod.Post, scenario.Referrals) { Content = JsonContent.Create(scenario.ReferralBody(anna, bram)) };
         request.Headers.Add("X-Correlation-Id", "phone-retry-42");
-        var id = (await (await _http.SendAsync(request)).ReadJsonAsync())["id"]!.GetValue<Guid>();
-        await scenario.ActAsync(id, "accept", new { memberId = bram });
+        var id = (await (await scenario.As(anna).SendAsync(request)).ReadJsonAsync())["id"]!.GetValue<Guid>();
+        await scenario.ActAsync(bram, id, "accept", new { memberId = bram });
 
         var given = await api.ScalarJsonAsync("SELECT metadata::text FROM events WHERE stream_id = $1 AND version = 1", $"referral-{id}");
-        given["actorId"]!.GetValue<string>().ShouldBe(anna.ToString());
+        given["actorId"]!.GetValue<string>().ShouldBe($"member:{anna}");
         given["correlationId"]!.GetValue<string>().ShouldBe("phone-retry-42");
         var accepted = await api.ScalarJsonAsync("SELECT metadata::text FROM events WHERE stream_id = $1 AND version = 2", $"referral-{id}");
-        accepted["actorId"]!.GetValue<string>().ShouldBe(bram.ToString());
+        accepted["actorId"]!.GetValue<string>().ShouldBe($"member:{bram}");
         (await api.ScalarAsync("SELECT count(*) FROM events WHERE stream_id = $1 AND tenant_id = $2", $"referral-{id}", scenario.ChapterId)).ShouldBe(2);
     }
 }

@@ -7,11 +7,9 @@ namespace Chapter.Api.Tests;
 /// <summary>Every way a referral can be refused: the answer names the field, and nothing is stored.</summary>
 public sealed class ReferralRulesApiTests(ApiFixture api) : IClassFixture<ApiFixture>
 {
-    private readonly HttpClient _http = api.CreateClient();
-
     private async Task<(Scenario Scenario, Guid Anna, Guid Bram)> TwoMembersAsync()
     {
-        var scenario = await new Scenario(_http).WithChapterAsync();
+        var scenario = await new Scenario(api).WithChapterAsync();
         return (scenario, await scenario.AddMemberAsync("Anna Berg"), await scenario.AddMemberAsync("Bram de Vries"));
     }
 
@@ -24,7 +22,7 @@ public sealed class ReferralRulesApiTests(ApiFixture api) : IClassFixture<ApiFix
     {
         var (scenario, anna, bram) = await TwoMembersAsync();
 
-        var response = await _http.PostAsJsonAsync(scenario.Referrals, scenario.ReferralBody(anna, bram, consent: false));
+        var response = await scenario.As(anna).PostAsJsonAsync(scenario.Referrals, scenario.ReferralBody(anna, bram, consent: false));
 
         var problem = await response.ShouldBeProblemNamingAsync(HttpStatusCode.UnprocessableEntity, "prospect.consent");
         problem["detail"]!.GetValue<string>().ShouldContain("agree to be contacted");
@@ -35,7 +33,7 @@ public sealed class ReferralRulesApiTests(ApiFixture api) : IClassFixture<ApiFix
     public async Task A_member_cannot_refer_to_themselves()
     {
         var (scenario, anna, _) = await TwoMembersAsync();
-        await (await _http.PostAsJsonAsync(scenario.Referrals, scenario.ReferralBody(anna, anna)))
+        await (await scenario.As(anna).PostAsJsonAsync(scenario.Referrals, scenario.ReferralBody(anna, anna)))
             .ShouldBeProblemNamingAsync(HttpStatusCode.UnprocessableEntity, "receiverId");
         await ShouldHaveNoReferralsAsync(scenario);
     }
@@ -44,9 +42,9 @@ public sealed class ReferralRulesApiTests(ApiFixture api) : IClassFixture<ApiFix
     public async Task A_member_who_left_can_no_longer_receive()
     {
         var (scenario, anna, bram) = await TwoMembersAsync();
-        await _http.PostAsync($"/api/chapters/{scenario.ChapterId}/members/{bram}/leave", null);
+        await scenario.Operator.PostAsync($"/api/chapters/{scenario.ChapterId}/members/{bram}/leave", null);
 
-        await (await _http.PostAsJsonAsync(scenario.Referrals, scenario.ReferralBody(anna, bram)))
+        await (await scenario.As(anna).PostAsJsonAsync(scenario.Referrals, scenario.ReferralBody(anna, bram)))
             .ShouldBeProblemNamingAsync(HttpStatusCode.UnprocessableEntity, "receiverId");
         await ShouldHaveNoReferralsAsync(scenario);
     }
@@ -55,14 +53,12 @@ public sealed class ReferralRulesApiTests(ApiFixture api) : IClassFixture<ApiFix
     public async Task Giver_and_receiver_must_be_members_of_this_chapter()
     {
         var (scenario, anna, _) = await TwoMembersAsync();
-        var elsewhere = await new Scenario(_http).WithChapterAsync();
+        var elsewhere = await new Scenario(api).WithChapterAsync();
         var stranger = await elsewhere.AddMemberAsync("Stranger");
 
-        await (await _http.PostAsJsonAsync(scenario.Referrals, scenario.ReferralBody(anna, stranger)))
+        await (await scenario.As(anna).PostAsJsonAsync(scenario.Referrals, scenario.ReferralBody(anna, stranger)))
             .ShouldBeProblemNamingAsync(HttpStatusCode.NotFound, "receiverId");
-        await (await _http.PostAsJsonAsync(scenario.Referrals, scenario.ReferralBody(Guid.NewGuid(), anna)))
-            .ShouldBeProblemNamingAsync(HttpStatusCode.NotFound, "giverId");
-        await (await _http.PostAsJsonAsync("/api/chapters/no-such-chapter/referrals", scenario.ReferralBody(anna, stranger)))
+        await (await scenario.As(anna).PostAsJsonAsync("/api/chapters/no-such-chapter/referrals", scenario.ReferralBody(anna, stranger)))
             .ShouldBeProblemAsync(HttpStatusCode.NotFound);
         await ShouldHaveNoReferralsAsync(scenario);
     }
@@ -70,10 +66,10 @@ public sealed class ReferralRulesApiTests(ApiFixture api) : IClassFixture<ApiFix
     [Fact]
     public async Task Missing_fields_are_each_named()
     {
-        var (scenario, _, _) = await TwoMembersAsync();
-        await (await _http.PostAsJsonAsync(scenario.Referrals, new { }))
-            .ShouldBeProblemNamingAsync(HttpStatusCode.BadRequest, "giverId", "receiverId", "prospect", "need", "temperature", "language");
-        await (await _http.PostAsJsonAsync(scenario.Referrals, new { prospect = new { } }))
+        var (scenario, anna, _) = await TwoMembersAsync();
+        await (await scenario.As(anna).PostAsJsonAsync(scenario.Referrals, new { }))
+            .ShouldBeProblemNamingAsync(HttpStatusCode.BadRequest, "receiverId", "prospect", "need", "temperature", "language");
+        await (await scenario.As(anna).PostAsJsonAsync(scenario.Referrals, new { prospect = new { } }))
             .ShouldBeProblemNamingAsync(HttpStatusCode.BadRequest, "prospect.name", "prospect.consent");
     }
 
@@ -81,7 +77,7 @@ public sealed class ReferralRulesApiTests(ApiFixture api) : IClassFixture<ApiFix
     public async Task Bad_values_are_each_named()
     {
         var (scenario, anna, bram) = await TwoMembersAsync();
-        var response = await _http.PostAsJsonAsync(scenario.Referrals, new
+        var response = await scenario.As(anna).PostAsJsonAsync(scenario.Referrals, new
         {
             giverId = anna,
             receiverId = bram,
@@ -102,8 +98,8 @@ public sealed class ReferralRulesApiTests(ApiFixture api) : IClassFixture<ApiFix
     [InlineData("""not json at all""", "body")]
     public async Task Malformed_json_and_wrong_types_are_refused_naming_the_field(string json, string field)
     {
-        var (scenario, _, _) = await TwoMembersAsync();
-        var response = await _http.PostAsync(scenario.Referrals, new StringContent(json, Encoding.UTF8, "application/json"));
+        var (scenario, anna, _) = await TwoMembersAsync();
+        var response = await scenario.As(anna).PostAsync(scenario.Referrals, new StringContent(json, Encoding.UTF8, "application/json"));
         if (field == "body")
             await response.ShouldBeProblemAsync(HttpStatusCode.BadRequest);
         else
@@ -115,34 +111,38 @@ public sealed class ReferralRulesApiTests(ApiFixture api) : IClassFixture<ApiFix
     {
         var (scenario, anna, bram) = await TwoMembersAsync();
         var id = await scenario.GiveAsync(anna, bram);
-        await scenario.ActAsync(id, "accept", new { memberId = bram });
+        await scenario.ActAsync(bram, id, "accept", new { memberId = bram });
 
-        await (await scenario.ActAsync(id, "close", new { memberId = bram, outcome = "won" }))
+        await (await scenario.ActAsync(bram, id, "close", new { memberId = bram, outcome = "won" }))
             .ShouldBeProblemNamingAsync(HttpStatusCode.UnprocessableEntity, "value");
-        await (await scenario.ActAsync(id, "close", new { memberId = bram, outcome = "lost", value = new { amount = 10m, currency = "SEK" } }))
+        await (await scenario.ActAsync(bram, id, "close", new { memberId = bram, outcome = "lost", value = new { amount = 10m, currency = "SEK" } }))
             .ShouldBeProblemNamingAsync(HttpStatusCode.UnprocessableEntity, "value");
-        await (await scenario.ActAsync(id, "close", new { memberId = bram, outcome = "won", value = new { amount = -1m, currency = "SEK" } }))
+        await (await scenario.ActAsync(bram, id, "close", new { memberId = bram, outcome = "won", value = new { amount = -1m, currency = "SEK" } }))
             .ShouldBeProblemNamingAsync(HttpStatusCode.BadRequest, "value.amount");
-        await (await scenario.ActAsync(id, "close", new { memberId = bram, outcome = "won", value = new { amount = 10m, currency = "ABC" } }))
+        await (await scenario.ActAsync(bram, id, "close", new { memberId = bram, outcome = "won", value = new { amount = 10m, currency = "ABC" } }))
             .ShouldBeProblemNamingAsync(HttpStatusCode.BadRequest, "value.currency");
-        await (await scenario.ActAsync(id, "close", new { memberId = bram, outcome = "maybe" }))
+        await (await scenario.ActAsync(bram, id, "close", new { memberId = bram, outcome = "maybe" }))
             .ShouldBeProblemNamingAsync(HttpStatusCode.BadRequest, "outcome");
 
-        var view = await (await _http.GetAsync($"{scenario.Referrals}/{id}")).ReadJsonAsync();
+        var view = await (await scenario.As(anna).GetAsync($"{scenario.Referrals}/{id}")).ReadJsonAsync();
         view["status"]!.GetValue<string>().ShouldBe("accepted");
         view["version"]!.GetValue<long>().ShouldBe(2);
     }
 
     [Fact]
-    public async Task Steps_need_the_acting_member_and_their_text()
+    public async Task Members_act_as_themselves_and_steps_need_their_text()
     {
         var (scenario, anna, bram) = await TwoMembersAsync();
         var id = await scenario.GiveAsync(anna, bram);
 
-        await (await scenario.ActAsync(id, "accept", new { })).ShouldBeProblemNamingAsync(HttpStatusCode.BadRequest, "memberId");
-        await (await scenario.ActAsync(id, "decline", new { memberId = bram, reason = "" })).ShouldBeProblemNamingAsync(HttpStatusCode.BadRequest, "reason");
-        await scenario.ActAsync(id, "accept", new { memberId = bram });
-        await (await scenario.ActAsync(id, "thank", new { memberId = bram, note = new string('n', 2001) })).ShouldBeProblemNamingAsync(HttpStatusCode.BadRequest, "note");
+        // Naming someone else, giver or receiver, is refused whoever it names.
+        await (await scenario.As(anna).PostAsJsonAsync(scenario.Referrals, scenario.ReferralBody(bram, anna)))
+            .ShouldBeProblemAsync(HttpStatusCode.Forbidden);
+        await (await scenario.ActAsync(bram, id, "accept", new { memberId = anna })).ShouldBeProblemAsync(HttpStatusCode.Forbidden);
+        await (await scenario.ActAsync(bram, id, "decline", new { memberId = bram, reason = "" })).ShouldBeProblemNamingAsync(HttpStatusCode.BadRequest, "reason");
+        // The signed-in member is the actor: the body need not say who.
+        (await scenario.As(bram).PostAsync($"{scenario.Referrals}/{id}/accept", null)).StatusCode.ShouldBe(HttpStatusCode.OK);
+        await (await scenario.ActAsync(bram, id, "thank", new { note = new string('n', 2001) })).ShouldBeProblemNamingAsync(HttpStatusCode.BadRequest, "note");
     }
 
     [Fact]
@@ -150,11 +150,11 @@ public sealed class ReferralRulesApiTests(ApiFixture api) : IClassFixture<ApiFix
     {
         var (scenario, anna, bram) = await TwoMembersAsync();
         var id = await scenario.GiveAsync(anna, bram);
-        var elsewhere = await new Scenario(_http).WithChapterAsync();
+        var elsewhere = await new Scenario(api).WithChapterAsync();
 
-        await (await _http.GetAsync($"{scenario.Referrals}/{Guid.NewGuid()}")).ShouldBeProblemAsync(HttpStatusCode.NotFound);
-        await (await scenario.ActAsync(Guid.NewGuid(), "accept", new { memberId = bram })).ShouldBeProblemAsync(HttpStatusCode.NotFound);
-        await (await _http.GetAsync($"{elsewhere.Referrals}/{id}")).ShouldBeProblemAsync(HttpStatusCode.NotFound);
-        await (await elsewhere.ActAsync(id, "accept", new { memberId = bram })).ShouldBeProblemAsync(HttpStatusCode.NotFound);
+        await (await scenario.As(anna).GetAsync($"{scenario.Referrals}/{Guid.NewGuid()}")).ShouldBeProblemAsync(HttpStatusCode.NotFound);
+        await (await scenario.ActAsync(bram, Guid.NewGuid(), "accept", new { memberId = bram })).ShouldBeProblemAsync(HttpStatusCode.NotFound);
+        await (await scenario.As(anna).GetAsync($"{elsewhere.Referrals}/{id}")).ShouldBeProblemAsync(HttpStatusCode.NotFound);
+        await (await scenario.As(bram).PostAsJsonAsync($"{elsewhere.Referrals}/{id}/accept", new { })).ShouldBeProblemAsync(HttpStatusCode.NotFound);
     }
 }

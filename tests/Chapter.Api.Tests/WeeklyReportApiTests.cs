@@ -6,7 +6,6 @@ namespace Chapter.Api.Tests;
 
 public sealed class WeeklyReportApiTests(ApiFixture api) : IClassFixture<ApiFixture>
 {
-    private readonly HttpClient _http = api.CreateClient();
 
     private static string ThisWeek()
     {
@@ -17,18 +16,19 @@ public sealed class WeeklyReportApiTests(ApiFixture api) : IClassFixture<ApiFixt
     [Fact]
     public async Task The_weekly_report_counts_the_weeks_referrals_in_json_and_in_csv()
     {
-        var scenario = await new Scenario(_http).WithChapterAsync();
+        var scenario = await new Scenario(api).WithChapterAsync();
         var a = await scenario.AddMemberAsync("Anna");
         var b = await scenario.AddMemberAsync("Bram, \"the realtor\"");
         await scenario.AddMemberAsync("Chi");
         var referral = await scenario.GiveAsync(a, b);
-        await scenario.ActAsync(referral, "accept", new { memberId = b });
-        await scenario.ActAsync(referral, "close", new { memberId = b, outcome = "won", value = new { amount = 1500m, currency = "SEK" } });
+        await scenario.ActAsync(b, referral, "accept", new { memberId = b });
+        await scenario.ActAsync(b, referral, "close", new { memberId = b, outcome = "won", value = new { amount = 1500m, currency = "SEK" } });
         await scenario.GiveAsync(b, a);
         await api.WaitForProjectionsAsync();
         var path = $"/api/chapters/{scenario.ChapterId}/reports/weekly/{ThisWeek()}";
 
-        var response = await _http.GetAsync(path);
+        var reader = await scenario.IntegrationAsync();
+        var response = await reader.GetAsync(path);
         response.StatusCode.ShouldBe(HttpStatusCode.OK, await response.Content.ReadAsStringAsync());
         var report = await response.ReadJsonAsync();
 
@@ -43,7 +43,7 @@ public sealed class WeeklyReportApiTests(ApiFixture api) : IClassFixture<ApiFixt
 
         var request = new HttpRequestMessage(HttpMethod.Get, path);
         request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("text/csv"));
-        var csvResponse = await _http.SendAsync(request);
+        var csvResponse = await reader.SendAsync(request);
         csvResponse.Content.Headers.ContentType!.MediaType.ShouldBe("text/csv");
         var csv = await csvResponse.Content.ReadAsStringAsync();
         csv.ShouldStartWith("section,item,value\r\n");
@@ -56,9 +56,10 @@ public sealed class WeeklyReportApiTests(ApiFixture api) : IClassFixture<ApiFixt
     [Fact]
     public async Task A_week_that_is_no_iso_week_is_refused_and_an_unknown_chapter_is_not_found()
     {
-        var scenario = await new Scenario(_http).WithChapterAsync();
-        await (await _http.GetAsync($"/api/chapters/{scenario.ChapterId}/reports/weekly/2026-W54")).ShouldBeProblemNamingAsync(HttpStatusCode.BadRequest, "isoWeek");
-        await (await _http.GetAsync($"/api/chapters/{scenario.ChapterId}/reports/weekly/this-week")).ShouldBeProblemNamingAsync(HttpStatusCode.BadRequest, "isoWeek");
-        await (await _http.GetAsync("/api/chapters/nowhere/reports/weekly/2026-W47")).ShouldBeProblemAsync(HttpStatusCode.NotFound);
+        var scenario = await new Scenario(api).WithChapterAsync();
+        var reader = await scenario.IntegrationAsync();
+        await (await reader.GetAsync($"/api/chapters/{scenario.ChapterId}/reports/weekly/2026-W54")).ShouldBeProblemNamingAsync(HttpStatusCode.BadRequest, "isoWeek");
+        await (await reader.GetAsync($"/api/chapters/{scenario.ChapterId}/reports/weekly/this-week")).ShouldBeProblemNamingAsync(HttpStatusCode.BadRequest, "isoWeek");
+        await (await reader.GetAsync("/api/chapters/nowhere/reports/weekly/2026-W47")).ShouldBeProblemAsync(HttpStatusCode.NotFound);
     }
 }

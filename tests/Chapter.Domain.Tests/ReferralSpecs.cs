@@ -10,12 +10,16 @@ public sealed class ReferralSpecs
     private static readonly MemberStanding Anna = new(Guid.Parse("00000000-0000-0000-0000-00000000000a"), "stockholm-city", true);
     private static readonly MemberStanding Bram = new(Guid.Parse("00000000-0000-0000-0000-00000000000b"), "stockholm-city", true);
     private static readonly MemberStanding Chi = new(Guid.Parse("00000000-0000-0000-0000-00000000000c"), "stockholm-city", true);
-    private static readonly Prospect Prospect = new("Sara Lind", "sara@example.se", null, "Lind Bygg AB", Consent: true);
+    // The domain only carries the sealed details; what they say is none of its business.
+    private const string SealedProspect = "c2VhbGVkIGRldGFpbHM=";
 
-    private static GiveReferral Give(MemberStanding? giver = null, MemberStanding? receiver = null, Prospect? prospect = null, string need = "New office lease", string language = "sv") =>
-        new(Id, "stockholm-city", giver ?? Anna, receiver ?? Bram, prospect ?? Prospect, need, Temperature.Warm, language, T0);
+    private static GiveReferral Give(
+        MemberStanding? giver = null, MemberStanding? receiver = null, bool consent = true, string sealedProspect = SealedProspect,
+        string need = "New office lease", string language = "sv") =>
+        new(Id, "stockholm-city", giver ?? Anna, receiver ?? Bram, consent, sealedProspect, need, Temperature.Warm, language, T0);
 
-    private static readonly ReferralGiven Given = new(Id, "stockholm-city", Anna.MemberId, Bram.MemberId, Prospect, "New office lease", Temperature.Warm, "sv", T0);
+    private static readonly ReferralGiven Given = new(Id, "stockholm-city", Anna.MemberId, Bram.MemberId, true, SealedProspect, "New office lease", Temperature.Warm, "sv", T0);
+    private static readonly ProspectErased Erased = new(Id, T0.AddDays(30));
     private static readonly ReferralAccepted Accepted = new(Id, Bram.MemberId, T0.AddHours(2));
     private static readonly ReferralDeclined Declined = new(Id, Bram.MemberId, "Outside my area", T0.AddHours(2));
     private static readonly ReferralClosed ClosedWon = new(Id, Bram.MemberId, Outcome.Won, new Money(12000m, "SEK"), T0.AddDays(10));
@@ -43,12 +47,47 @@ public sealed class ReferralSpecs
         SpecThrows<StateConflict>([Given], Give(need: "Something else"));
 
     [Fact]
+    public void Giving_the_same_referral_with_other_prospect_details_is_a_conflict() =>
+        SpecThrows<StateConflict>([Given], Give(sealedProspect: "b3RoZXIgZGV0YWlscw=="));
+
+    [Fact]
+    public void The_giver_erases_the_prospects_details() =>
+        Spec([Given, Accepted], new EraseProspect(Id, Anna.MemberId, MemberLeadsChapter: false, T0.AddDays(30)), Erased);
+
+    [Fact]
+    public void A_leader_erases_the_prospects_details_of_any_referral_in_the_chapter() =>
+        Spec([Given], new EraseProspect(Id, Chi.MemberId, MemberLeadsChapter: true, T0.AddDays(30)), Erased);
+
+    [Fact]
+    public void Neither_the_receiver_nor_another_member_may_erase_them()
+    {
+        SpecThrows<NotPermitted>([Given], new EraseProspect(Id, Bram.MemberId, false, T0.AddDays(30)));
+        SpecThrows<NotPermitted>([Given], new EraseProspect(Id, Chi.MemberId, false, T0.AddDays(30)));
+    }
+
+    [Fact]
+    public void Erasing_again_changes_nothing() =>
+        Spec([Given, Erased], new EraseProspect(Id, Anna.MemberId, false, T0.AddDays(31)));
+
+    [Fact]
+    public void Erasing_the_prospect_of_an_unknown_referral_is_not_found() =>
+        SpecThrows<NotFound>([], new EraseProspect(Id, Anna.MemberId, true, T0));
+
+    [Fact]
+    public void The_referral_goes_on_after_its_prospect_was_erased() =>
+        Spec([Given, Erased], new AcceptReferral(Id, Bram.MemberId, T0.AddDays(31)), new ReferralAccepted(Id, Bram.MemberId, T0.AddDays(31)));
+
+    [Fact]
+    public void Giving_again_after_the_prospect_was_erased_cannot_bring_the_details_back() =>
+        SpecThrows<StateConflict>([Given, Erased], Give());
+
+    [Fact]
     public void A_member_cannot_refer_to_themselves() =>
         SpecThrows<RuleBroken>([], Give(receiver: Anna)).Field.ShouldBe("receiverId");
 
     [Fact]
     public void A_prospect_is_never_passed_on_without_consent() =>
-        SpecThrows<RuleBroken>([], Give(prospect: Prospect with { Consent = false })).Field.ShouldBe("prospect.consent");
+        SpecThrows<RuleBroken>([], Give(consent: false)).Field.ShouldBe("prospect.consent");
 
     [Fact]
     public void The_introductions_language_must_be_named() =>

@@ -39,17 +39,17 @@ public sealed class ActivityProjectionTests : IAsyncLifetime
             await AppendAsync(MemberDecider.StreamId(id), new MemberJoined(id, "north", name, "Trade", ["nl"], T0));
         var ab = Guid.NewGuid();
         await AppendAsync(ReferralDecider.StreamId(ab),
-            new ReferralGiven(ab, "north", A, B, new Prospect("P", null, null, null, true), "Need", Temperature.Hot, "nl", T0.AddDays(1)),
+            new ReferralGiven(ab, "north", A, B, true, "sealed-P", "Need", Temperature.Hot, "nl", T0.AddDays(1)),
             new ReferralAccepted(ab, B, T0.AddDays(1).AddHours(4)),
             new ReferralClosed(ab, B, Outcome.Won, new Money(2500m, "EUR"), T0.AddDays(9)),
             new ReferralThanked(ab, B, "Thanks!", T0.AddDays(10)));
         var bc = Guid.NewGuid();
         await AppendAsync(ReferralDecider.StreamId(bc),
-            new ReferralGiven(bc, "north", B, C, new Prospect("Q", null, null, null, true), "Need", Temperature.Warm, "nl", T0.AddDays(2)),
+            new ReferralGiven(bc, "north", B, C, true, "sealed-Q", "Need", Temperature.Warm, "nl", T0.AddDays(2)),
             new ReferralDeclined(bc, C, "Not my field", T0.AddDays(3)));
         var ca = Guid.NewGuid();
         await AppendAsync(ReferralDecider.StreamId(ca),
-            new ReferralGiven(ca, "north", C, A, new Prospect("R", null, null, null, true), "Need", Temperature.Cold, "nl", T0.AddDays(4)));
+            new ReferralGiven(ca, "north", C, A, true, "sealed-R", "Need", Temperature.Cold, "nl", T0.AddDays(4)));
         var meeting = Guid.NewGuid();
         await AppendAsync(OneToOneDecider.StreamId(meeting), new OneToOneHeld(meeting, "north", A, C, new DateOnly(2026, 10, 6), null, T0.AddDays(1)));
         await AppendAsync(MemberDecider.StreamId(C), new MemberLeft(C, T0.AddDays(20)));

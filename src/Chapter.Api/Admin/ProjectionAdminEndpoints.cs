@@ -10,7 +10,8 @@ public static class ProjectionAdminEndpoints
 {
     public static RouteGroupBuilder MapProjectionAdmin(this IEndpointRouteBuilder routes)
     {
-        var group = routes.MapGroup("/api/admin/projections").WithTags("Admin").ProducesProblem(StatusCodes.Status404NotFound);
+        var group = routes.MapGroup("/api/admin/projections").WithTags("Admin").ProducesProblem(StatusCodes.Status404NotFound)
+            .RequireAuthorization(Access.Policies.Operator);
 
         group.MapGet("/", async (ProjectionDaemon daemon, CancellationToken ct) => TypedResults.Ok(new ProjectionList(await daemon.GetStatusAsync(ct))))
             .WithName("ListProjections")

@@ -1,4 +1,5 @@
 using System.Text.RegularExpressions;
+using Chapter.Api.Access;
 using Chapter.Api.Infrastructure;
 using Chapter.Domain.Chapters;
 using Chapter.Projections.Chapters;
@@ -22,6 +23,7 @@ public static partial class ChapterEndpoints
             .ProducesProblem(StatusCodes.Status409Conflict);
 
         group.MapPost("/", CreateAsync)
+            .RequireAuthorization(Policies.Operator)
             .WithName("CreateChapter")
             .WithSummary("Create a chapter")
             .WithDescription(
@@ -29,6 +31,7 @@ public static partial class ChapterEndpoints
                 "tieHalfLifeDays (default 90) sets how fast a relationship's strength halves without new interactions.");
 
         group.MapGet("/{chapterId}", GetAsync)
+            .RequireAuthorization(Policies.ReadChapter)
             .WithName("GetChapter")
             .WithSummary("Read a chapter");
 
@@ -36,7 +39,7 @@ public static partial class ChapterEndpoints
     }
 
     private static async Task<Results<Created<ChapterView>, ValidationProblem>> CreateAsync(
-        CreateChapterRequest body, WritePath writePath, NpgsqlDataSource db, TimeProvider clock, HttpContext context, CancellationToken ct)
+        CreateChapterRequest body, WritePath writePath, NpgsqlDataSource db, TimeProvider clock, Caller caller, HttpContext context, CancellationToken ct)
     {
         var check = new Validation();
         var id = check.Text(body.Id, "id", 64);
@@ -55,7 +58,7 @@ public static partial class ChapterEndpoints
         var command = new CreateChapter(id, name, timeZone, currency, clock.GetUtcNow(), body.TieHalfLifeDays);
         await writePath.DecideAsync<ChapterState, ChapterEvent>(
             ChapterDecider.StreamId(id), "chapter", id, ChapterState.Initial, ChapterState.Evolve,
-            state => ChapterDecider.Decide(command, state), RequestMetadata.For(context), ct);
+            state => ChapterDecider.Decide(command, state), RequestMetadata.For(context, caller), ct);
 
         var view = await ChapterProjection.GetAsync(db, id, ct);
         return TypedResults.Created($"/api/chapters/{id}", view);

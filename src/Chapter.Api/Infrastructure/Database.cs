@@ -1,3 +1,4 @@
+using Chapter.Api.Access;
 using Chapter.EventStore;
 using Chapter.LocalPostgres;
 using Chapter.Projections;
@@ -20,6 +21,7 @@ public static class Database
         {
             var embedded = await EmbeddedPostgres.StartAsync(builder.Configuration, builder.Environment);
             builder.Configuration[$"ConnectionStrings:{ConnectionStringName}"] = embedded.ConnectionString;
+            builder.Services.AddSingleton(embedded);
             if (embedded.Cluster is { } cluster)
                 builder.Services.AddSingleton(cluster);
         }
@@ -37,6 +39,7 @@ public static class Database
         builder.Services.AddSingleton(services => new EventStore.EventStore(
             services.GetRequiredService<NpgsqlDataSource>(), ChapterEventTypes.Create(), ReadModelSchema.InlineProjections()));
         builder.Services.AddSingleton<WritePath>();
+        builder.Services.AddSingleton(services => new EventStore.Daemon.TenantFeed(services.GetRequiredService<NpgsqlDataSource>()));
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddHealthChecks().AddCheck<PostgresHealthCheck>("postgres");
     }
@@ -44,7 +47,7 @@ public static class Database
     /// <summary>Brings the schema up to date before the first request; safe when several instances start at once.</summary>
     public static async Task MigrateChapterDatabaseAsync(this WebApplication app)
     {
-        await SchemaMigrator.MigrateAsync(app.Services.GetRequiredService<NpgsqlDataSource>(), ReadModelSchema.All);
+        await SchemaMigrator.MigrateAsync(app.Services.GetRequiredService<NpgsqlDataSource>(), ReadModelSchema.All.Concat(AccessTokens.Migrations));
         if (app.Services.GetService<LocalPostgresCluster>() is { } cluster)
             app.Lifetime.ApplicationStopped.Register(() => cluster.StopAsync().GetAwaiter().GetResult());
     }

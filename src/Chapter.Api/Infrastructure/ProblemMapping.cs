@@ -64,6 +64,8 @@ public sealed partial class ProblemMapping(IProblemDetailsService problems, ILog
                 : Problem(StatusCodes.Status400BadRequest, "Bad request.", "The request could not be read: a JSON body is required.");
         }
 
+        if (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
+            return Problem(e.StatusCode, "The request body is too large.", "The request body is over the size limit.");
         return Problem(e.StatusCode, "Bad request.", "The request could not be read.");
     }
 

@@ -16,4 +16,16 @@ public static class Problems
             Title = "Not found.",
             Detail = detail,
         });
+
+    /// <summary>A 422 for a rule the request breaks, naming the field.</summary>
+    public static ProblemHttpResult Unprocessable(string field, string detail) =>
+        TypedResults.Problem(new HttpValidationProblemDetails(new Dictionary<string, string[]> { [field] = [detail] })
+        {
+            Status = StatusCodes.Status422UnprocessableEntity,
+            Title = "A rule of the chapter was broken.",
+            Detail = detail,
+        });
+
+    public static ProblemHttpResult Forbidden(string detail) =>
+        TypedResults.Problem(new ProblemDetails { Status = StatusCodes.Status403Forbidden, Title = "Not allowed.", Detail = detail });
 }

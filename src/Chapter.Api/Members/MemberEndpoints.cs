@@ -1,3 +1,4 @@
+using Chapter.Api.Access;
 using Chapter.Api.Infrastructure;
 using Chapter.Domain.Members;
 using Chapter.Projections.Chapters;
@@ -8,7 +9,7 @@ using Npgsql;
 
 namespace Chapter.Api.Members;
 
-public sealed record AddMemberRequest(string? Name, string? Profession, string[]? Languages);
+public sealed record AddMemberRequest(string? Name, string? Profession, string[]? Languages, string? Role);
 
 public sealed record MemberList(IReadOnlyList<MemberView> Items);
 
@@ -21,28 +22,34 @@ public static class MemberEndpoints
             .ProducesValidationProblem();
 
         group.MapPost("/", AddAsync)
+            .RequireAuthorization(Policies.ManageChapter)
             .WithName("AddMember")
-            .WithSummary("Add a member to a chapter")
-            .WithDescription("The server assigns the member's id. Languages are BCP 47 tags, e.g. [\"sv\", \"en\"].");
+            .WithSummary("Add a member to a chapter (leaders and the operator)")
+            .WithDescription(
+                "The server assigns the member's id. Languages are BCP 47 tags, e.g. [\"sv\", \"en\"]. " +
+                "role is member (default) or leader; leaders manage members and read all of the chapter's referrals and reports.");
 
         group.MapGet("/", ListAsync)
+            .RequireAuthorization(Policies.ReadChapter)
             .WithName("ListMembers")
             .WithSummary("List a chapter's members, active and left, in the order they joined");
 
         group.MapGet("/{memberId:guid}", GetAsync)
+            .RequireAuthorization(Policies.ReadChapter)
             .WithName("GetMember")
             .WithSummary("Read a member");
 
         group.MapPost("/{memberId:guid}/leave", LeaveAsync)
+            .RequireAuthorization(Policies.ManageChapter)
             .WithName("MemberLeaves")
             .WithSummary("Mark a member as having left the chapter")
-            .WithDescription("A member who left can no longer give or receive referrals; their history stays. Repeating it changes nothing.");
+            .WithDescription("A member who left can no longer give or receive referrals, and their tokens stop working; their history stays. Repeating it changes nothing.");
 
         return group;
     }
 
     private static async Task<Results<Created<MemberView>, ValidationProblem, ProblemHttpResult>> AddAsync(
-        string chapterId, AddMemberRequest body, WritePath writePath, NpgsqlDataSource db, TimeProvider clock, HttpContext context, CancellationToken ct)
+        string chapterId, AddMemberRequest body, WritePath writePath, NpgsqlDataSource db, TimeProvider clock, Caller caller, HttpContext context, CancellationToken ct)
     {
         var check = new Validation();
         var name = check.Text(body.Name, "name");
@@ -55,6 +62,7 @@ public static class MemberEndpoints
         else
             for (var i = 0; i < body.Languages.Length; i++)
                 languages.Add(check.Language(body.Languages[i], $"languages[{i}]"));
+        var role = body.Role is null ? MemberRole.Member : check.OneOf<MemberRole>(body.Role, "role");
         if (!check.IsValid)
             return (ValidationProblem)check.Problem();
 
@@ -62,10 +70,10 @@ public static class MemberEndpoints
             return Problems.NotFound($"Chapter '{chapterId}' does not exist.");
 
         var memberId = Guid.CreateVersion7();
-        var command = new JoinChapter(memberId, chapterId, name, profession, languages.Distinct().ToList(), clock.GetUtcNow());
+        var command = new JoinChapter(memberId, chapterId, name, profession, languages.Distinct().ToList(), clock.GetUtcNow(), role);
         await writePath.DecideAsync<Member, MemberEvent>(
             MemberDecider.StreamId(memberId), "member", chapterId, Member.Initial, Member.Evolve,
-            state => MemberDecider.Decide(command, state), RequestMetadata.For(context), ct);
+            state => MemberDecider.Decide(command, state), RequestMetadata.For(context, caller), ct);
 
         var member = await MemberProjection.GetAsync(db, chapterId, memberId, ct);
         return TypedResults.Created($"/api/chapters/{chapterId}/members/{memberId}", member);
@@ -82,7 +90,7 @@ public static class MemberEndpoints
             : Problems.NotFound($"Member {memberId} is not in chapter '{chapterId}'.");
 
     private static async Task<Results<Ok<MemberView>, ProblemHttpResult>> LeaveAsync(
-        string chapterId, Guid memberId, WritePath writePath, NpgsqlDataSource db, TimeProvider clock, HttpContext context, CancellationToken ct)
+        string chapterId, Guid memberId, WritePath writePath, NpgsqlDataSource db, TimeProvider clock, Caller caller, HttpContext context, CancellationToken ct)
     {
         if (await MemberProjection.GetAsync(db, chapterId, memberId, ct) is null)
             return Problems.NotFound($"Member {memberId} is not in chapter '{chapterId}'.");
@@ -90,7 +98,7 @@ public static class MemberEndpoints
         var command = new LeaveChapter(memberId, clock.GetUtcNow());
         await writePath.DecideAsync<Member, MemberEvent>(
             MemberDecider.StreamId(memberId), "member", chapterId, Member.Initial, Member.Evolve,
-            state => MemberDecider.Decide(command, state), RequestMetadata.For(context), ct);
+            state => MemberDecider.Decide(command, state), RequestMetadata.For(context, caller), ct);
         return TypedResults.Ok((await MemberProjection.GetAsync(db, chapterId, memberId, ct))!);
     }
 }

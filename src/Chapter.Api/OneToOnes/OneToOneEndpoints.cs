@@ -1,3 +1,4 @@
+using Chapter.Api.Access;
 using Chapter.Api.Infrastructure;
 using Chapter.Domain.OneToOnes;
 using Chapter.Projections.Chapters;
@@ -22,15 +23,17 @@ public static class OneToOneEndpoints
             .ProducesProblem(StatusCodes.Status422UnprocessableEntity);
 
         group.MapPost("/", RecordAsync)
+            .RequireAuthorization(Policies.ChapterMember)
             .WithName("RecordOneToOne")
             .WithSummary("Record a one-to-one two members held")
-            .WithDescription("date is the day it was held (YYYY-MM-DD, not in the future in the chapter's time zone). An optional client id makes retries safe. One-to-ones count toward tie strength.");
+            .WithDescription("date is the day it was held (YYYY-MM-DD, not in the future in the chapter's time zone). An optional client id makes retries safe. One-to-ones count toward tie strength. " +
+                "A member records the one-to-ones they took part in; a leader may record any.");
 
         return group;
     }
 
     private static async Task<Results<Created<OneToOneView>, Ok<OneToOneView>, ValidationProblem, ProblemHttpResult>> RecordAsync(
-        string chapterId, RecordOneToOneRequest body, WritePath writePath, NpgsqlDataSource db, TimeProvider clock, HttpContext context, CancellationToken ct)
+        string chapterId, RecordOneToOneRequest body, WritePath writePath, NpgsqlDataSource db, TimeProvider clock, Caller caller, HttpContext context, CancellationToken ct)
     {
         var check = new Validation();
         if (body.Id == Guid.Empty)
@@ -41,6 +44,8 @@ public static class OneToOneEndpoints
         var note = check.OptionalText(body.Note, "note", Validation.MaxTextLength);
         if (!check.IsValid)
             return (ValidationProblem)check.Problem();
+        if (!caller.IsLeader && caller.ActingMemberId != memberA && caller.ActingMemberId != memberB)
+            return Problems.Forbidden("A member records the one-to-ones they took part in.");
 
         if (await ChapterProjection.GetAsync(db, chapterId, ct) is not { } chapter)
             return Problems.NotFound($"Chapter '{chapterId}' does not exist.");
@@ -55,7 +60,7 @@ public static class OneToOneEndpoints
         var command = new RecordOneToOne(id, chapterId, a.Standing, b.Standing, date, note, today, now);
         var (_, appended) = await writePath.DecideAsync<OneToOne, OneToOneHeld>(
             OneToOneDecider.StreamId(id), "one-to-one", chapterId, OneToOne.Initial, OneToOne.Evolve,
-            state => OneToOneDecider.Decide(command, state), RequestMetadata.For(context, memberA), ct);
+            state => OneToOneDecider.Decide(command, state), RequestMetadata.For(context, caller), ct);
 
         var view = new OneToOneView(id, memberA, memberB, date, note);
         return appended ? TypedResults.Created($"/api/chapters/{chapterId}/one-to-ones/{id}", view) : TypedResults.Ok(view);

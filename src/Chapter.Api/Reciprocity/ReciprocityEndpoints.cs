@@ -1,3 +1,4 @@
+using Chapter.Api.Access;
 using Chapter.Api.Infrastructure;
 using Chapter.Projections.Activity;
 using Chapter.Projections.Chapters;
@@ -21,6 +22,7 @@ public static class ReciprocityEndpoints
     public static RouteGroupBuilder MapReciprocity(this IEndpointRouteBuilder routes)
     {
         var group = routes.MapGroup("/api/chapters/{chapterId}").WithTags("Reciprocity")
+            .RequireAuthorization(Policies.ChapterData)
             .ProducesProblem(StatusCodes.Status404NotFound)
             .ProducesValidationProblem();
 
@@ -30,7 +32,7 @@ public static class ReciprocityEndpoints
             .WithDescription(
                 "A tie is undirected: referrals either way, thanks either way and one-to-ones are its interactions. strength sums the " +
                 "interactions, each counting 1 when it happened and halving every half-life (90 days unless the chapter set another). " +
-                "No field compares what each side gave.");
+                "No field compares what each side gave. A member reads their own; leaders and integrations read anyone's.");
 
         group.MapGet("/members/{memberId:guid}/giving", GivingAsync)
             .WithName("GetGivingProfile")
@@ -38,7 +40,7 @@ public static class ReciprocityEndpoints
             .WithDescription(
                 "Over the last `weeks` weeks (default 12): referrals given and to how many distinct people, referrals received and from how many, " +
                 "value of business won from their referrals per currency, thanks given and received, and the streak of consecutive weeks " +
-                "(in the chapter's time zone) with at least one referral given.");
+                "(in the chapter's time zone) with at least one referral given. A member reads their own; leaders and integrations read anyone's.");
 
         group.MapGet("/reciprocity", ChapterAsync)
             .WithName("GetReciprocity")
@@ -49,8 +51,10 @@ public static class ReciprocityEndpoints
     }
 
     private static async Task<Results<Ok<RelationshipList>, ProblemHttpResult>> RelationshipsAsync(
-        string chapterId, Guid memberId, NpgsqlDataSource db, TimeProvider clock, CancellationToken ct)
+        string chapterId, Guid memberId, NpgsqlDataSource db, TimeProvider clock, Caller caller, CancellationToken ct)
     {
+        if (NotOwn(caller, memberId) is { } refused)
+            return refused;
         if (await FactsAsync(db, chapterId, ct) is not { } facts)
             return Problems.NotFound($"Chapter '{chapterId}' does not exist.");
         if (await MemberProjection.GetAsync(db, chapterId, memberId, ct) is null)
@@ -59,8 +63,10 @@ public static class ReciprocityEndpoints
     }
 
     private static async Task<Results<Ok<GivingProfile>, ValidationProblem, ProblemHttpResult>> GivingAsync(
-        string chapterId, Guid memberId, int? weeks, NpgsqlDataSource db, TimeProvider clock, CancellationToken ct)
+        string chapterId, Guid memberId, int? weeks, NpgsqlDataSource db, TimeProvider clock, Caller caller, CancellationToken ct)
     {
+        if (NotOwn(caller, memberId) is { } refused)
+            return refused;
         if (InvalidWeeks(weeks) is { } problem)
             return problem;
         if (await FactsAsync(db, chapterId, ct) is not { } facts)
@@ -82,6 +88,11 @@ public static class ReciprocityEndpoints
             return Problems.NotFound($"Chapter '{chapterId}' does not exist.");
         return TypedResults.Ok(Circulation.Compute(facts.Facts, from, to) with { AsOf = facts.AsOf });
     }
+
+    private static ProblemHttpResult? NotOwn(Caller caller, Guid memberId) =>
+        caller.IsMember && !caller.IsLeader && caller.MemberId != memberId
+            ? Problems.Forbidden("A member reads their own relationships and giving profile.")
+            : null;
 
     private static ValidationProblem? InvalidWeeks(int? weeks)
     {

@@ -1,8 +1,10 @@
+using Chapter.Api.Access;
 using Chapter.Api.Infrastructure;
 using Chapter.Domain.Referrals;
 using Chapter.Domain.Shared;
 using Chapter.Projections.Chapters;
 using Chapter.Projections.Members;
+using Chapter.Projections.Prospects;
 using Chapter.Projections.Referrals;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
@@ -14,9 +16,14 @@ public sealed record ReferralList(IReadOnlyList<ReferralView> Items);
 
 public static class ReferralEndpoints
 {
+    private const string ProspectVisibility =
+        "prospect (name and contact) is shown to the giver, the receiver and leaders, and left out for everyone else; " +
+        "once erased, its fields read \"erased\".";
+
     public static RouteGroupBuilder MapReferrals(this IEndpointRouteBuilder routes)
     {
         var group = routes.MapGroup("/api/chapters/{chapterId}/referrals").WithTags("Referrals")
+            .RequireAuthorization(Policies.ChapterMember)
             .ProducesProblem(StatusCodes.Status404NotFound)
             .ProducesValidationProblem()
             .ProducesProblem(StatusCodes.Status409Conflict)
@@ -27,20 +34,27 @@ public static class ReferralEndpoints
             .WithName("GiveReferral")
             .WithSummary("Give a referral to another member")
             .WithDescription(
+                "The giver is the signed-in member; giverId may be left out, and is 403 when it names someone else. " +
                 "The prospect must have agreed to be contacted (prospect.consent = true), and the referral names the " +
                 "language the introduction should be held in (a BCP 47 tag). Send your own referralId (a UUID) to make " +
                 "retries safe: the same id with the same body answers 200 with the referral and changes nothing; the same " +
                 "id with another body is 409.");
 
         group.MapGet("/", ListAsync)
+            .RequireAuthorization(Policies.ChapterData)
             .WithName("ListReferrals")
             .WithSummary("List a chapter's referrals, newest first")
-            .WithDescription("status: given | accepted | declined | closed | thanked (the last step taken). memberId: referrals that member gave or received.");
+            .WithDescription(
+                "status: given | accepted | declined | closed | thanked (the last step taken). memberId: referrals that member gave or received. " +
+                "A member lists the referrals they gave or received; leaders and integrations list all. " + ProspectVisibility);
 
         group.MapGet("/{referralId:guid}", GetAsync)
+            .RequireAuthorization(Policies.ChapterData)
             .WithName("GetReferral")
             .WithSummary("Read a referral")
-            .WithDescription("The ETag is the referral's version; send it in If-None-Match to get 304 when nothing changed.");
+            .WithDescription(
+                "The ETag is the referral's version; send it in If-None-Match to get 304 when nothing changed. " +
+                "A member reads the referrals they gave or received. " + ProspectVisibility);
 
         group.MapPost("/{referralId:guid}/accept", AcceptAsync)
             .WithName("AcceptReferral").WithSummary("The receiver accepts the referral");
@@ -55,18 +69,30 @@ public static class ReferralEndpoints
             .WithSummary("The receiver thanks the giver and reports back what came of it")
             .WithDescription("Once, after accepting or closing. The note tells the giver what happened.");
 
+        group.MapDelete("/{referralId:guid}/prospect", EraseProspectAsync)
+            .WithName("EraseProspect")
+            .WithSummary("Erase the prospect's contact details for good (the giver, or a leader)")
+            .WithDescription(
+                "For a prospect who asks to be forgotten. The details are destroyed, not hidden: their key is deleted, so no event, " +
+                "read model, feed or rebuild can show them again; they read \"erased\" from then on. The referral itself stays. Repeating it changes nothing.")
+            .Produces(StatusCodes.Status204NoContent);
+
         return group;
     }
 
     private static async Task<Results<Created<ReferralView>, Ok<ReferralView>, ValidationProblem, ProblemHttpResult>> GiveAsync(
-        string chapterId, GiveReferralRequest body, WritePath writePath, NpgsqlDataSource db, TimeProvider clock, HttpContext context, CancellationToken ct)
+        string chapterId, GiveReferralRequest body, WritePath writePath, NpgsqlDataSource db, TimeProvider clock, Caller caller, HttpContext context, CancellationToken ct)
     {
+        var giverId = caller.ActingMemberId;
+        if (body.GiverId is { } claimedGiver && claimedGiver != giverId)
+            return Problems.Forbidden("A member gives referrals as themselves: leave 'giverId' out, or send your own id.");
+
         var check = new Validation();
         if (body.ReferralId == Guid.Empty)
             check.Add("referralId", "'referralId' must be a non-empty UUID, or left out for the server to choose one.");
-        var giverId = check.RequiredId(body.GiverId, "giverId");
         var receiverId = check.RequiredId(body.ReceiverId, "receiverId");
-        Prospect? prospect = null;
+        ProspectContact? contact = null;
+        var consent = false;
         if (body.Prospect is not { } p)
             check.Add("prospect", "'prospect' is required: {name, email?, phone?, company?, consent}.");
         else
@@ -74,12 +100,12 @@ public static class ReferralEndpoints
             var email = check.OptionalText(p.Email, "prospect.email", 254);
             if (email is not null && (!email.Contains('@') || email.StartsWith('@') || email.EndsWith('@')))
                 check.Add("prospect.email", "'prospect.email' is not an e-mail address.");
-            prospect = new Prospect(
+            contact = new ProspectContact(
                 check.Text(p.Name, "prospect.name"),
                 email,
                 check.OptionalText(p.Phone, "prospect.phone", 50),
-                check.OptionalText(p.Company, "prospect.company"),
-                check.Required(p.Consent, "prospect.consent"));
+                check.OptionalText(p.Company, "prospect.company"));
+            consent = check.Required(p.Consent, "prospect.consent");
         }
         var need = check.Text(body.Need, "need", Validation.MaxTextLength);
         var temperature = check.OneOf<Temperature>(body.Temperature, "temperature");
@@ -95,9 +121,17 @@ public static class ReferralEndpoints
             return Problems.NotFound("receiverId", $"Member {receiverId} is not in chapter '{chapterId}'.");
 
         var referralId = body.ReferralId ?? Guid.CreateVersion7();
-        var command = new GiveReferral(referralId, chapterId, giver.Standing, receiver.Standing, prospect!, need, temperature, language, clock.GetUtcNow());
+        if (await ProspectKeys.GetOrCreateAsync(db, chapterId, referralId, ct) is not { } key)
+            return TypedResults.Problem(new ProblemDetails
+            {
+                Status = StatusCodes.Status409Conflict,
+                Title = "Conflict with what already happened.",
+                Detail = $"The prospect of referral {referralId} was erased; nothing can be given again under its id.",
+            });
+        var sealedProspect = ProspectSeal.Seal(key, referralId, contact!);
+        var command = new GiveReferral(referralId, chapterId, giver.Standing, receiver.Standing, consent, sealedProspect, need, temperature, language, clock.GetUtcNow());
 
-        var (_, appended) = await DecideAsync(writePath, chapterId, command, giverId, context, ct);
+        var (_, appended) = await DecideAsync(writePath, chapterId, command, caller, context, ct);
 
         var view = (await ReferralProjection.GetAsync(db, chapterId, referralId, ct))!;
         WithETag(context, view);
@@ -107,8 +141,14 @@ public static class ReferralEndpoints
     }
 
     private static async Task<Results<Ok<ReferralList>, ValidationProblem, ProblemHttpResult>> ListAsync(
-        string chapterId, string? status, Guid? memberId, NpgsqlDataSource db, CancellationToken ct)
+        string chapterId, string? status, Guid? memberId, NpgsqlDataSource db, Caller caller, CancellationToken ct)
     {
+        if (ReadsOnlyOwnReferrals(caller))
+        {
+            if (memberId is { } other && other != caller.MemberId)
+                return Problems.Forbidden("A member lists the referrals they gave or received: leave 'memberId' out, or send your own id.");
+            memberId = caller.MemberId;
+        }
         if (status is not null && !ReferralProjection.Statuses.Contains(status))
         {
             var check = new Validation();
@@ -117,14 +157,18 @@ public static class ReferralEndpoints
         }
         if (await ChapterProjection.GetAsync(db, chapterId, ct) is null)
             return Problems.NotFound($"Chapter '{chapterId}' does not exist.");
-        return TypedResults.Ok(new ReferralList(await ReferralProjection.ListAsync(db, chapterId, status, memberId, ct)));
+        var referrals = await ReferralProjection.ListAsync(db, chapterId, status, memberId, ct);
+        return TypedResults.Ok(new ReferralList(referrals.Select(view => AsSeenBy(caller, view)).ToList()));
     }
 
     private static async Task<Results<Ok<ReferralView>, StatusCodeHttpResult, ProblemHttpResult>> GetAsync(
-        string chapterId, Guid referralId, NpgsqlDataSource db, HttpContext context, CancellationToken ct)
+        string chapterId, Guid referralId, NpgsqlDataSource db, Caller caller, HttpContext context, CancellationToken ct)
     {
-        if (await ReferralProjection.GetAsync(db, chapterId, referralId, ct) is not { } view)
+        if (await ReferralProjection.GetAsync(db, chapterId, referralId, ct) is not { } stored)
             return Problems.NotFound($"Referral {referralId} is not in chapter '{chapterId}'.");
+        if (ReadsOnlyOwnReferrals(caller) && !TookPart(caller, stored))
+            return Problems.Forbidden("A member reads the referrals they gave or received.");
+        var view = AsSeenBy(caller, stored);
         var etag = WithETag(context, view);
         if (context.Request.Headers.IfNoneMatch.Any(value => value == etag || value == "*"))
             return TypedResults.StatusCode(StatusCodes.Status304NotModified);
@@ -132,27 +176,24 @@ public static class ReferralEndpoints
     }
 
     private static Task<Results<Ok<ReferralView>, ValidationProblem, ProblemHttpResult>> AcceptAsync(
-        string chapterId, Guid referralId, AcceptReferralRequest body, WritePath writePath, NpgsqlDataSource db, TimeProvider clock, HttpContext context, CancellationToken ct)
+        string chapterId, Guid referralId, AcceptReferralRequest? body, WritePath writePath, NpgsqlDataSource db, TimeProvider clock, Caller caller, HttpContext context, CancellationToken ct)
     {
         var check = new Validation();
-        var memberId = check.RequiredId(body.MemberId, "memberId");
-        return ActAsync(check, () => new AcceptReferral(referralId, memberId, clock.GetUtcNow()), chapterId, writePath, db, context, ct);
+        return ActAsync(check, body?.MemberId, memberId => new AcceptReferral(referralId, memberId, clock.GetUtcNow()), chapterId, writePath, db, caller, context, ct);
     }
 
     private static Task<Results<Ok<ReferralView>, ValidationProblem, ProblemHttpResult>> DeclineAsync(
-        string chapterId, Guid referralId, DeclineReferralRequest body, WritePath writePath, NpgsqlDataSource db, TimeProvider clock, HttpContext context, CancellationToken ct)
+        string chapterId, Guid referralId, DeclineReferralRequest body, WritePath writePath, NpgsqlDataSource db, TimeProvider clock, Caller caller, HttpContext context, CancellationToken ct)
     {
         var check = new Validation();
-        var memberId = check.RequiredId(body.MemberId, "memberId");
         var reason = check.Text(body.Reason, "reason", Validation.MaxTextLength);
-        return ActAsync(check, () => new DeclineReferral(referralId, memberId, reason, clock.GetUtcNow()), chapterId, writePath, db, context, ct);
+        return ActAsync(check, body.MemberId, memberId => new DeclineReferral(referralId, memberId, reason, clock.GetUtcNow()), chapterId, writePath, db, caller, context, ct);
     }
 
     private static async Task<Results<Ok<ReferralView>, ValidationProblem, ProblemHttpResult>> CloseAsync(
-        string chapterId, Guid referralId, CloseReferralRequest body, WritePath writePath, NpgsqlDataSource db, TimeProvider clock, HttpContext context, CancellationToken ct)
+        string chapterId, Guid referralId, CloseReferralRequest body, WritePath writePath, NpgsqlDataSource db, TimeProvider clock, Caller caller, HttpContext context, CancellationToken ct)
     {
         var check = new Validation();
-        var memberId = check.RequiredId(body.MemberId, "memberId");
         var outcome = check.OneOf<Outcome>(body.Outcome, "outcome");
         Money? value = null;
         if (body.Value is { } v)
@@ -165,44 +206,74 @@ public static class ReferralEndpoints
                 : check.Currency(v.Currency, "value.currency");
             value = new Money(amount, currency);
         }
-        return await ActAsync(check, () => new CloseReferral(referralId, memberId, outcome, value, clock.GetUtcNow()), chapterId, writePath, db, context, ct);
+        return await ActAsync(check, body.MemberId, memberId => new CloseReferral(referralId, memberId, outcome, value, clock.GetUtcNow()), chapterId, writePath, db, caller, context, ct);
     }
 
     private static Task<Results<Ok<ReferralView>, ValidationProblem, ProblemHttpResult>> ThankAsync(
-        string chapterId, Guid referralId, ThankGiverRequest body, WritePath writePath, NpgsqlDataSource db, TimeProvider clock, HttpContext context, CancellationToken ct)
+        string chapterId, Guid referralId, ThankGiverRequest body, WritePath writePath, NpgsqlDataSource db, TimeProvider clock, Caller caller, HttpContext context, CancellationToken ct)
     {
         var check = new Validation();
-        var memberId = check.RequiredId(body.MemberId, "memberId");
         var note = check.Text(body.Note, "note", Validation.MaxTextLength);
-        return ActAsync(check, () => new ThankGiver(referralId, memberId, note, clock.GetUtcNow()), chapterId, writePath, db, context, ct);
+        return ActAsync(check, body.MemberId, memberId => new ThankGiver(referralId, memberId, note, clock.GetUtcNow()), chapterId, writePath, db, caller, context, ct);
     }
 
-    /// <summary>The receiver's steps share their shape: validate, find the referral in this chapter, decide, answer with the view.</summary>
+    /// <summary>
+    /// The receiver's steps share their shape: the signed-in member acts (a memberId in the body must be theirs), validate,
+    /// find the referral in this chapter, decide (only the receiver may), answer with the view.
+    /// </summary>
     private static async Task<Results<Ok<ReferralView>, ValidationProblem, ProblemHttpResult>> ActAsync(
-        Validation check, Func<ReceiverCommand> command, string chapterId, WritePath writePath, NpgsqlDataSource db, HttpContext context, CancellationToken ct)
+        Validation check, Guid? claimedMemberId, Func<Guid, ReceiverCommand> command, string chapterId, WritePath writePath, NpgsqlDataSource db,
+        Caller caller, HttpContext context, CancellationToken ct)
     {
+        if (claimedMemberId is { } claimed && claimed != caller.ActingMemberId)
+            return Problems.Forbidden("A member acts as themselves: leave 'memberId' out, or send your own id.");
         if (!check.IsValid)
             return (ValidationProblem)check.Problem();
-        var receiverCommand = command();
+        var receiverCommand = command(caller.ActingMemberId);
         if (await ReferralProjection.GetAsync(db, chapterId, receiverCommand.ReferralId, ct) is null)
             return Problems.NotFound($"Referral {receiverCommand.ReferralId} is not in chapter '{chapterId}'.");
 
-        await DecideAsync(writePath, chapterId, receiverCommand, receiverCommand.MemberId, context, ct);
+        await DecideAsync(writePath, chapterId, receiverCommand, caller, context, ct);
 
-        var view = (await ReferralProjection.GetAsync(db, chapterId, receiverCommand.ReferralId, ct))!;
+        var view = AsSeenBy(caller, (await ReferralProjection.GetAsync(db, chapterId, receiverCommand.ReferralId, ct))!);
         WithETag(context, view);
         return TypedResults.Ok(view);
     }
 
+    private static async Task<Results<NoContent, ProblemHttpResult>> EraseProspectAsync(
+        string chapterId, Guid referralId, WritePath writePath, NpgsqlDataSource db, TimeProvider clock, Caller caller, HttpContext context,
+        ILogger<EraseProspect> logger, CancellationToken ct)
+    {
+        if (await ReferralProjection.GetAsync(db, chapterId, referralId, ct) is null)
+            return Problems.NotFound($"Referral {referralId} is not in chapter '{chapterId}'.");
+
+        // The decider says who may; only then is the key destroyed. Destroying it again is harmless,
+        // so a retry after a failure between the two steps completes the erasure.
+        await DecideAsync(writePath, chapterId, new EraseProspect(referralId, caller.ActingMemberId, caller.IsLeader, clock.GetUtcNow()), caller, context, ct);
+        await ProspectKeys.DestroyAsync(db, chapterId, referralId, ct);
+        logger.LogInformation("Prospect of referral {ReferralId} in chapter {ChapterId} erased by {Actor}", referralId, chapterId, caller.Actor);
+        return TypedResults.NoContent();
+    }
+
+    private static bool ReadsOnlyOwnReferrals(Caller caller) => caller is { IsMember: true, IsLeader: false };
+
+    private static bool TookPart(Caller caller, ReferralView view) => caller.MemberId == view.GiverId || caller.MemberId == view.ReceiverId;
+
+    /// <summary>The prospect's details only for those with a reason to see them: the giver, the receiver and leaders.</summary>
+    private static ReferralView AsSeenBy(Caller caller, ReferralView view) =>
+        caller.IsLeader || (caller.IsMember && TookPart(caller, view)) ? view : view with { Prospect = null };
+
     private static Task<(long Version, bool Appended)> DecideAsync(
-        WritePath writePath, string chapterId, ReferralCommand command, Guid actingMemberId, HttpContext context, CancellationToken ct) =>
+        WritePath writePath, string chapterId, ReferralCommand command, Caller caller, HttpContext context, CancellationToken ct) =>
         writePath.DecideAsync<Referral, ReferralEvent>(
             ReferralDecider.StreamId(command.ReferralId), "referral", chapterId, Referral.Initial, Referral.Evolve,
-            state => ReferralDecider.Decide(command, state), RequestMetadata.For(context, actingMemberId), ct);
+            state => ReferralDecider.Decide(command, state), RequestMetadata.For(context, caller), ct);
 
     private static string WithETag(HttpContext context, ReferralView view)
     {
-        var etag = $"\"{view.Version}\"";
+        // Readers without the prospect get another representation of the same version, so another tag.
+        var etag = view.Prospect is null ? $"\"{view.Version}-without-prospect\"" : $"\"{view.Version}\"";
+        context.Response.Headers.Vary = "Authorization";
         context.Response.Headers.ETag = etag;
         return etag;
     }

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using Chapter.Api.Access;
 using Chapter.Api.Infrastructure;
 using Chapter.Api.Reciprocity;
 using Chapter.Projections.Reciprocity;
@@ -13,6 +14,7 @@ public static class WeeklyReportEndpoints
     public static RouteGroupBuilder MapReports(this IEndpointRouteBuilder routes)
     {
         var group = routes.MapGroup("/api/chapters/{chapterId}/reports").WithTags("Reports")
+            .RequireAuthorization(Policies.ChapterReports)
             .ProducesProblem(StatusCodes.Status404NotFound)
             .ProducesValidationProblem();
 

@@ -2,16 +2,23 @@ using Chapter.Domain.Shared;
 
 namespace Chapter.Domain.Members;
 
+/// <summary>Leaders manage the chapter's members and read all of its referrals and reports; both give and receive referrals.</summary>
+public enum MemberRole { Member, Leader }
+
 public abstract record MemberEvent(Guid MemberId);
 
-public sealed record MemberJoined(Guid MemberId, string ChapterId, string Name, string Profession, IReadOnlyList<string> Languages, DateTimeOffset JoinedAt)
+public sealed record MemberJoined(
+    Guid MemberId, string ChapterId, string Name, string Profession, IReadOnlyList<string> Languages, DateTimeOffset JoinedAt,
+    MemberRole Role = MemberRole.Member)
     : MemberEvent(MemberId);
 
 public sealed record MemberLeft(Guid MemberId, DateTimeOffset LeftAt) : MemberEvent(MemberId);
 
 public abstract record MemberCommand(Guid MemberId, DateTimeOffset Now);
 
-public sealed record JoinChapter(Guid MemberId, string ChapterId, string Name, string Profession, IReadOnlyList<string> Languages, DateTimeOffset Now)
+public sealed record JoinChapter(
+    Guid MemberId, string ChapterId, string Name, string Profession, IReadOnlyList<string> Languages, DateTimeOffset Now,
+    MemberRole Role = MemberRole.Member)
     : MemberCommand(MemberId, Now);
 
 public sealed record LeaveChapter(Guid MemberId, DateTimeOffset Now) : MemberCommand(MemberId, Now);
@@ -38,7 +45,7 @@ public static class MemberDecider
 
     public static MemberEvent[] Decide(MemberCommand command, Member state) => (command, state) switch
     {
-        (JoinChapter c, Member.NotJoined) => [new MemberJoined(c.MemberId, c.ChapterId, c.Name, c.Profession, c.Languages, c.Now)],
+        (JoinChapter c, Member.NotJoined) => [new MemberJoined(c.MemberId, c.ChapterId, c.Name, c.Profession, c.Languages, c.Now, c.Role)],
         (JoinChapter c, _) => throw new StateConflict($"Member {c.MemberId} already exists."),
         (LeaveChapter c, Member.Active) => [new MemberLeft(c.MemberId, c.Now)],
         (LeaveChapter, Member.Left) => [],

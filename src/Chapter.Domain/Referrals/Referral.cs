@@ -29,6 +29,7 @@ public abstract record Referral
         (Accepted a, ReferralClosed closed) => new Closed(a.Origin, a.Acceptance, closed, a.Thanks),
         (Accepted a, ReferralThanked thanked) => a with { Thanks = thanked },
         (Closed c, ReferralThanked thanked) => c with { Thanks = thanked },
+        (Existing e, ProspectErased) => e with { Origin = e.Origin with { SealedProspect = null } },
         _ => state,
     };
 }

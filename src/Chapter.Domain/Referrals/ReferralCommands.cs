@@ -12,7 +12,8 @@ public sealed record GiveReferral(
     string ChapterId,
     MemberStanding Giver,
     MemberStanding Receiver,
-    Prospect Prospect,
+    bool ProspectConsent,
+    string SealedProspect,
     string Need,
     Temperature Temperature,
     string Language,
@@ -28,3 +29,6 @@ public sealed record DeclineReferral(Guid ReferralId, Guid MemberId, string Reas
 public sealed record CloseReferral(Guid ReferralId, Guid MemberId, Outcome Outcome, Money? Value, DateTimeOffset Now) : ReceiverCommand(ReferralId, MemberId, Now);
 
 public sealed record ThankGiver(Guid ReferralId, Guid MemberId, string Note, DateTimeOffset Now) : ReceiverCommand(ReferralId, MemberId, Now);
+
+/// <summary>A prospect asked to be forgotten. The giver may erase their details, and so may a leader of the chapter.</summary>
+public sealed record EraseProspect(Guid ReferralId, Guid MemberId, bool MemberLeadsChapter, DateTimeOffset Now) : ReferralCommand(ReferralId, Now);

@@ -17,6 +17,12 @@ public static class ReferralDecider
         (GiveReferral give, Existing existing) when IsSameReferral(give, existing.Origin) => [],
         (GiveReferral, Existing) => throw new StateConflict("Another referral was already given with this id."),
 
+        (EraseProspect, NotGiven) => throw new NotFound($"Referral {command.ReferralId} does not exist."),
+        (EraseProspect c, Existing existing) when c.MemberId != existing.Origin.GiverId && !c.MemberLeadsChapter =>
+            throw new NotPermitted("Only the giver of a referral or a leader of the chapter may erase the prospect's details."),
+        (EraseProspect, Existing { Origin.SealedProspect: null }) => [],
+        (EraseProspect c, Existing) => [new ProspectErased(c.ReferralId, c.Now)],
+
         (ReceiverCommand, NotGiven) => throw new NotFound($"Referral {command.ReferralId} does not exist."),
         (ReceiverCommand c, Existing existing) when c.MemberId != existing.Origin.ReceiverId =>
             throw new NotPermitted($"Only the receiver of a referral may {Describe(c)} it."),
@@ -52,12 +58,12 @@ public static class ReferralDecider
             if (!member.Active)
                 throw new RuleBroken(field, $"Member {member.MemberId} has left the chapter.");
         }
-        if (!c.Prospect.Consent)
+        if (!c.ProspectConsent)
             throw new RuleBroken("prospect.consent", "The prospect must agree to be contacted before their details are passed on.");
         if (string.IsNullOrWhiteSpace(c.Language))
             throw new RuleBroken("language", "Say in which language the introduction should be held.");
 
-        return new ReferralGiven(c.ReferralId, c.ChapterId, c.Giver.MemberId, c.Receiver.MemberId, c.Prospect, c.Need, c.Temperature, c.Language, c.Now);
+        return new ReferralGiven(c.ReferralId, c.ChapterId, c.Giver.MemberId, c.Receiver.MemberId, c.ProspectConsent, c.SealedProspect, c.Need, c.Temperature, c.Language, c.Now);
     }
 
     private static ReferralClosed Close(CloseReferral c) => (c.Outcome, c.Value) switch
@@ -72,7 +78,9 @@ public static class ReferralDecider
         give.ChapterId == origin.ChapterId
         && give.Giver.MemberId == origin.GiverId
         && give.Receiver.MemberId == origin.ReceiverId
-        && give.Prospect == origin.Prospect
+        && give.ProspectConsent == origin.ProspectConsent
+        // Sealing is deterministic per referral, so the same details seal to the same text.
+        && give.SealedProspect == origin.SealedProspect
         && give.Need == origin.Need
         && give.Temperature == origin.Temperature
         && give.Language == origin.Language;

@@ -6,20 +6,23 @@ public enum Temperature { Hot, Warm, Cold }
 
 public enum Outcome { Won, Lost }
 
-/// <summary>
-/// The person who needs what the receiver sells. <see cref="Consent"/> records that they agreed to be
-/// contacted: a prospect is never passed on without permission.
-/// </summary>
-public sealed record Prospect(string Name, string? Email, string? Phone, string? Company, bool Consent);
-
 public abstract record ReferralEvent(Guid ReferralId);
 
+/// <summary>
+/// A member introduces a prospect to another member. <see cref="ProspectConsent"/> records that the prospect
+/// agreed to be contacted: a prospect is never passed on without permission.
+/// The prospect is not a member, and their contact details are personal data that must be erasable although
+/// the log is append-only: <see cref="SealedProspect"/> holds them encrypted with a key kept outside the log,
+/// one key per referral, so destroying that key erases them from every event and read model at once.
+/// The domain never reads them. Null in a referral's state once they are erased.
+/// </summary>
 public sealed record ReferralGiven(
     Guid ReferralId,
     string ChapterId,
     Guid GiverId,
     Guid ReceiverId,
-    Prospect Prospect,
+    bool ProspectConsent,
+    string? SealedProspect,
     string Need,
     Temperature Temperature,
     string Language,
@@ -33,3 +36,6 @@ public sealed record ReferralClosed(Guid ReferralId, Guid ReceiverId, Outcome Ou
 
 /// <summary>The receiver thanks the giver and reports back what came of the introduction.</summary>
 public sealed record ReferralThanked(Guid ReferralId, Guid ReceiverId, string Note, DateTimeOffset ThankedAt) : ReferralEvent(ReferralId);
+
+/// <summary>The prospect's contact details were erased for good: their key is destroyed, so no copy can be read again.</summary>
+public sealed record ProspectErased(Guid ReferralId, DateTimeOffset ErasedAt) : ReferralEvent(ReferralId);

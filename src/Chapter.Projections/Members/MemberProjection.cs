@@ -7,7 +7,7 @@ using Npgsql;
 namespace Chapter.Projections.Members;
 
 public sealed record MemberView(
-    Guid Id, string ChapterId, string Name, string Profession, IReadOnlyList<string> Languages,
+    Guid Id, string ChapterId, string Name, string Profession, IReadOnlyList<string> Languages, MemberRole Role,
     string Status, DateTimeOffset JoinedAt, DateTimeOffset? LeftAt, long Version)
 {
     [JsonIgnore]
@@ -32,9 +32,9 @@ public sealed class MemberProjection : IInlineProjection
                 case MemberJoined j:
                     batch.Add(
                         """
-                        INSERT INTO member_view (id, chapter_id, name, profession, languages, status, joined_at, version)
-                        VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-                        """, j.MemberId, j.ChapterId, j.Name, j.Profession, j.Languages.ToArray(), Active, j.JoinedAt, e.Version);
+                        INSERT INTO member_view (id, chapter_id, name, profession, languages, role, status, joined_at, version)
+                        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+                        """, j.MemberId, j.ChapterId, j.Name, j.Profession, j.Languages.ToArray(), RoleName(j.Role), Active, j.JoinedAt, e.Version);
                     break;
                 case MemberLeft l:
                     batch.Add("UPDATE member_view SET status = $2, left_at = $3, version = $4 WHERE id = $1",
@@ -44,7 +44,9 @@ public sealed class MemberProjection : IInlineProjection
         }
     }
 
-    private const string Columns = "id, chapter_id, name, profession, languages, status, joined_at, left_at, version";
+    public static string RoleName(MemberRole role) => role == MemberRole.Leader ? "leader" : "member";
+
+    private const string Columns = "id, chapter_id, name, profession, languages, role, status, joined_at, left_at, version";
 
     public static async Task<MemberView?> GetAsync(NpgsqlDataSource db, string chapterId, Guid memberId, CancellationToken ct)
     {
@@ -69,8 +71,9 @@ public sealed class MemberProjection : IInlineProjection
         {
             members.Add(new MemberView(
                 reader.GetGuid(0), reader.GetString(1), reader.GetString(2), reader.GetString(3),
-                reader.GetFieldValue<string[]>(4), reader.GetString(5), reader.GetFieldValue<DateTimeOffset>(6),
-                reader.IsDBNull(7) ? null : reader.GetFieldValue<DateTimeOffset>(7), reader.GetInt64(8)));
+                reader.GetFieldValue<string[]>(4), reader.GetString(5) == "leader" ? MemberRole.Leader : MemberRole.Member,
+                reader.GetString(6), reader.GetFieldValue<DateTimeOffset>(7),
+                reader.IsDBNull(8) ? null : reader.GetFieldValue<DateTimeOffset>(8), reader.GetInt64(9)));
         }
         return members;
     }

@@ -2,13 +2,26 @@ using System.Text.Json;
 using Chapter.Domain.Referrals;
 using Chapter.Domain.Shared;
 using Chapter.EventStore;
+using Chapter.Projections.Prospects;
 using Npgsql;
 using NpgsqlTypes;
 
 namespace Chapter.Projections.Referrals;
 
 /// <summary>
-/// A referral as members and integrations read it. <see cref="Status"/> is the last step taken:
+/// The prospect as the giver, the receiver and leaders see them. Once erased, every contact field reads "erased".
+/// </summary>
+public sealed record ProspectDetails(bool Consent, string Name, string? Email, string? Phone, string? Company, DateTimeOffset? ErasedAt)
+{
+    public const string ErasedText = "erased";
+
+    public static ProspectDetails Erased(bool consent, DateTimeOffset? erasedAt) =>
+        new(consent, ErasedText, ErasedText, ErasedText, ErasedText, erasedAt);
+}
+
+/// <summary>
+/// A referral as members and integrations read it. <see cref="Prospect"/> is null for readers without a reason
+/// to see the prospect (integrations, other members), and then left out of the JSON. <see cref="Status"/> is the last step taken:
 /// given, accepted, declined, closed or thanked (a referral thanked on acceptance and closed later reads "closed").
 /// </summary>
 public sealed record ReferralView(
@@ -20,7 +33,8 @@ public sealed record ReferralView(
     string Need,
     Temperature Temperature,
     string Language,
-    Prospect Prospect,
+    [property: System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+    ProspectDetails? Prospect,
     Outcome? Outcome,
     Money? Value,
     string? DeclineReason,
@@ -43,17 +57,22 @@ public sealed class ReferralProjection : IInlineProjection
             switch (e.Data)
             {
                 case ReferralGiven g:
-                    var prospect = new NpgsqlBatchCommand(
+                    var given = new NpgsqlBatchCommand(
                         """
-                        INSERT INTO referral_view (id, chapter_id, giver_id, receiver_id, status, need, temperature, language, prospect, given_at, version)
-                        VALUES ($1, $2, $3, $4, 'given', $5, $6, $7, $8, $9, $10)
+                        INSERT INTO referral_view (id, chapter_id, giver_id, receiver_id, status, need, temperature, language,
+                                                   prospect_consent, prospect_sealed, given_at, version)
+                        VALUES ($1, $2, $3, $4, 'given', $5, $6, $7, $8, $9, $10, $11)
                         """);
-                    foreach (var value in new object[] { g.ReferralId, g.ChapterId, g.GiverId, g.ReceiverId, g.Need, Name(g.Temperature), g.Language })
-                        prospect.Parameters.Add(new NpgsqlParameter { Value = value });
-                    prospect.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Jsonb, Value = JsonSerializer.Serialize(g.Prospect, ChapterEventTypes.SerializerOptions) });
-                    prospect.Parameters.Add(new NpgsqlParameter { Value = g.GivenAt });
-                    prospect.Parameters.Add(new NpgsqlParameter { Value = e.Version });
-                    batch.BatchCommands.Add(prospect);
+                    foreach (var value in new object[] { g.ReferralId, g.ChapterId, g.GiverId, g.ReceiverId, g.Need, Name(g.Temperature), g.Language, g.ProspectConsent })
+                        given.Parameters.Add(new NpgsqlParameter { Value = value });
+                    given.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Text, Value = (object?)g.SealedProspect ?? DBNull.Value });
+                    given.Parameters.Add(new NpgsqlParameter { Value = g.GivenAt });
+                    given.Parameters.Add(new NpgsqlParameter { Value = e.Version });
+                    batch.BatchCommands.Add(given);
+                    break;
+                case ProspectErased erased:
+                    batch.Add("UPDATE referral_view SET prospect_sealed = NULL, prospect_erased_at = $2, version = $3 WHERE id = $1",
+                        erased.ReferralId, erased.ErasedAt, e.Version);
                     break;
                 case ReferralAccepted a:
                     batch.Add("UPDATE referral_view SET status = 'accepted', accepted_at = $2, version = $3 WHERE id = $1",
@@ -78,15 +97,18 @@ public sealed class ReferralProjection : IInlineProjection
 
     private static string Name<T>(T value) where T : struct, Enum => JsonNamingPolicy.CamelCase.ConvertName(value.ToString());
 
+    // The prospect's key comes with the row, so the details are opened here and nowhere else.
     private const string Columns =
         """
-        id, chapter_id, giver_id, receiver_id, status, need, temperature, language, prospect::text, outcome,
-        value_amount, value_currency, decline_reason, thank_note, given_at, accepted_at, declined_at, closed_at, thanked_at, version
+        v.id, v.chapter_id, v.giver_id, v.receiver_id, v.status, v.need, v.temperature, v.language, v.prospect_consent, v.outcome,
+        v.value_amount, v.value_currency, v.decline_reason, v.thank_note, v.given_at, v.accepted_at, v.declined_at, v.closed_at,
+        v.thanked_at, v.version, v.prospect_sealed, k.key, coalesce(v.prospect_erased_at, k.erased_at)
+        FROM referral_view v LEFT JOIN prospect_keys k ON k.referral_id = v.id
         """;
 
     public static async Task<ReferralView?> GetAsync(NpgsqlDataSource db, string chapterId, Guid referralId, CancellationToken ct)
     {
-        await using var command = db.CreateCommand($"SELECT {Columns} FROM referral_view WHERE chapter_id = $1 AND id = $2");
+        await using var command = db.CreateCommand($"SELECT {Columns} WHERE v.chapter_id = $1 AND v.id = $2");
         command.Parameters.Add(new NpgsqlParameter { Value = chapterId });
         command.Parameters.Add(new NpgsqlParameter { Value = referralId });
         return (await ReadAsync(command, ct)).SingleOrDefault();
@@ -97,9 +119,9 @@ public sealed class ReferralProjection : IInlineProjection
     {
         await using var command = db.CreateCommand(
             $"""
-            SELECT {Columns} FROM referral_view
-            WHERE chapter_id = $1 AND ($2::text IS NULL OR status = $2) AND ($3::uuid IS NULL OR giver_id = $3 OR receiver_id = $3)
-            ORDER BY given_at DESC, id
+            SELECT {Columns}
+            WHERE v.chapter_id = $1 AND ($2::text IS NULL OR v.status = $2) AND ($3::uuid IS NULL OR v.giver_id = $3 OR v.receiver_id = $3)
+            ORDER BY v.given_at DESC, v.id
             """);
         command.Parameters.Add(new NpgsqlParameter { Value = chapterId });
         command.Parameters.Add(new NpgsqlParameter { Value = (object?)status ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
@@ -124,7 +146,7 @@ public sealed class ReferralProjection : IInlineProjection
                 Need: reader.GetString(5),
                 Temperature: Enum.Parse<Temperature>(reader.GetString(6), ignoreCase: true),
                 Language: reader.GetString(7),
-                Prospect: JsonSerializer.Deserialize<Prospect>(reader.GetString(8), ChapterEventTypes.SerializerOptions)!,
+                Prospect: OpenProspect(reader.GetGuid(0), reader.GetBoolean(8), Text(20), reader.IsDBNull(21) ? null : reader.GetFieldValue<byte[]>(21), At(22)),
                 Outcome: Text(9) is { } outcome ? Enum.Parse<Outcome>(outcome, ignoreCase: true) : null,
                 Value: reader.IsDBNull(10) ? null : new Money(reader.GetDecimal(10), reader.GetString(11)),
                 DeclineReason: Text(12),
@@ -138,4 +160,9 @@ public sealed class ReferralProjection : IInlineProjection
         }
         return views;
     }
+
+    private static ProspectDetails OpenProspect(Guid referralId, bool consent, string? sealedText, byte[]? key, DateTimeOffset? erasedAt) =>
+        sealedText is not null && key is not null && ProspectSeal.Open(key, referralId, sealedText) is { } contact
+            ? new ProspectDetails(consent, contact.Name, contact.Email, contact.Phone, contact.Company, null)
+            : ProspectDetails.Erased(consent, erasedAt);
 }

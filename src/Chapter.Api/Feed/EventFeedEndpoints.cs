@@ -1,0 +1,102 @@
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Chapter.Api.Access;
+using Chapter.Api.Infrastructure;
+using Chapter.Domain;
+using Chapter.Domain.Referrals;
+using Chapter.EventStore.Daemon;
+using Chapter.Projections;
+using Chapter.Projections.Chapters;
+using Chapter.Projections.Prospects;
+using Chapter.Projections.Referrals;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Npgsql;
+
+namespace Chapter.Api.Feed;
+
+public sealed record FeedItem(long Position, string Cursor, string StreamId, long Version, string Type, DateTimeOffset OccurredAt, JsonNode Data);
+
+/// <summary>A page of the feed. Pass <see cref="Next"/> as <c>after</c> to read on; an empty page means caught up for now.</summary>
+public sealed record FeedPage(IReadOnlyList<FeedItem> Items, string Next);
+
+public static class EventFeedEndpoints
+{
+    private const int DefaultLimit = 100;
+    private const int MaxLimit = 1000;
+    private static readonly string ReferralGivenType = EventNames.All[typeof(ReferralGiven)];
+
+    public static void MapEventFeed(this IEndpointRouteBuilder routes) =>
+        routes.MapGet("/api/chapters/{chapterId}/events", ReadAsync)
+            .RequireAuthorization(Policies.ChapterReports)
+            .WithTags("Feed")
+            .WithName("ReadEventFeed")
+            .WithSummary("The chapter's events, for integrations to follow (leaders and integrations)")
+            .WithDescription(
+                "Events in the order they became visible. Start without 'after', then pass each page's 'next' as 'after'; an event that " +
+                "commits late is never skipped. 'limit' is 1–1000 (default 100). Payloads are the stored JSON, except the prospect of " +
+                "referral.given.v2: leaders see their details (or \"erased\"), integrations never see them.")
+            .ProducesValidationProblem()
+            .ProducesProblem(StatusCodes.Status404NotFound);
+
+    private static async Task<Results<Ok<FeedPage>, ValidationProblem, ProblemHttpResult>> ReadAsync(
+        string chapterId, string? after, int? limit, TenantFeed feed, NpgsqlDataSource db, Caller caller, CancellationToken ct)
+    {
+        var check = new Validation();
+        var position = EventPosition.Start;
+        if (after is not null && ParseCursor(after) is not { } parsed)
+            check.Add("after", "'after' is the 'next' value of a previous page, e.g. '1234-56'.");
+        else if (after is not null)
+            position = ParseCursor(after)!.Value;
+        if (limit is < 1 or > MaxLimit)
+            check.Add("limit", $"'limit' is a number from 1 to {MaxLimit}.");
+        if (!check.IsValid)
+            return (ValidationProblem)check.Problem();
+        if (await ChapterProjection.GetAsync(db, chapterId, ct) is null)
+            return Problems.NotFound($"Chapter '{chapterId}' does not exist.");
+
+        var events = await feed.ReadAsync(chapterId, position, limit ?? DefaultLimit, ct);
+        var keys = caller.IsLeader
+            ? await ProspectKeys.FindAsync(db, events.Where(e => e.Type == ReferralGivenType).Select(e => ReferralId(e.StreamId)).ToList(), ct)
+            : new Dictionary<Guid, byte[]>();
+
+        var items = events.Select(e =>
+        {
+            var data = JsonNode.Parse(e.Data)!;
+            if (e.Type == ReferralGivenType && data is JsonObject given)
+                ShowProspect(given, ReferralId(e.StreamId), caller.IsLeader, keys);
+            return new FeedItem(e.Position.Sequence, Cursor(e.Position), e.StreamId, e.Version, e.Type, e.Timestamp, data);
+        }).ToList();
+        return TypedResults.Ok(new FeedPage(items, items.Count == 0 ? Cursor(position) : items[^1].Cursor));
+    }
+
+    /// <summary>The sealed text never leaves the service: leaders get the details opened (or "erased"), others nothing.</summary>
+    private static void ShowProspect(JsonObject given, Guid referralId, bool showDetails, IReadOnlyDictionary<Guid, byte[]> keys)
+    {
+        var sealedText = given["sealedProspect"]?.GetValue<string>();
+        given.Remove("sealedProspect");
+        if (!showDetails)
+            return;
+        var consent = given["prospectConsent"]?.GetValue<bool>() ?? false;
+        var contact = sealedText is not null && keys.TryGetValue(referralId, out var key) ? ProspectSeal.Open(key, referralId, sealedText) : null;
+        var details = contact is null
+            ? ProspectDetails.Erased(consent, null)
+            : new ProspectDetails(consent, contact.Name, contact.Email, contact.Phone, contact.Company, null);
+        given["prospect"] = JsonSerializer.SerializeToNode(details, ChapterEventTypes.SerializerOptions);
+    }
+
+    private static Guid ReferralId(string streamId) => Guid.Parse(streamId["referral-".Length..]);
+
+    private static string Cursor(EventPosition position) =>
+        string.Create(CultureInfo.InvariantCulture, $"{position.TransactionId}-{position.Sequence}");
+
+    private static EventPosition? ParseCursor(string cursor)
+    {
+        var parts = cursor.Split('-');
+        return parts.Length == 2
+               && ulong.TryParse(parts[0], NumberStyles.None, CultureInfo.InvariantCulture, out var transaction)
+               && long.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out var sequence)
+            ? new EventPosition(transaction, sequence)
+            : null;
+    }
+}
