@@ -8,6 +8,7 @@ using Chapter.Testing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.Extensions.Logging;
 using Npgsql;
 
 namespace Chapter.Api.Tests;
@@ -19,6 +20,9 @@ public sealed class ApiFixture : WebApplicationFactory<Program>, IAsyncLifetime
     private string _connectionString = "";
 
     public string ConnectionString => _connectionString;
+
+    /// <summary>Every log line the service wrote, at Debug and above, whatever the configured levels.</summary>
+    public CapturedLogs Logs { get; } = new();
 
     /// <summary>Settings a test class changes, e.g. a small write budget; applied before the host starts.</summary>
     public Dictionary<string, string> Settings { get; } = new()
@@ -41,6 +45,7 @@ public sealed class ApiFixture : WebApplicationFactory<Program>, IAsyncLifetime
         foreach (var (key, value) in Settings)
             builder.UseSetting(key, value);
         builder.UseEnvironment("Production");
+        builder.ConfigureLogging(logging => logging.AddProvider(Logs).AddFilter<CapturedLogs>(null, LogLevel.Debug));
     }
 
     /// <summary>A client that sends this bearer token (none: anonymous).</summary>
@@ -98,6 +103,32 @@ public sealed class ApiFixture : WebApplicationFactory<Program>, IAsyncLifetime
     }
 
     async Task IAsyncLifetime.DisposeAsync() => await base.DisposeAsync();
+}
+
+[ProviderAlias("Captured")]
+public sealed class CapturedLogs : ILoggerProvider
+{
+    private readonly System.Collections.Concurrent.ConcurrentQueue<string> _lines = new();
+
+    public IReadOnlyCollection<string> Lines => _lines;
+
+    public ILogger CreateLogger(string categoryName) => new Logger(categoryName, _lines);
+
+    public void Dispose() { }
+
+    private sealed class Logger(string category, System.Collections.Concurrent.ConcurrentQueue<string> lines) : ILogger
+    {
+        public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
+
+        public bool IsEnabled(LogLevel logLevel) => true;
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+        {
+            // The message, every structured value, and the exception: whatever a log sink could store.
+            var values = state is IEnumerable<KeyValuePair<string, object?>> pairs ? string.Join(" ", pairs.Select(p => $"{p.Key}={p.Value}")) : "";
+            lines.Enqueue($"{logLevel} {category}: {formatter(state, exception)} {values} {exception}");
+        }
+    }
 }
 
 /// <summary>

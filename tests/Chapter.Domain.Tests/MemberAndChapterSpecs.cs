@@ -27,6 +27,15 @@ public sealed class MemberAndChapterSpecs
         Should.Throw<StateConflict>(() => MemberDecider.Decide(new JoinChapter(Id, "hanoi-1", "An", "Accountant", ["vi"], T0), new Member.Active(Joined)));
 
     [Fact]
+    public void A_member_joins_as_a_member_unless_made_a_leader()
+    {
+        ((MemberJoined)MemberDecider.Decide(new JoinChapter(Id, "hanoi-1", "An", "Accountant", ["vi"], T0), Member.Initial).Single())
+            .Role.ShouldBe(MemberRole.Member);
+        ((MemberJoined)MemberDecider.Decide(new JoinChapter(Id, "hanoi-1", "An", "Accountant", ["vi"], T0, MemberRole.Leader), Member.Initial).Single())
+            .Role.ShouldBe(MemberRole.Leader);
+    }
+
+    [Fact]
     public void An_active_member_leaves() => Spec([Joined], new LeaveChapter(Id, T0.AddDays(1)), new MemberLeft(Id, T0.AddDays(1)));
 
     [Fact]

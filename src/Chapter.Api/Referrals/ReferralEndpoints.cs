@@ -22,8 +22,8 @@ public static class ReferralEndpoints
 
     public static RouteGroupBuilder MapReferrals(this IEndpointRouteBuilder routes)
     {
+        // Policies per endpoint, not on the group: a group's policy would apply on top of each endpoint's.
         var group = routes.MapGroup("/api/chapters/{chapterId}/referrals").WithTags("Referrals")
-            .RequireAuthorization(Policies.ChapterMember)
             .ProducesProblem(StatusCodes.Status404NotFound)
             .ProducesValidationProblem()
             .ProducesProblem(StatusCodes.Status409Conflict)
@@ -31,6 +31,7 @@ public static class ReferralEndpoints
             .ProducesProblem(StatusCodes.Status422UnprocessableEntity);
 
         group.MapPost("/", GiveAsync)
+            .RequireAuthorization(Policies.ChapterMember)
             .WithName("GiveReferral")
             .WithSummary("Give a referral to another member")
             .WithDescription(
@@ -57,19 +58,24 @@ public static class ReferralEndpoints
                 "A member reads the referrals they gave or received. " + ProspectVisibility);
 
         group.MapPost("/{referralId:guid}/accept", AcceptAsync)
+            .RequireAuthorization(Policies.ChapterMember)
             .WithName("AcceptReferral").WithSummary("The receiver accepts the referral");
         group.MapPost("/{referralId:guid}/decline", DeclineAsync)
+            .RequireAuthorization(Policies.ChapterMember)
             .WithName("DeclineReferral").WithSummary("The receiver declines the referral, with a reason");
         group.MapPost("/{referralId:guid}/close", CloseAsync)
+            .RequireAuthorization(Policies.ChapterMember)
             .WithName("CloseReferral")
             .WithSummary("The receiver closes the business: won (with its value) or lost")
             .WithDescription("Only after the referral was accepted. value {amount, currency} is required for won and absent for lost; without a currency, the chapter's currency is used.");
         group.MapPost("/{referralId:guid}/thank", ThankAsync)
+            .RequireAuthorization(Policies.ChapterMember)
             .WithName("ThankGiver")
             .WithSummary("The receiver thanks the giver and reports back what came of it")
             .WithDescription("Once, after accepting or closing. The note tells the giver what happened.");
 
         group.MapDelete("/{referralId:guid}/prospect", EraseProspectAsync)
+            .RequireAuthorization(Policies.ChapterMember)
             .WithName("EraseProspect")
             .WithSummary("Erase the prospect's contact details for good (the giver, or a leader)")
             .WithDescription(
