@@ -1,0 +1,43 @@
+using Microsoft.AspNetCore.Localization;
+
+namespace Chapter.Api.Web;
+
+/// <summary>The pages' languages (those of the chapters we started from): chosen from the browser's, with a switch that remembers.</summary>
+public static class LanguageSwitch
+{
+    public static readonly string[] Codes = ["en", "sv", "nl", "vi"];
+
+    public static string Link(string code, string returnUrl) => $"/language/{code}?returnUrl={Uri.EscapeDataString(returnUrl)}";
+
+    public static void MapLanguageSwitch(this IEndpointRouteBuilder routes) =>
+        routes.MapGet("/language/{code}", (string code, string? returnUrl, HttpContext context) =>
+            {
+                if (!Codes.Contains(code))
+                    return Results.NotFound();
+                context.Response.Cookies.Append(CookieRequestCultureProvider.DefaultCookieName,
+                    CookieRequestCultureProvider.MakeCookieValue(new RequestCulture(code)),
+                    new CookieOptions { MaxAge = TimeSpan.FromDays(365), IsEssential = true, SameSite = SameSiteMode.Lax, HttpOnly = true });
+                // Only back to a page of this site.
+                return Results.LocalRedirect(returnUrl is { Length: > 0 } && returnUrl.StartsWith('/') && !returnUrl.StartsWith("//") ? returnUrl : "/give");
+            })
+            .AllowAnonymous()
+            .ExcludeFromDescription();
+
+    public static void AddChapterWeb(this WebApplicationBuilder builder)
+    {
+        builder.Services.AddLocalization();
+        builder.Services.AddRazorPages(options => options.RootDirectory = "/Web");
+        builder.Services.Configure<RequestLocalizationOptions>(options =>
+        {
+            options.SetDefaultCulture(Codes[0]).AddSupportedCultures(Codes).AddSupportedUICultures(Codes);
+            options.ApplyCurrentCultureToResponseHeaders = true;
+        });
+    }
+
+    public static void MapChapterWeb(this WebApplication app)
+    {
+        app.MapRazorPages().AllowAnonymous();
+        app.MapLanguageSwitch();
+        app.MapGet("/", () => Results.Redirect("/give")).AllowAnonymous().ExcludeFromDescription();
+    }
+}

@@ -1,0 +1,140 @@
+// Giving a referral from a phone on a flaky connection. The referral id is made here, before the first
+// attempt, and kept with the form until the server confirms: a retry after a lost answer sends the same id,
+// which the server recognises instead of making a duplicate.
+'use strict';
+(() => {
+  const token = localStorage.getItem('chapter.token');
+  if (!token) { location.replace('/signin'); return; }
+
+  const form = document.getElementById('give');
+  const texts = form.dataset;
+  const status = document.getElementById('give-status');
+  const send = document.getElementById('send');
+  const receiver = document.getElementById('receiverId');
+  const search = document.getElementById('receiver-search');
+  const field = name => form.elements.namedItem(name);
+  let me = null;
+  let members = [];
+
+  const api = (path, options = {}) => fetch(path, {
+    ...options,
+    headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json', ...(options.headers ?? {}) },
+  });
+
+  const signInAgain = () => { localStorage.removeItem('chapter.token'); location.replace('/signin'); };
+
+  function showMembers(filter) {
+    const chosen = receiver.value;
+    const words = filter.trim().toLocaleLowerCase();
+    receiver.length = 1;
+    for (const member of members) {
+      if (words && !`${member.name} ${member.profession}`.toLocaleLowerCase().includes(words)) continue;
+      receiver.add(new Option(`${member.name} · ${member.profession}`, member.id, false, member.id === chosen));
+    }
+  }
+
+  function read() {
+    return {
+      receiverId: receiver.value || null,
+      prospect: {
+        name: field('prospect.name').value,
+        email: field('prospect.email').value || null,
+        phone: field('prospect.phone').value || null,
+        consent: field('prospect.consent').checked,
+      },
+      need: field('need').value,
+      temperature: form.querySelector('input[name=temperature]:checked')?.value ?? null,
+      language: field('language').value,
+    };
+  }
+
+  function restore(body) {
+    receiver.value = body.receiverId ?? '';
+    field('prospect.name').value = body.prospect?.name ?? '';
+    field('prospect.email').value = body.prospect?.email ?? '';
+    field('prospect.phone').value = body.prospect?.phone ?? '';
+    field('prospect.consent').checked = !!body.prospect?.consent;
+    field('need').value = body.need ?? '';
+    const temperature = form.querySelector(`input[name=temperature][value="${body.temperature}"]`);
+    if (temperature) temperature.checked = true;
+    if (body.language) field('language').value = body.language;
+  }
+
+  function clearErrors() {
+    for (const error of form.querySelectorAll('.field-error')) { error.hidden = true; error.textContent = ''; }
+    for (const input of form.querySelectorAll('[aria-invalid]')) input.removeAttribute('aria-invalid');
+  }
+
+  function showError(name, message) {
+    const error = document.getElementById(`error-${name}`) ?? document.getElementById('error-receiverId');
+    error.textContent = message;
+    error.hidden = false;
+    const input = field(name);
+    if (input instanceof Element) input.setAttribute('aria-invalid', 'true');
+  }
+
+  function say(message, kind) {
+    status.textContent = message;
+    status.className = kind;
+  }
+
+  form.addEventListener('submit', async event => {
+    event.preventDefault();
+    clearErrors();
+    const body = read();
+    // Never passed on without permission: the consent box is checked before anything leaves the phone.
+    if (!body.prospect.consent) {
+      showError('prospect.consent', texts.required);
+      say(texts.errors, 'error');
+      field('prospect.consent').focus();
+      return;
+    }
+    const pending = JSON.parse(localStorage.getItem('chapter.pendingReferral') ?? 'null');
+    const referralId = pending?.referralId ?? crypto.randomUUID();
+    localStorage.setItem('chapter.pendingReferral', JSON.stringify({ referralId, body }));
+
+    send.disabled = true;
+    say(texts.sending, 'busy');
+    let response;
+    try {
+      response = await api(`/api/chapters/${me.chapterId}/referrals`, { method: 'POST', body: JSON.stringify({ referralId, ...body }) });
+    } catch {
+      send.disabled = false;
+      say(texts.offline, 'error');
+      return;
+    }
+    send.disabled = false;
+    if (response.status === 401) { signInAgain(); return; }
+    if (response.ok) {
+      localStorage.removeItem('chapter.pendingReferral');
+      const to = members.find(m => m.id === body.receiverId);
+      form.reset();
+      showMembers(search.value = '');
+      say(to ? texts.saved.replace('{0}', to.name) : texts.savedPlain, 'ok');
+      return;
+    }
+    const problem = await response.json().catch(() => ({}));
+    if (problem.errors) {
+      for (const [name, messages] of Object.entries(problem.errors)) showError(name, messages.join(' '));
+      say(texts.errors, 'error');
+      form.querySelector('[aria-invalid=true]')?.focus();
+    } else {
+      say(texts.other.replace('{0}', problem.detail ?? response.statusText), 'error');
+    }
+  });
+
+  search.addEventListener('input', () => showMembers(search.value));
+
+  (async () => {
+    const answer = await api('/api/me');
+    if (answer.status === 401) { signInAgain(); return; }
+    me = await answer.json();
+    const list = await (await api(`/api/chapters/${me.chapterId}/members`)).json();
+    members = list.items.filter(m => m.status === 'active' && m.id !== me.memberId)
+      .sort((a, b) => a.name.localeCompare(b.name));
+    showMembers('');
+    const pending = JSON.parse(localStorage.getItem('chapter.pendingReferral') ?? 'null');
+    if (pending) restore(pending.body);
+    form.dataset.ready = 'true';
+  })();
+})();

@@ -1,0 +1,127 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Net.Sockets;
+using System.Text.Json.Nodes;
+using Chapter.Testing;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.Playwright;
+
+namespace Chapter.Web.Tests;
+
+/// <summary>
+/// The service on a real port over a database of its own, and Debian's Chromium driven by Playwright
+/// (Playwright's own browser download cannot work here; CHAPTER_CHROMIUM names another binary).
+/// </summary>
+public sealed class BrowserFixture : IAsyncLifetime
+{
+    public const string OperatorToken = "operator-token-for-the-browser-tests-0123456789";
+    private readonly Factory _factory = new();
+    private IPlaywright? _playwright;
+
+    public IBrowser Browser { get; private set; } = null!;
+    public string BaseUrl { get; private set; } = "";
+    public HttpClient Operator { get; private set; } = null!;
+
+    public async Task InitializeAsync()
+    {
+        _factory.ConnectionString = await TestPostgres.CreateDatabaseAsync();
+        var port = FreePort();
+        BaseUrl = $"http://127.0.0.1:{port}";
+        _factory.UseKestrel(port);
+        _factory.StartServer();
+        Operator = Client(OperatorToken);
+
+        _playwright = await Playwright.CreateAsync();
+        Browser = await _playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
+        {
+            ExecutablePath = Environment.GetEnvironmentVariable("CHAPTER_CHROMIUM") ?? "/usr/bin/chromium",
+            Headless = true,
+            // As root Chromium needs --no-sandbox; the rest keeps it from calling out of a closed network.
+            Args = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+                "--disable-component-update", "--disable-sync"],
+        });
+    }
+
+    public HttpClient Client(string? token)
+    {
+        var client = new HttpClient { BaseAddress = new Uri(BaseUrl) };
+        if (token is not null)
+            client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        return client;
+    }
+
+    /// <summary>A phone-sized page in the given browser language.</summary>
+    public async Task<IPage> PhoneAsync(string locale = "en-GB")
+    {
+        var context = await Browser.NewContextAsync(new BrowserNewContextOptions
+        {
+            ViewportSize = new ViewportSize { Width = 390, Height = 844 },
+            Locale = locale,
+            ExtraHTTPHeaders = new Dictionary<string, string> { ["Accept-Language"] = locale },
+            IsMobile = true,
+            HasTouch = true,
+        });
+        return await context.NewPageAsync();
+    }
+
+    public async Task<JsonObject> PostAsync(HttpClient client, string path, object body, HttpStatusCode expected = HttpStatusCode.Created)
+    {
+        var response = await client.PostAsJsonAsync(path, body);
+        response.StatusCode.ShouldBe(expected, await response.Content.ReadAsStringAsync());
+        return JsonNode.Parse(await response.Content.ReadAsStringAsync())!.AsObject();
+    }
+
+    public async Task DisposeAsync()
+    {
+        if (Browser is not null)
+            await Browser.CloseAsync();
+        _playwright?.Dispose();
+        await _factory.DisposeAsync();
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    private sealed class Factory : WebApplicationFactory<Program>
+    {
+        public string ConnectionString { get; set; } = "";
+
+        protected override void ConfigureWebHost(IWebHostBuilder builder)
+        {
+            builder.UseSetting("ConnectionStrings:Chapter", ConnectionString);
+            builder.UseSetting("Chapter:AdminToken", OperatorToken);
+            builder.UseSetting("Chapter:Daemon:PollIntervalMs", "50");
+            builder.UseEnvironment("Production");
+        }
+    }
+}
+
+/// <summary>A chapter with members and their sign-in links, made through the API as a leader would.</summary>
+public sealed record BrowserChapter(string Id, Guid Anna, string AnnaSignIn, Guid Bram, string BramSignIn, HttpClient AnnaApi)
+{
+    public static async Task<BrowserChapter> CreateAsync(BrowserFixture browser)
+    {
+        var id = $"c-{Guid.NewGuid():N}"[..16];
+        await browser.PostAsync(browser.Operator, "/api/chapters", new { id, name = "Stockholm City", timeZone = "Europe/Stockholm", currency = "SEK" });
+        async Task<(Guid Id, string SignIn, string Token)> MemberAsync(string name, string profession)
+        {
+            var member = await browser.PostAsync(browser.Operator, $"/api/chapters/{id}/members", new { name, profession, languages = new[] { "sv", "en" } });
+            var memberId = member["id"]!.GetValue<Guid>();
+            var issued = await browser.PostAsync(browser.Operator, $"/api/chapters/{id}/members/{memberId}/tokens", new { label = "phone" });
+            return (memberId, issued["signInUrl"]!.GetValue<string>(), issued["token"]!.GetValue<string>());
+        }
+        var anna = await MemberAsync("Anna Berg", "Accountant");
+        var bram = await MemberAsync("Bram de Vries", "Realtor");
+        await MemberAsync("Chi Nguyen", "Printer");
+        return new BrowserChapter(id, anna.Id, anna.SignIn, bram.Id, bram.SignIn, browser.Client(anna.Token));
+    }
+
+    public async Task<JsonArray> ReferralsAsync() =>
+        JsonNode.Parse(await AnnaApi.GetStringAsync($"/api/chapters/{Id}/referrals"))!["items"]!.AsArray();
+}

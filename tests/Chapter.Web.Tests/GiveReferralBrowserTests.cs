@@ -1,0 +1,159 @@
+using Microsoft.Playwright;
+
+namespace Chapter.Web.Tests;
+
+/// <summary>A member at a breakfast meeting gives a referral from their phone (390 × 844).</summary>
+public sealed class GiveReferralBrowserTests(BrowserFixture browser) : IClassFixture<BrowserFixture>
+{
+    private static async Task<IPage> SignedInAsync(IPage page, BrowserChapter chapter)
+    {
+        await page.GotoAsync(chapter.AnnaSignIn);
+        await page.WaitForURLAsync("**/give");
+        await page.Locator("form#give[data-ready=true]").WaitForAsync();
+        return page;
+    }
+
+    private static async Task FillAsync(IPage page, string prospectName = "Sara Lind", bool consent = true)
+    {
+        await page.GetByLabel("Search by name or profession").FillAsync("realtor");
+        await page.GetByLabel("To member").SelectOptionAsync(new SelectOptionValue { Label = "Bram de Vries · Realtor" });
+        await page.GetByLabel("Prospect's name").FillAsync(prospectName);
+        await page.GetByLabel("Prospect's e-mail").FillAsync("sara@example.se");
+        await page.GetByLabel("What do they need?").FillAsync("A new office lease in Södermalm");
+        await page.GetByLabel("Hot: ready to buy").CheckAsync();
+        await page.GetByLabel("Language for the introduction").SelectOptionAsync("sv");
+        if (consent)
+            await page.GetByLabel("The prospect agreed to be contacted").CheckAsync();
+    }
+
+    [Fact]
+    public async Task A_member_gives_a_referral_from_a_phone()
+    {
+        var chapter = await BrowserChapter.CreateAsync(browser);
+        var page = await SignedInAsync(await browser.PhoneAsync(), chapter);
+
+        await FillAsync(page);
+        await page.GetByRole(AriaRole.Button, new() { Name = "Send referral" }).ClickAsync();
+
+        await Assertions.Expect(page.GetByRole(AriaRole.Status).Last).ToHaveTextAsync("Saved. Bram de Vries will be told.");
+        var referral = (await chapter.ReferralsAsync()).Single()!;
+        referral["receiverId"]!.GetValue<Guid>().ShouldBe(chapter.Bram);
+        referral["temperature"]!.GetValue<string>().ShouldBe("hot");
+        referral["language"]!.GetValue<string>().ShouldBe("sv");
+        referral["prospect"]!["name"]!.GetValue<string>().ShouldBe("Sara Lind");
+        Directory.CreateDirectory(Screenshots.Folder);
+        await page.ScreenshotAsync(new() { Path = Path.Combine(Screenshots.Folder, "give-referral-saved.png"), FullPage = true });
+    }
+
+    [Fact]
+    public async Task The_consent_box_blocks_submission()
+    {
+        var chapter = await BrowserChapter.CreateAsync(browser);
+        var page = await SignedInAsync(await browser.PhoneAsync(), chapter);
+        var posts = 0;
+        page.Request += (_, request) => { if (request.Method == "POST") posts++; };
+
+        await FillAsync(page, consent: false);
+        await page.GetByRole(AriaRole.Button, new() { Name = "Send referral" }).ClickAsync();
+
+        await Assertions.Expect(page.Locator("#error-prospect\\.consent")).ToBeVisibleAsync();
+        await Assertions.Expect(page.GetByLabel("The prospect agreed to be contacted")).ToHaveAttributeAsync("aria-invalid", "true");
+        posts.ShouldBe(0);
+        (await chapter.ReferralsAsync()).ShouldBeEmpty();
+    }
+
+    [Fact]
+    public async Task A_validation_error_shows_beside_its_field()
+    {
+        var chapter = await BrowserChapter.CreateAsync(browser);
+        var page = await SignedInAsync(await browser.PhoneAsync(), chapter);
+
+        await FillAsync(page, prospectName: " ");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Send referral" }).ClickAsync();
+
+        var error = page.Locator("#error-prospect\\.name");
+        await Assertions.Expect(error).ToContainTextAsync("prospect.name");
+        await Assertions.Expect(page.GetByLabel("Prospect's name")).ToHaveAttributeAsync("aria-invalid", "true");
+        await Assertions.Expect(page.GetByRole(AriaRole.Status).Last).ToHaveTextAsync("Not saved: please check the marked fields.");
+        // Beside its field: the message sits right under the name input.
+        var input = (await page.GetByLabel("Prospect's name").BoundingBoxAsync())!;
+        var message = (await error.BoundingBoxAsync())!;
+        (message.Y - (input.Y + input.Height)).ShouldBeInRange(0, 24);
+        (await chapter.ReferralsAsync()).ShouldBeEmpty();
+        Directory.CreateDirectory(Screenshots.Folder);
+        await page.ScreenshotAsync(new() { Path = Path.Combine(Screenshots.Folder, "give-referral-error.png"), FullPage = true });
+    }
+
+    [Fact]
+    public async Task A_retry_after_a_lost_answer_gives_one_referral()
+    {
+        var chapter = await BrowserChapter.CreateAsync(browser);
+        var page = await SignedInAsync(await browser.PhoneAsync(), chapter);
+        var first = true;
+        // The first send reaches the server, which stores the referral, but its answer is lost on the way back.
+        await page.RouteAsync("**/referrals", async route =>
+        {
+            if (route.Request.Method == "POST" && first)
+            {
+                first = false;
+                await route.FetchAsync();
+                await route.AbortAsync("internetdisconnected");
+                return;
+            }
+            await route.ContinueAsync();
+        });
+
+        await FillAsync(page);
+        await page.GetByRole(AriaRole.Button, new() { Name = "Send referral" }).ClickAsync();
+        await Assertions.Expect(page.GetByRole(AriaRole.Status).Last).ToContainTextAsync("Not saved: no connection.");
+        (await chapter.ReferralsAsync()).Count.ShouldBe(1);
+
+        await page.GetByRole(AriaRole.Button, new() { Name = "Send referral" }).ClickAsync();
+
+        await Assertions.Expect(page.GetByRole(AriaRole.Status).Last).ToHaveTextAsync("Saved. Bram de Vries will be told.");
+        (await chapter.ReferralsAsync()).Count.ShouldBe(1);
+    }
+
+    [Theory]
+    [InlineData("sv-SE", "sv", "Ge en referens", "Kontaktens namn")]
+    [InlineData("nl-NL", "nl", "Geef een referral", "Naam van de prospect")]
+    [InlineData("vi-VN", "vi", "Trao một lời giới thiệu", "Tên khách hàng tiềm năng")]
+    public async Task The_page_speaks_the_browsers_language(string locale, string lang, string heading, string nameLabel)
+    {
+        var chapter = await BrowserChapter.CreateAsync(browser);
+        var page = await SignedInAsync(await browser.PhoneAsync(locale), chapter);
+
+        await Assertions.Expect(page.Locator("html")).ToHaveAttributeAsync("lang", lang);
+        await Assertions.Expect(page.GetByRole(AriaRole.Heading, new() { Level = 1 })).ToHaveTextAsync(heading);
+        await Assertions.Expect(page.GetByLabel(nameLabel)).ToBeVisibleAsync();
+        Directory.CreateDirectory(Screenshots.Folder);
+        await page.ScreenshotAsync(new() { Path = Path.Combine(Screenshots.Folder, $"give-referral-{lang}.png"), FullPage = true });
+    }
+
+    [Fact]
+    public async Task The_language_switch_overrides_the_browser_and_is_remembered()
+    {
+        var chapter = await BrowserChapter.CreateAsync(browser);
+        var page = await SignedInAsync(await browser.PhoneAsync("en-GB"), chapter);
+
+        await page.GetByRole(AriaRole.Link, new() { Name = "Nederlands" }).ClickAsync();
+        await page.Locator("form#give[data-ready=true]").WaitForAsync();
+        await Assertions.Expect(page.Locator("html")).ToHaveAttributeAsync("lang", "nl");
+        await page.ReloadAsync();
+        await Assertions.Expect(page.GetByRole(AriaRole.Heading, new() { Level = 1 })).ToHaveTextAsync("Geef een referral");
+    }
+}
+
+internal static class Screenshots
+{
+    /// <summary>docs/screenshots in the repository; the tests refresh them on every run.</summary>
+    public static string Folder { get; } = Path.Combine(FindRepositoryRoot(), "docs", "screenshots");
+
+    private static string FindRepositoryRoot()
+    {
+        for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
+            if (File.Exists(Path.Combine(directory.FullName, "Chapter.sln")))
+                return directory.FullName;
+        return Path.GetTempPath();
+    }
+}
