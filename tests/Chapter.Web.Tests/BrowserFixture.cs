@@ -122,6 +122,20 @@ public sealed record BrowserChapter(string Id, Guid Anna, string AnnaSignIn, Gui
         return new BrowserChapter(id, anna.Id, anna.SignIn, bram.Id, bram.SignIn, browser.Client(anna.Token));
     }
 
+    public async Task<Guid> GiveAsync(string need = "A new office lease")
+    {
+        var response = await AnnaApi.PostAsJsonAsync($"/api/chapters/{Id}/referrals", new
+        {
+            receiverId = Bram,
+            prospect = new { name = "Sara Lind", email = "sara@example.se", consent = true },
+            need,
+            temperature = "warm",
+            language = "sv",
+        });
+        response.StatusCode.ShouldBe(HttpStatusCode.Created);
+        return JsonNode.Parse(await response.Content.ReadAsStringAsync())!["id"]!.GetValue<Guid>();
+    }
+
     public async Task<JsonArray> ReferralsAsync() =>
         JsonNode.Parse(await AnnaApi.GetStringAsync($"/api/chapters/{Id}/referrals"))!["items"]!.AsArray();
 }

@@ -1,0 +1,108 @@
+// A member's referrals: the ones received, with one-tap next steps, and the ones given, with what became of them.
+'use strict';
+(() => {
+  const token = localStorage.getItem('chapter.token');
+  if (!token) { location.replace('/signin'); return; }
+  const root = document.getElementById('my');
+  const texts = root.dataset;
+  const status = document.getElementById('my-status');
+  const date = new Intl.DateTimeFormat(texts.locale, { dateStyle: 'medium' });
+  let me, chapter, names = new Map();
+
+  const api = (path, options = {}) => fetch(path, {
+    ...options,
+    headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json', ...(options.headers ?? {}) },
+  });
+  const fill = (text, ...values) => values.reduce((t, v, i) => t.replace(`{${i}}`, v), text);
+  const when = at => date.format(new Date(at));
+  const money = value => new Intl.NumberFormat(texts.locale, { style: 'currency', currency: value.currency }).format(value.amount);
+  const nameOf = id => names.get(id) ?? '…';
+
+  function card(referral, received) {
+    const item = document.getElementById('card').content.firstElementChild.cloneNode(true);
+    item.dataset.referral = referral.id;
+    item.querySelector('.who').textContent = received ? fill(texts.from, nameOf(referral.giverId)) : fill(texts.to, nameOf(referral.receiverId));
+    item.querySelector('.need').textContent = referral.need;
+    if (referral.prospect) {
+      const p = referral.prospect;
+      item.querySelector('.contact').hidden = false;
+      item.querySelector('.prospect').textContent = p.erasedAt ? texts.erased : [p.name, p.email, p.phone].filter(Boolean).join(' · ');
+    }
+    item.querySelector('.state').textContent = texts[`status${referral.status[0].toUpperCase()}${referral.status.slice(1)}`];
+    const steps = item.querySelector('.steps');
+    const step = text => { const li = document.createElement('li'); li.textContent = text; steps.append(li); };
+    if (referral.acceptedAt) step(fill(texts.acceptedAt, when(referral.acceptedAt)));
+    if (referral.declinedAt) step(fill(texts.declinedAt, when(referral.declinedAt), referral.declineReason));
+    if (referral.closedAt) step(referral.outcome === 'won'
+      ? fill(texts.closedWonAt, when(referral.closedAt), money(referral.value))
+      : fill(texts.closedLostAt, when(referral.closedAt)));
+    if (referral.thankedAt) step(fill(texts.thankedAt, when(referral.thankedAt), referral.thankNote));
+    if (received) actions(item.querySelector('.actions'), referral);
+    return item;
+  }
+
+  function actions(container, referral) {
+    const use = id => container.append(document.getElementById(id).content.cloneNode(true));
+    const open = referral.acceptedAt && !referral.declinedAt;
+    if (referral.status === 'given') use('actions-given');
+    if (open && !referral.closedAt) use('actions-accepted');
+    if (open && !referral.thankedAt) {
+      use('actions-thank');
+      container.querySelector('.prompt').textContent = fill(texts.thankPrompt, nameOf(referral.giverId));
+    }
+    const act = (step, body) => perform(referral.id, step, body);
+    container.querySelector('[data-act=accept]')?.addEventListener('click', () => act('accept', {}));
+    container.querySelector('[data-act=close-lost]')?.addEventListener('click', () => act('close', { outcome: 'lost' }));
+    for (const form of container.querySelectorAll('form')) {
+      form.addEventListener('submit', event => {
+        event.preventDefault();
+        const data = new FormData(form);
+        if (form.dataset.act === 'decline') act('decline', { reason: data.get('reason') });
+        if (form.dataset.act === 'close-won') act('close', { outcome: 'won', value: { amount: Number(data.get('amount')), currency: chapter.currency } });
+        if (form.dataset.act === 'thank') act('thank', { note: data.get('note') });
+      });
+    }
+  }
+
+  async function perform(referralId, step, body) {
+    status.textContent = texts.working;
+    status.className = 'busy';
+    let response;
+    try {
+      response = await api(`/api/chapters/${me.chapterId}/referrals/${referralId}/${step}`, { method: 'POST', body: JSON.stringify(body) });
+    } catch {
+      status.textContent = document.querySelector('[data-offline]')?.dataset.offline ?? 'Offline';
+      status.className = 'error';
+      return;
+    }
+    if (!response.ok) {
+      const problem = await response.json().catch(() => ({}));
+      status.textContent = problem.detail ?? response.statusText;
+      status.className = 'error';
+      return;
+    }
+    status.textContent = '';
+    await render();
+  }
+
+  async function render() {
+    const list = await (await api(`/api/chapters/${me.chapterId}/referrals`)).json();
+    const received = list.items.filter(r => r.receiverId === me.memberId);
+    const given = list.items.filter(r => r.giverId === me.memberId);
+    document.getElementById('received').replaceChildren(...received.map(r => card(r, true)));
+    document.getElementById('given').replaceChildren(...given.map(r => card(r, false)));
+    document.getElementById('none-received').hidden = received.length > 0;
+    document.getElementById('none-given').hidden = given.length > 0;
+    root.dataset.ready = 'true';
+  }
+
+  (async () => {
+    const answer = await api('/api/me');
+    if (answer.status === 401) { localStorage.removeItem('chapter.token'); location.replace('/signin'); return; }
+    me = await answer.json();
+    chapter = await (await api(`/api/chapters/${me.chapterId}`)).json();
+    const members = await (await api(`/api/chapters/${me.chapterId}/members`)).json();
+    names = new Map(members.items.map(m => [m.id, m.name]));
+    await render();
+  })();
+})();

@@ -1,0 +1,72 @@
+using Microsoft.Playwright;
+
+namespace Chapter.Web.Tests;
+
+/// <summary>The receiver takes the next steps with a tap; the giver sees what became of their referral.</summary>
+public sealed class MyReferralsBrowserTests(BrowserFixture browser) : IClassFixture<BrowserFixture>
+{
+    private static async Task<IPage> MyReferralsAsync(IPage page, string signInUrl)
+    {
+        await page.GotoAsync(signInUrl);
+        await page.WaitForURLAsync("**/give");
+        await page.GetByRole(AriaRole.Link, new() { Name = "My referrals" }).ClickAsync();
+        await page.Locator("#my[data-ready=true]").WaitForAsync();
+        return page;
+    }
+
+    [Fact]
+    public async Task The_receiver_accepts_closes_and_thanks_and_the_giver_sees_each_step()
+    {
+        var chapter = await BrowserChapter.CreateAsync(browser);
+        await chapter.GiveAsync("A new office lease in Södermalm");
+        var bram = await MyReferralsAsync(await browser.PhoneAsync(), chapter.BramSignIn);
+        var card = bram.Locator("#received .card");
+
+        await Assertions.Expect(card.Locator(".who")).ToHaveTextAsync("From Anna Berg");
+        await Assertions.Expect(card.Locator(".contact")).ToContainTextAsync("Sara Lind · sara@example.se");
+        await card.GetByRole(AriaRole.Button, new() { Name = "Accept" }).ClickAsync();
+        await Assertions.Expect(card.Locator(".state")).ToHaveTextAsync("Accepted");
+
+        await card.Locator("summary", new() { HasText = "Won" }).ClickAsync();
+        await card.GetByLabel("Value").FillAsync("12000");
+        await card.GetByRole(AriaRole.Button, new() { Name = "Won", Exact = true }).ClickAsync();
+        await Assertions.Expect(card.Locator(".state")).ToHaveTextAsync("Closed");
+
+        await card.Locator("summary", new() { HasText = "Thank the giver" }).ClickAsync();
+        // Thanking asks what came of it, naming the giver: report back to whoever introduced you.
+        await Assertions.Expect(card.Locator(".prompt")).ToHaveTextAsync("What came of it? Tell Anna Berg.");
+        await card.GetByRole(AriaRole.Textbox).FillAsync("Signed a two-year lease. Thank you, Anna!");
+        await card.GetByRole(AriaRole.Button, new() { Name = "Thank the giver" }).ClickAsync();
+        await Assertions.Expect(card.Locator(".state")).ToHaveTextAsync("Thanked");
+        await Assertions.Expect(card.Locator(".actions")).ToBeEmptyAsync();
+        Directory.CreateDirectory(Screenshots.Folder);
+        await bram.ScreenshotAsync(new() { Path = Path.Combine(Screenshots.Folder, "my-referrals-receiver.png"), FullPage = true });
+
+        var anna = await MyReferralsAsync(await browser.PhoneAsync(), chapter.AnnaSignIn);
+        var given = anna.Locator("#given .card");
+        await Assertions.Expect(given.Locator(".who")).ToHaveTextAsync("To Bram de Vries");
+        await Assertions.Expect(given.Locator(".steps li")).ToHaveCountAsync(3);
+        await Assertions.Expect(given.Locator(".steps li").Nth(0)).ToContainTextAsync("Accepted");
+        await Assertions.Expect(given.Locator(".steps li").Nth(1)).ToContainTextAsync("Won");
+        await Assertions.Expect(given.Locator(".steps li").Nth(1)).ToContainTextAsync("12,000");
+        await Assertions.Expect(given.Locator(".steps li").Nth(2)).ToContainTextAsync("Signed a two-year lease. Thank you, Anna!");
+        await Assertions.Expect(given.Locator(".actions")).ToBeEmptyAsync();
+        await anna.ScreenshotAsync(new() { Path = Path.Combine(Screenshots.Folder, "my-referrals-giver.png"), FullPage = true });
+    }
+
+    [Fact]
+    public async Task A_receiver_declines_with_a_reason()
+    {
+        var chapter = await BrowserChapter.CreateAsync(browser);
+        await chapter.GiveAsync();
+        var bram = await MyReferralsAsync(await browser.PhoneAsync(), chapter.BramSignIn);
+        var card = bram.Locator("#received .card");
+
+        await card.Locator("summary", new() { HasText = "Decline" }).ClickAsync();
+        await card.GetByLabel("Why not?").FillAsync("Outside my area");
+        await card.GetByRole(AriaRole.Button, new() { Name = "Decline" }).ClickAsync();
+
+        await Assertions.Expect(card.Locator(".state")).ToHaveTextAsync("Declined");
+        await Assertions.Expect(card.Locator(".steps li")).ToContainTextAsync("Outside my area");
+    }
+}
