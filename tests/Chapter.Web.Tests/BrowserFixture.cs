@@ -105,28 +105,40 @@ public sealed class BrowserFixture : IAsyncLifetime
 /// <summary>A chapter with members and their sign-in links, made through the API as a leader would.</summary>
 public sealed record BrowserChapter(string Id, Guid Anna, string AnnaSignIn, Guid Bram, string BramSignIn, HttpClient AnnaApi)
 {
+    public Guid Chi { get; private init; }
+    public Guid Leader { get; private set; }
+    public string LeaderSignIn { get; private init; } = "";
+    public Dictionary<Guid, HttpClient> Api { get; } = [];
+
     public static async Task<BrowserChapter> CreateAsync(BrowserFixture browser)
     {
         var id = $"c-{Guid.NewGuid():N}"[..16];
         await browser.PostAsync(browser.Operator, "/api/chapters", new { id, name = "Stockholm City", timeZone = "Europe/Stockholm", currency = "SEK" });
-        async Task<(Guid Id, string SignIn, string Token)> MemberAsync(string name, string profession)
+        async Task<(Guid Id, string SignIn, string Token)> MemberAsync(string name, string profession, string role = "member")
         {
-            var member = await browser.PostAsync(browser.Operator, $"/api/chapters/{id}/members", new { name, profession, languages = new[] { "sv", "en" } });
+            var member = await browser.PostAsync(browser.Operator, $"/api/chapters/{id}/members", new { name, profession, languages = new[] { "sv", "en" }, role });
             var memberId = member["id"]!.GetValue<Guid>();
             var issued = await browser.PostAsync(browser.Operator, $"/api/chapters/{id}/members/{memberId}/tokens", new { label = "phone" });
             return (memberId, issued["signInUrl"]!.GetValue<string>(), issued["token"]!.GetValue<string>());
         }
         var anna = await MemberAsync("Anna Berg", "Accountant");
         var bram = await MemberAsync("Bram de Vries", "Realtor");
-        await MemberAsync("Chi Nguyen", "Printer");
-        return new BrowserChapter(id, anna.Id, anna.SignIn, bram.Id, bram.SignIn, browser.Client(anna.Token));
+        var chi = await MemberAsync("Chi Nguyen", "Printer");
+        var leader = await MemberAsync("Lena Leader", "Lawyer", "leader");
+        var chapter = new BrowserChapter(id, anna.Id, anna.SignIn, bram.Id, bram.SignIn, browser.Client(anna.Token)) { Chi = chi.Id, LeaderSignIn = leader.SignIn };
+        chapter.Api[anna.Id] = chapter.AnnaApi;
+        chapter.Api[bram.Id] = browser.Client(bram.Token);
+        chapter.Api[chi.Id] = browser.Client(chi.Token);
+        chapter.Api[leader.Id] = browser.Client(leader.Token);
+        chapter.Leader = leader.Id;
+        return chapter;
     }
 
-    public async Task<Guid> GiveAsync(string need = "A new office lease")
+    public async Task<Guid> GiveAsync(string need = "A new office lease", Guid? from = null, Guid? to = null)
     {
-        var response = await AnnaApi.PostAsJsonAsync($"/api/chapters/{Id}/referrals", new
+        var response = await Api[from ?? Anna].PostAsJsonAsync($"/api/chapters/{Id}/referrals", new
         {
-            receiverId = Bram,
+            receiverId = to ?? Bram,
             prospect = new { name = "Sara Lind", email = "sara@example.se", consent = true },
             need,
             temperature = "warm",
@@ -134,6 +146,12 @@ public sealed record BrowserChapter(string Id, Guid Anna, string AnnaSignIn, Gui
         });
         response.StatusCode.ShouldBe(HttpStatusCode.Created);
         return JsonNode.Parse(await response.Content.ReadAsStringAsync())!["id"]!.GetValue<Guid>();
+    }
+
+    public async Task ActAsync(Guid member, Guid referral, string step, object body)
+    {
+        var response = await Api[member].PostAsJsonAsync($"/api/chapters/{Id}/referrals/{referral}/{step}", body);
+        response.StatusCode.ShouldBe(HttpStatusCode.OK, await response.Content.ReadAsStringAsync());
     }
 
     public async Task<JsonArray> ReferralsAsync() =>

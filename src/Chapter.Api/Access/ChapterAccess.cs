@@ -1,3 +1,4 @@
+using Chapter.Api.Infrastructure;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Authorization.Policy;
 using Microsoft.AspNetCore.Mvc;
@@ -61,7 +62,7 @@ public sealed class ChapterAccessHandler : AuthorizationHandler<ChapterAccessReq
 }
 
 /// <summary>Turns a refusal for another chapter into the same 404 an unknown chapter gets.</summary>
-public sealed class ChapterAccessResultHandler(IProblemDetailsService problems) : IAuthorizationMiddlewareResultHandler
+public sealed class ChapterAccessResultHandler : IAuthorizationMiddlewareResultHandler
 {
     private readonly AuthorizationMiddlewareResultHandler _default = new();
 
@@ -70,16 +71,12 @@ public sealed class ChapterAccessResultHandler(IProblemDetailsService problems) 
         if (authorizeResult.Forbidden && authorizeResult.AuthorizationFailure?.FailureReasons.OfType<OtherChapter>().Any() == true)
         {
             context.Response.StatusCode = StatusCodes.Status404NotFound;
-            await problems.WriteAsync(new ProblemDetailsContext
-            {
-                HttpContext = context,
-                ProblemDetails = new ProblemDetails
+            await Problems.WriteAsync(context, new ProblemDetails
                 {
                     Status = StatusCodes.Status404NotFound,
                     Title = "Not found.",
                     Detail = $"Chapter '{context.GetRouteValue("chapterId")}' does not exist.",
-                },
-            });
+                });
             return;
         }
         await _default.HandleAsync(next, context, policy, authorizeResult);

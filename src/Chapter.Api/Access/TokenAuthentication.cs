@@ -1,4 +1,5 @@
 using System.Security.Cryptography;
+using Chapter.Api.Infrastructure;
 using System.Text.Encodings.Web;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Mvc;
@@ -35,7 +36,7 @@ public sealed class ConfiguredOperatorToken
 /// </summary>
 public sealed class TokenAuthenticationHandler(
     IOptionsMonitor<AuthenticationSchemeOptions> options, ILoggerFactory logger, UrlEncoder encoder,
-    AccessTokens tokens, ConfiguredOperatorToken operatorToken, IProblemDetailsService problems)
+    AccessTokens tokens, ConfiguredOperatorToken operatorToken)
     : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
 {
     public const string SchemeName = "Bearer";
@@ -65,30 +66,22 @@ public sealed class TokenAuthenticationHandler(
         var failure = (await Context.AuthenticateAsync(SchemeName)).Failure?.Message;
         Response.StatusCode = StatusCodes.Status401Unauthorized;
         Response.Headers.WWWAuthenticate = failure is null ? "Bearer" : "Bearer error=\"invalid_token\"";
-        await problems.WriteAsync(new ProblemDetailsContext
-        {
-            HttpContext = Context,
-            ProblemDetails = new ProblemDetails
+        await Problems.WriteAsync(Context, new ProblemDetails
             {
                 Status = StatusCodes.Status401Unauthorized,
                 Title = "Sign in first.",
                 Detail = failure ?? "Send 'Authorization: Bearer <token>' with the token a leader or the operator issued to you.",
-            },
-        });
+            });
     }
 
     protected override async Task HandleForbiddenAsync(AuthenticationProperties properties)
     {
         Response.StatusCode = StatusCodes.Status403Forbidden;
-        await problems.WriteAsync(new ProblemDetailsContext
-        {
-            HttpContext = Context,
-            ProblemDetails = new ProblemDetails
+        await Problems.WriteAsync(Context, new ProblemDetails
             {
                 Status = StatusCodes.Status403Forbidden,
                 Title = "Not allowed.",
                 Detail = "Your token does not allow this.",
-            },
-        });
+            });
     }
 }

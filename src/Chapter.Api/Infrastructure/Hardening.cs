@@ -36,16 +36,12 @@ public static class Hardening
                 var retryAfter = rejected.Lease.TryGetMetadata(MetadataName.RetryAfter, out var wait) ? wait : TimeSpan.FromMinutes(1);
                 var seconds = Math.Max(1, (int)Math.Ceiling(retryAfter.TotalSeconds));
                 rejected.HttpContext.Response.Headers.RetryAfter = seconds.ToString(CultureInfo.InvariantCulture);
-                await rejected.HttpContext.RequestServices.GetRequiredService<IProblemDetailsService>().WriteAsync(new ProblemDetailsContext
-                {
-                    HttpContext = rejected.HttpContext,
-                    ProblemDetails = new ProblemDetails
+                await Problems.WriteAsync(rejected.HttpContext, new ProblemDetails
                     {
                         Status = StatusCodes.Status429TooManyRequests,
                         Title = "Too many changes.",
                         Detail = $"This token may make {writesPerMinute} changes a minute. Try again in {seconds} seconds.",
-                    },
-                });
+                    });
             };
         });
     }
@@ -59,16 +55,12 @@ public static class Hardening
             if (context.Request.ContentLength > maxBodyBytes)
             {
                 context.Response.StatusCode = StatusCodes.Status413PayloadTooLarge;
-                await context.RequestServices.GetRequiredService<IProblemDetailsService>().WriteAsync(new ProblemDetailsContext
-                {
-                    HttpContext = context,
-                    ProblemDetails = new ProblemDetails
+                await Problems.WriteAsync(context, new ProblemDetails
                     {
                         Status = StatusCodes.Status413PayloadTooLarge,
                         Title = "The request body is too large.",
                         Detail = $"Request bodies can be at most {maxBodyBytes / 1024} KiB.",
-                    },
-                });
+                    });
                 return;
             }
             // Bodies without a length (chunked) are cut off by the server at the same limit.

@@ -28,4 +28,10 @@ public static class Problems
 
     public static ProblemHttpResult Forbidden(string detail) =>
         TypedResults.Problem(new ProblemDetails { Status = StatusCodes.Status403Forbidden, Title = "Not allowed.", Detail = detail });
+
+    /// <summary>
+    /// Writes a problem from middleware, as application/problem+json whatever the request accepts: a page that
+    /// asked for HTML still gets an answer it can read, instead of the writer refusing and a 500.
+    /// </summary>
+    public static Task WriteAsync(HttpContext context, ProblemDetails problem) => TypedResults.Problem(problem).ExecuteAsync(context);
 }

@@ -4,6 +4,7 @@ using Chapter.Api.Access;
 using Chapter.Api.Infrastructure;
 using Chapter.Api.Reciprocity;
 using Chapter.Projections.Reciprocity;
+using Chapter.Projections.Chapters;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Npgsql;
 
@@ -20,36 +21,65 @@ public static class WeeklyReportEndpoints
 
         group.MapGet("/weekly/{isoWeek}", WeeklyAsync)
             .WithName("GetWeeklyReport")
-            .WithSummary("The weekly report of an ISO week, e.g. 2026-W47, taken in the chapter's time zone")
+            .WithSummary("The weekly report of an ISO week, e.g. 2026-W47 (or 'latest': the last full week), taken in the chapter's time zone")
             .WithDescription(
                 "Counts of the week's steps, value closed won per currency, one-to-ones, new ties (a pair's first interaction ever), " +
                 "circulation over the 12 weeks ending that week and over the 4 weeks before it, and nudges: referrals waiting for " +
                 "acceptance over 72 hours, won business not thanked after 7 days, and active members nobody referred to in 8 weeks " +
-                "(an invitation to a one-to-one). Everything as of the week's end. Send Accept: text/csv for the same as CSV.")
-            .Produces<WeeklyReportView>(StatusCodes.Status200OK, "application/json", "text/csv");
+                "(an invitation to a one-to-one). Everything as of the week's end. Send Accept: text/csv for the same as CSV, " +
+                "or Accept: text/html for the leader's page: the same figures with a chart of the last 12 weeks and the referral flow between members.")
+            .Produces<WeeklyReportView>(StatusCodes.Status200OK, "application/json", "text/csv", "text/html");
 
         return group;
     }
 
-    private static async Task<Results<Ok<WeeklyReportView>, ContentHttpResult, ValidationProblem, ProblemHttpResult>> WeeklyAsync(
-        string chapterId, string isoWeek, NpgsqlDataSource db, HttpContext context, CancellationToken ct)
+    private static async Task<Results<Ok<WeeklyReportView>, ContentHttpResult, RazorComponentResult<WeeklyReportHtml>, ValidationProblem, ProblemHttpResult>> WeeklyAsync(
+        string chapterId, string isoWeek, NpgsqlDataSource db, TimeProvider clock, HttpContext context, CancellationToken ct)
     {
-        if (WeeklyReport.ParseIsoWeek(isoWeek) is not { } monday)
+        var requested = WeeklyReport.ParseIsoWeek(isoWeek);
+        if (requested is null && isoWeek != "latest")
         {
             var check = new Validation();
-            check.Add("isoWeek", $"'{isoWeek}' is not an ISO week such as '2026-W47'.");
+            check.Add("isoWeek", $"'{isoWeek}' is not an ISO week such as '2026-W47', nor 'latest'.");
             return (ValidationProblem)check.Problem();
         }
         if (await ReciprocityEndpoints.FactsAsync(db, chapterId, ct) is not { } facts)
             return Problems.NotFound($"Chapter '{chapterId}' does not exist.");
 
+        var monday = requested ?? LastFullWeek(facts.Facts, clock.GetUtcNow());
         var report = WeeklyReport.Compute(facts.Facts, monday) with { AsOf = facts.AsOf };
-        if (context.Request.Headers.Accept.Any(value => value?.Contains("text/csv", StringComparison.OrdinalIgnoreCase) == true))
+        if (Wants(context, "text/html"))
+        {
+            var chapter = await ChapterProjection.GetAsync(db, chapterId, ct);
+            return new RazorComponentResult<WeeklyReportHtml>(new Dictionary<string, object?>
+            {
+                [nameof(WeeklyReportHtml.Report)] = report,
+                [nameof(WeeklyReportHtml.Trend)] = ReportPictures.Trend(facts.Facts, monday),
+                [nameof(WeeklyReportHtml.Flow)] = ReportPictures.Flow(facts.Facts, facts.Facts.StartOf(monday.AddDays(-77)), report.To),
+                [nameof(WeeklyReportHtml.ChapterId)] = chapterId,
+                [nameof(WeeklyReportHtml.ChapterName)] = chapter?.Name ?? chapterId,
+                [nameof(WeeklyReportHtml.PreviousWeek)] = MemberViews.IsoWeekName(monday.AddDays(-7)),
+                [nameof(WeeklyReportHtml.NextWeek)] = MemberViews.IsoWeekName(monday.AddDays(7)),
+                [nameof(WeeklyReportHtml.TimeZone)] = facts.Facts.TimeZone,
+            });
+        }
+        if (Wants(context, "text/csv"))
         {
             context.Response.Headers.ContentDisposition = $"attachment; filename=\"{chapterId}-{report.Week}.csv\"";
             return TypedResults.Text(ToCsv(report), "text/csv", Encoding.UTF8);
         }
         return TypedResults.Ok(report);
+    }
+
+    private static bool Wants(HttpContext context, string mediaType) =>
+        context.Request.Headers.Accept.Any(value => value?.Contains(mediaType, StringComparison.OrdinalIgnoreCase) == true);
+
+    /// <summary>The Monday of the last week that has ended in the chapter's time zone.</summary>
+    internal static DateOnly LastFullWeek(Chapter.Projections.Activity.ChapterFacts facts, DateTimeOffset now)
+    {
+        var today = facts.DateOf(now);
+        var thisMonday = today.AddDays(-(((int)today.DayOfWeek + 6) % 7));
+        return thisMonday.AddDays(-7);
     }
 
     /// <summary>One row per figure: section, item, value; the same content as the JSON.</summary>

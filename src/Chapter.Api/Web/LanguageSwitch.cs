@@ -27,6 +27,8 @@ public static class LanguageSwitch
     {
         builder.Services.AddLocalization();
         builder.Services.AddRazorPages(options => options.RootDirectory = "/Web");
+        // Razor components render the leader's report as HTML on the server (static rendering, no circuit).
+        builder.Services.AddRazorComponents();
         builder.Services.Configure<RequestLocalizationOptions>(options =>
         {
             options.SetDefaultCulture(Codes[0]).AddSupportedCultures(Codes).AddSupportedUICultures(Codes);

@@ -7,9 +7,17 @@ document.addEventListener('DOMContentLoaded', () => {
   const signOut = document.getElementById('sign-out');
   if (!signOut) return;
   signOut.hidden = !localStorage.getItem(TOKEN_KEY);
+  // Leaders also get their chapter's report and members (the server checks; this only shows the way).
+  const me = JSON.parse(localStorage.getItem('chapter.me') ?? 'null');
+  if (me?.role === 'leader')
+    for (const link of document.querySelectorAll('[data-leader-link]')) {
+      link.href = `/chapters/${encodeURIComponent(me.chapterId)}/${link.dataset.leaderLink}`;
+      link.hidden = false;
+    }
   signOut.addEventListener('click', () => {
     localStorage.removeItem(TOKEN_KEY);
     localStorage.removeItem(PENDING_KEY);
+    localStorage.removeItem('chapter.me');
     location.assign('/signin');
   });
 });

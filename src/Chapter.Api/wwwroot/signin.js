@@ -12,8 +12,10 @@
   try {
     const me = await fetch('/api/me', { headers: { Authorization: `Bearer ${token}` } });
     if (!me.ok) throw new Error(String(me.status));
+    const who = await me.json();
     localStorage.setItem('chapter.token', token);
-    location.replace('/give');
+    localStorage.setItem('chapter.me', JSON.stringify({ chapterId: who.chapterId, role: who.role }));
+    location.replace(who.role === 'leader' ? `/chapters/${encodeURIComponent(who.chapterId)}/reports/weekly` : '/give');
   } catch {
     status.textContent = status.dataset.failed;
   }

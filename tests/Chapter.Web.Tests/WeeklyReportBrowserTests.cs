@@ -1,0 +1,111 @@
+using System.Globalization;
+using System.Text.Json.Nodes;
+using Microsoft.Playwright;
+
+namespace Chapter.Web.Tests;
+
+/// <summary>A leader opens the weekly report on a laptop and sees how help moved through the chapter.</summary>
+public sealed class WeeklyReportBrowserTests(BrowserFixture browser) : IClassFixture<BrowserFixture>
+{
+    private static string ThisWeekInStockholm()
+    {
+        var today = TimeZoneInfo.ConvertTime(DateTimeOffset.UtcNow, TimeZoneInfo.FindSystemTimeZoneById("Europe/Stockholm")).DateTime;
+        return $"{ISOWeek.GetYear(today)}-W{ISOWeek.GetWeekOfYear(today):00}";
+    }
+
+    private static async Task<BrowserChapter> ChapterWithAWeekOfHelpAsync(BrowserFixture browser)
+    {
+        var chapter = await BrowserChapter.CreateAsync(browser);
+        var won = await chapter.GiveAsync("A new office lease", chapter.Anna, chapter.Bram);
+        await chapter.ActAsync(chapter.Bram, won, "accept", new { });
+        await chapter.ActAsync(chapter.Bram, won, "close", new { outcome = "won", value = new { amount = 12000, currency = "SEK" } });
+        await chapter.ActAsync(chapter.Bram, won, "thank", new { note = "Signed!" });
+        await chapter.GiveAsync("Business cards", chapter.Bram, chapter.Chi);
+        await chapter.GiveAsync("Bookkeeping", chapter.Chi, chapter.Anna);
+
+        // The report is read from the async projection: wait until it has the week's referrals.
+        var until = DateTime.UtcNow.AddSeconds(20);
+        while (DateTime.UtcNow < until)
+        {
+            var report = JsonNode.Parse(await chapter.Api[chapter.Leader].GetStringAsync($"/api/chapters/{chapter.Id}/reports/weekly/{ThisWeekInStockholm()}"))!;
+            if (report["counts"]!["given"]!.GetValue<int>() == 3 && report["counts"]!["thanked"]!.GetValue<int>() == 1)
+                break;
+            await Task.Delay(50);
+        }
+        return chapter;
+    }
+
+    private async Task<IPage> LaptopAsync(string locale = "en-GB")
+    {
+        var context = await browser.Browser.NewContextAsync(new BrowserNewContextOptions
+        {
+            ViewportSize = new ViewportSize { Width = 1280, Height = 900 },
+            Locale = locale,
+            ExtraHTTPHeaders = new Dictionary<string, string> { ["Accept-Language"] = locale },
+            AcceptDownloads = true,
+        });
+        return await context.NewPageAsync();
+    }
+
+    [Fact]
+    public async Task The_leader_sees_the_weeks_numbers_the_trend_and_the_flow_between_members()
+    {
+        var chapter = await ChapterWithAWeekOfHelpAsync(browser);
+        var page = await LaptopAsync();
+        await page.GotoAsync(chapter.LeaderSignIn);
+        await page.WaitForURLAsync($"**/chapters/{chapter.Id}/reports/weekly/*");
+
+        await page.GotoAsync($"{browser.BaseUrl}/chapters/{chapter.Id}/reports/weekly/{ThisWeekInStockholm()}");
+        await page.Locator("#report-page[data-ready=true]").WaitForAsync();
+
+        await Assertions.Expect(page.GetByRole(AriaRole.Heading, new() { Level = 1 })).ToHaveTextAsync("Weekly report: Stockholm City");
+        await Assertions.Expect(Count(page, "Given")).ToHaveTextAsync("3");
+        await Assertions.Expect(Count(page, "Closed won")).ToHaveTextAsync("1");
+        await Assertions.Expect(Count(page, "Thanked")).ToHaveTextAsync("1");
+        await Assertions.Expect(Count(page, "Business won")).ToContainTextAsync("12");
+        // The trend: twelve weeks, this one last.
+        await Assertions.Expect(page.Locator("svg.trend text.axis").Filter(new() { HasTextRegex = new System.Text.RegularExpressions.Regex("^W\\d\\d$") })).ToHaveCountAsync(12);
+        // The flow: everyone by name, one arrow per giver and receiver, help that went around A → B → C → A.
+        var flow = page.Locator("svg.flow");
+        foreach (var name in new[] { "Anna Berg", "Bram de Vries", "Chi Nguyen", "Lena Leader" })
+            await Assertions.Expect(flow.Locator("text.name", new() { HasText = name })).ToHaveCountAsync(1);
+        await Assertions.Expect(flow.Locator("path[marker-end]")).ToHaveCountAsync(3);
+        await Assertions.Expect(flow.Locator("desc")).ToContainTextAsync("Anna Berg → Bram de Vries: 1");
+        await Assertions.Expect(page.GetByRole(AriaRole.Row, new() { Name = "Help that came back around" })).ToContainTextAsync("100");
+        // The page never shows a balance between two members.
+        (await page.ContentAsync()).ShouldNotContain("balance", Case.Insensitive);
+        Directory.CreateDirectory(Screenshots.Folder);
+        await page.ScreenshotAsync(new() { Path = Path.Combine(Screenshots.Folder, "weekly-report.png"), FullPage = true });
+
+        var download = await page.RunAndWaitForDownloadAsync(() => page.GetByRole(AriaRole.Button, new() { Name = "Download CSV" }).ClickAsync());
+        download.SuggestedFilename.ShouldBe($"{chapter.Id}-{ThisWeekInStockholm()}.csv");
+        (await File.ReadAllTextAsync((await download.PathAsync())!)).ShouldContain("counts,given,3");
+
+        await page.EmulateMediaAsync(new() { Media = Media.Print });
+        await Assertions.Expect(page.Locator("header.bar")).ToBeHiddenAsync();
+        await Assertions.Expect(page.Locator(".report-actions")).ToBeHiddenAsync();
+        await Assertions.Expect(page.Locator("svg.flow")).ToBeVisibleAsync();
+    }
+
+    [Fact]
+    public async Task Without_a_week_the_report_opens_the_last_full_week_and_members_are_refused()
+    {
+        var chapter = await BrowserChapter.CreateAsync(browser);
+        var page = await LaptopAsync("sv-SE");
+        await page.GotoAsync(chapter.LeaderSignIn);
+        await page.Locator("#report-page[data-ready=true]").WaitForAsync();
+
+        var today = TimeZoneInfo.ConvertTime(DateTimeOffset.UtcNow, TimeZoneInfo.FindSystemTimeZoneById("Europe/Stockholm")).DateTime.AddDays(-7);
+        page.Url.ShouldEndWith($"/reports/weekly/{ISOWeek.GetYear(today)}-W{ISOWeek.GetWeekOfYear(today):00}");
+        await Assertions.Expect(page.GetByRole(AriaRole.Heading, new() { Level = 1 })).ToHaveTextAsync("Veckorapport: Stockholm City");
+
+        var member = await LaptopAsync();
+        await member.GotoAsync(chapter.AnnaSignIn);
+        await member.WaitForURLAsync("**/give");
+        await member.GotoAsync($"{browser.BaseUrl}/chapters/{chapter.Id}/reports/weekly");
+        await Assertions.Expect(member.Locator("#report-status")).ToHaveTextAsync("This page is for chapter leaders.");
+    }
+
+    private static ILocator Count(IPage page, string label) =>
+        page.Locator(".counts div").Filter(new() { Has = page.Locator("dt", new() { HasTextString = label }) }).Locator("dd");
+}
