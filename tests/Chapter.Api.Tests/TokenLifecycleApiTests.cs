@@ -62,6 +62,29 @@ public sealed class TokenLifecycleApiTests(ApiFixture api) : IClassFixture<ApiFi
     }
 
     [Fact]
+    public async Task A_role_changed_by_a_leader_counts_at_once_for_the_members_token()
+    {
+        var scenario = await new Scenario(api).WithChapterAsync();
+        var anna = await scenario.AddMemberAsync("Anna");
+        var leader = scenario.As(await scenario.AddLeaderAsync("Lena"));
+        var report = $"/api/chapters/{scenario.ChapterId}/reports/weekly/2026-W47";
+        await (await scenario.As(anna).GetAsync(report)).ShouldBeProblemAsync(HttpStatusCode.Forbidden);
+
+        var changed = await leader.PutAsJsonAsync($"/api/chapters/{scenario.ChapterId}/members/{anna}",
+            new { name = "Anna Berg", profession = "Accountant", languages = new[] { "sv" }, role = "leader" });
+
+        changed.StatusCode.ShouldBe(HttpStatusCode.OK);
+        var view = await changed.ReadJsonAsync();
+        (view["name"]!.GetValue<string>(), view["role"]!.GetValue<string>()).ShouldBe(("Anna Berg", "leader"));
+        (await scenario.As(anna).GetAsync(report)).StatusCode.ShouldBe(HttpStatusCode.OK);
+        (await leader.PutAsJsonAsync($"/api/chapters/{scenario.ChapterId}/members/{anna}",
+            new { name = "Anna Berg", profession = "Accountant", languages = new[] { "sv" }, role = "leader" })).StatusCode.ShouldBe(HttpStatusCode.OK);
+        (await api.ScalarAsync("SELECT count(*) FROM events WHERE stream_id = $1", $"member-{anna}")).ShouldBe(2);
+        await (await leader.PutAsJsonAsync($"/api/chapters/{scenario.ChapterId}/members/{anna}", new { name = "", languages = Array.Empty<string>() }))
+            .ShouldBeProblemNamingAsync(HttpStatusCode.BadRequest, "name", "profession", "languages");
+    }
+
+    [Fact]
     public async Task An_integration_key_reads_the_chapter_and_changes_nothing()
     {
         var scenario = await new Scenario(api).WithChapterAsync();

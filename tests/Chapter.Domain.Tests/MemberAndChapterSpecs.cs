@@ -36,6 +36,17 @@ public sealed class MemberAndChapterSpecs
     }
 
     [Fact]
+    public void A_leader_corrects_a_members_details_and_role()
+    {
+        var change = new ChangeMemberDetails(Id, "Nguyễn Văn An", "Tax advisor", ["vi"], MemberRole.Leader, T0.AddDays(1));
+        var changed = (MemberDetailsChanged)MemberDecider.Decide(change, new Member.Active(Joined)).Single();
+        (changed.Profession, changed.Role).ShouldBe(("Tax advisor", MemberRole.Leader));
+        var after = Member.Evolve(new Member.Active(Joined), changed);
+        MemberDecider.Decide(change, after).ShouldBeEmpty();
+        Should.Throw<StateConflict>(() => MemberDecider.Decide(change, new Member.Left(Joined, new MemberLeft(Id, T0))));
+    }
+
+    [Fact]
     public void An_active_member_leaves() => Spec([Joined], new LeaveChapter(Id, T0.AddDays(1)), new MemberLeft(Id, T0.AddDays(1)));
 
     [Fact]

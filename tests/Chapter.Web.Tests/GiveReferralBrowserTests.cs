@@ -146,8 +146,13 @@ public sealed class GiveReferralBrowserTests(BrowserFixture browser) : IClassFix
 
 internal static class Screenshots
 {
-    /// <summary>docs/screenshots in the repository; the tests refresh them on every run.</summary>
-    public static string Folder { get; } = Path.Combine(FindRepositoryRoot(), "docs", "screenshots");
+    /// <summary>
+    /// docs/screenshots in the repository when CHAPTER_SCREENSHOTS=1 (to refresh the pictures the README shows),
+    /// else a temporary folder, so an ordinary test run leaves the checkout as it was.
+    /// </summary>
+    public static string Folder { get; } = Environment.GetEnvironmentVariable("CHAPTER_SCREENSHOTS") == "1"
+        ? Path.Combine(FindRepositoryRoot(), "docs", "screenshots")
+        : Path.Combine(Path.GetTempPath(), "chapter-screenshots");
 
     private static string FindRepositoryRoot()
     {

@@ -11,6 +11,8 @@ namespace Chapter.Api.Members;
 
 public sealed record AddMemberRequest(string? Name, string? Profession, string[]? Languages, string? Role);
 
+public sealed record MemberDetailsRequest(string? Name, string? Profession, string[]? Languages, string? Role);
+
 public sealed record MemberList(IReadOnlyList<MemberView> Items);
 
 public static class MemberEndpoints
@@ -39,6 +41,12 @@ public static class MemberEndpoints
             .WithName("GetMember")
             .WithSummary("Read a member");
 
+        group.MapPut("/{memberId:guid}", ChangeAsync)
+            .RequireAuthorization(Policies.ManageChapter)
+            .WithName("ChangeMember")
+            .WithSummary("Correct a member's details or change their role (leaders and the operator)")
+            .WithDescription("Send all of name, profession, languages and role, as they should be. Sending what is already there changes nothing. A member who left keeps their details (409).");
+
         group.MapPost("/{memberId:guid}/leave", LeaveAsync)
             .RequireAuthorization(Policies.ManageChapter)
             .WithName("MemberLeaves")
@@ -52,6 +60,44 @@ public static class MemberEndpoints
         string chapterId, AddMemberRequest body, WritePath writePath, NpgsqlDataSource db, TimeProvider clock, Caller caller, HttpContext context, CancellationToken ct)
     {
         var check = new Validation();
+        var (name, profession, languages, role) = Details(check, new MemberDetailsRequest(body.Name, body.Profession, body.Languages, body.Role));
+        if (!check.IsValid)
+            return (ValidationProblem)check.Problem();
+
+        if (await ChapterProjection.GetAsync(db, chapterId, ct) is null)
+            return Problems.NotFound($"Chapter '{chapterId}' does not exist.");
+
+        var memberId = Guid.CreateVersion7();
+        var command = new JoinChapter(memberId, chapterId, name, profession, languages, clock.GetUtcNow(), role);
+        await writePath.DecideAsync<Member, MemberEvent>(
+            MemberDecider.StreamId(memberId), "member", chapterId, Member.Initial, Member.Evolve,
+            state => MemberDecider.Decide(command, state), RequestMetadata.For(context, caller), ct);
+
+        var member = await MemberProjection.GetAsync(db, chapterId, memberId, ct);
+        return TypedResults.Created($"/api/chapters/{chapterId}/members/{memberId}", member);
+    }
+
+    private static async Task<Results<Ok<MemberView>, ValidationProblem, ProblemHttpResult>> ChangeAsync(
+        string chapterId, Guid memberId, MemberDetailsRequest body, WritePath writePath, NpgsqlDataSource db, TimeProvider clock, Caller caller,
+        HttpContext context, CancellationToken ct)
+    {
+        var check = new Validation();
+        var (name, profession, languages, role) = Details(check, body);
+        if (!check.IsValid)
+            return (ValidationProblem)check.Problem();
+        if (await MemberProjection.GetAsync(db, chapterId, memberId, ct) is null)
+            return Problems.NotFound($"Member {memberId} is not in chapter '{chapterId}'.");
+
+        var command = new ChangeMemberDetails(memberId, name, profession, languages, role, clock.GetUtcNow());
+        await writePath.DecideAsync<Member, MemberEvent>(
+            MemberDecider.StreamId(memberId), "member", chapterId, Member.Initial, Member.Evolve,
+            state => MemberDecider.Decide(command, state), RequestMetadata.For(context, caller), ct);
+        return TypedResults.Ok((await MemberProjection.GetAsync(db, chapterId, memberId, ct))!);
+    }
+
+    /// <summary>A member's details as a request gives them; role defaults to member.</summary>
+    private static (string Name, string Profession, IReadOnlyList<string> Languages, MemberRole Role) Details(Validation check, MemberDetailsRequest body)
+    {
         var name = check.Text(body.Name, "name");
         var profession = check.Text(body.Profession, "profession");
         var languages = new List<string>();
@@ -63,20 +109,7 @@ public static class MemberEndpoints
             for (var i = 0; i < body.Languages.Length; i++)
                 languages.Add(check.Language(body.Languages[i], $"languages[{i}]"));
         var role = body.Role is null ? MemberRole.Member : check.OneOf<MemberRole>(body.Role, "role");
-        if (!check.IsValid)
-            return (ValidationProblem)check.Problem();
-
-        if (await ChapterProjection.GetAsync(db, chapterId, ct) is null)
-            return Problems.NotFound($"Chapter '{chapterId}' does not exist.");
-
-        var memberId = Guid.CreateVersion7();
-        var command = new JoinChapter(memberId, chapterId, name, profession, languages.Distinct().ToList(), clock.GetUtcNow(), role);
-        await writePath.DecideAsync<Member, MemberEvent>(
-            MemberDecider.StreamId(memberId), "member", chapterId, Member.Initial, Member.Evolve,
-            state => MemberDecider.Decide(command, state), RequestMetadata.For(context, caller), ct);
-
-        var member = await MemberProjection.GetAsync(db, chapterId, memberId, ct);
-        return TypedResults.Created($"/api/chapters/{chapterId}/members/{memberId}", member);
+        return (name, profession, languages.Distinct().ToList(), role);
     }
 
     private static async Task<Results<Ok<MemberList>, ProblemHttpResult>> ListAsync(string chapterId, NpgsqlDataSource db, CancellationToken ct) =>

@@ -14,6 +14,11 @@ public sealed record MemberJoined(
 
 public sealed record MemberLeft(Guid MemberId, DateTimeOffset LeftAt) : MemberEvent(MemberId);
 
+/// <summary>A leader corrected a member's details or changed their role; carries all of them, as they are now.</summary>
+public sealed record MemberDetailsChanged(
+    Guid MemberId, string Name, string Profession, IReadOnlyList<string> Languages, MemberRole Role, DateTimeOffset ChangedAt)
+    : MemberEvent(MemberId);
+
 public abstract record MemberCommand(Guid MemberId, DateTimeOffset Now);
 
 public sealed record JoinChapter(
@@ -22,6 +27,10 @@ public sealed record JoinChapter(
     : MemberCommand(MemberId, Now);
 
 public sealed record LeaveChapter(Guid MemberId, DateTimeOffset Now) : MemberCommand(MemberId, Now);
+
+public sealed record ChangeMemberDetails(
+    Guid MemberId, string Name, string Profession, IReadOnlyList<string> Languages, MemberRole Role, DateTimeOffset Now)
+    : MemberCommand(MemberId, Now);
 
 public abstract record Member
 {
@@ -35,6 +44,10 @@ public abstract record Member
     {
         (NotJoined, MemberJoined joined) => new Active(joined),
         (Active active, MemberLeft left) => new Left(active.Joining, left),
+        (Active active, MemberDetailsChanged changed) => new Active(active.Joining with
+        {
+            Name = changed.Name, Profession = changed.Profession, Languages = changed.Languages, Role = changed.Role,
+        }),
         _ => state,
     };
 }
@@ -50,6 +63,11 @@ public static class MemberDecider
         (LeaveChapter c, Member.Active) => [new MemberLeft(c.MemberId, c.Now)],
         (LeaveChapter, Member.Left) => [],
         (LeaveChapter c, Member.NotJoined) => throw new NotFound($"Member {c.MemberId} does not exist."),
+        (ChangeMemberDetails c, Member.Active { Joining: var now })
+            when now.Name == c.Name && now.Profession == c.Profession && now.Languages.SequenceEqual(c.Languages) && now.Role == c.Role => [],
+        (ChangeMemberDetails c, Member.Active) => [new MemberDetailsChanged(c.MemberId, c.Name, c.Profession, c.Languages, c.Role, c.Now)],
+        (ChangeMemberDetails c, Member.Left) => throw new StateConflict($"Member {c.MemberId} has left the chapter; their details stay as they were."),
+        (ChangeMemberDetails c, Member.NotJoined) => throw new NotFound($"Member {c.MemberId} does not exist."),
         _ => throw new StateConflict($"Cannot {command.GetType().Name} a member who is {state.GetType().Name}."),
     };
 }

@@ -56,6 +56,17 @@ public sealed class ActivityProjection : IAsyncProjection
             batch.Add("INSERT INTO members (chapter_id, id, name, joined_at) SELECT * FROM unnest($1::text[], $2::uuid[], $3::text[], $4::timestamptz[]) ON CONFLICT DO NOTHING",
                 joined.Select(j => j.ChapterId).ToArray(), joined.Select(j => j.MemberId).ToArray(), joined.Select(j => j.Name).ToArray(), joined.Select(j => j.JoinedAt).ToArray());
 
+        // Names shown in reports follow corrections; within a batch the last one counts.
+        var renamed = events.Select(e => (Chapter: e.TenantId, Data: e.Data)).Where(e => e.Data is MemberDetailsChanged)
+            .Select(e => (e.Chapter, Changed: (MemberDetailsChanged)e.Data)).GroupBy(e => e.Changed.MemberId).Select(g => g.Last()).ToList();
+        if (renamed.Count > 0)
+            batch.Add(
+                """
+                UPDATE members t SET name = u.name FROM unnest($1::text[], $2::uuid[], $3::text[]) AS u (chapter_id, id, name)
+                WHERE t.chapter_id = u.chapter_id AND t.id = u.id
+                """,
+                renamed.Select(r => r.Chapter).ToArray(), renamed.Select(r => r.Changed.MemberId).ToArray(), renamed.Select(r => r.Changed.Name).ToArray());
+
         var given = events.Select(e => e.Data).OfType<ReferralGiven>().ToList();
         if (given.Count > 0)
             batch.Add(

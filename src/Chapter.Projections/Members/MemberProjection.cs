@@ -36,6 +36,10 @@ public sealed class MemberProjection : IInlineProjection
                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
                         """, j.MemberId, j.ChapterId, j.Name, j.Profession, j.Languages.ToArray(), RoleName(j.Role), Active, j.JoinedAt, e.Version);
                     break;
+                case MemberDetailsChanged c:
+                    batch.Add("UPDATE member_view SET name = $2, profession = $3, languages = $4, role = $5, version = $6 WHERE id = $1",
+                        c.MemberId, c.Name, c.Profession, c.Languages.ToArray(), RoleName(c.Role), e.Version);
+                    break;
                 case MemberLeft l:
                     batch.Add("UPDATE member_view SET status = $2, left_at = $3, version = $4 WHERE id = $1",
                         l.MemberId, Left, l.LeftAt, e.Version);

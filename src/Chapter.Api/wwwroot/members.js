@@ -1,0 +1,114 @@
+// A leader's member list: add, correct, mark as left, and hand out sign-in links.
+'use strict';
+(async () => {
+  const token = localStorage.getItem('chapter.token');
+  if (!token) { location.replace('/signin'); return; }
+  const page = document.getElementById('members-page');
+  const texts = page.dataset;
+  const chapter = encodeURIComponent(texts.chapter);
+  const status = document.getElementById('members-status');
+  const fill = (text, ...values) => values.reduce((t, v, i) => t.replace(`{${i}}`, v), text);
+  const api = (path, options = {}) => fetch(`/api/chapters/${chapter}${path}`, {
+    ...options,
+    headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json', ...(options.headers ?? {}) },
+  });
+  const say = (message, kind = '') => { status.textContent = message; status.className = kind; };
+
+  const details = form => ({
+    name: form.elements.name.value,
+    profession: form.elements.profession.value,
+    languages: form.elements.languages.value.split(/[\s,;]+/).filter(Boolean),
+    role: form.elements.role.value,
+  });
+
+  // Errors beside their fields; "languages[1]" belongs to the languages field.
+  async function failed(form, response) {
+    const problem = await response.json().catch(() => ({}));
+    for (const [name, messages] of Object.entries(problem.errors ?? {})) {
+      const error = form.querySelector(`.field-error[data-field="${name.replace(/\[\d+\]$/, '')}"]`);
+      if (error) { error.textContent = messages.join(' '); error.hidden = false; }
+    }
+    say(problem.errors ? '' : problem.detail ?? response.statusText, 'error');
+  }
+
+  const clearErrors = form => form.querySelectorAll('.field-error').forEach(e => { e.hidden = true; e.textContent = ''; });
+
+  function card(member) {
+    const item = document.getElementById('member-card').content.firstElementChild.cloneNode(true);
+    // One form per card: give each field an id of its own so its label still points at it.
+    for (const element of item.querySelectorAll('[id]')) element.id = `${element.id}-${member.id}`;
+    for (const label of item.querySelectorAll('label[for]')) label.htmlFor = `${label.htmlFor}-${member.id}`;
+    item.dataset.member = member.id;
+    item.querySelector('.name').textContent = member.name;
+    item.querySelector('.profession').textContent = member.profession;
+    item.querySelector('.role').textContent = member.role === 'leader' ? texts.roleLeader : texts.roleMember;
+    item.querySelector('.status').textContent = member.status === 'active' ? texts.statusActive : texts.statusLeft;
+    item.querySelector('.spoken').textContent = member.languages.join(', ');
+    if (member.status !== 'active') { item.querySelector('.actions').remove(); return item; }
+
+    const edit = item.querySelector('form[data-act=edit]');
+    edit.elements.name.value = member.name;
+    edit.elements.profession.value = member.profession;
+    edit.elements.languages.value = member.languages.join(', ');
+    edit.elements.role.value = member.role;
+    edit.addEventListener('submit', async event => {
+      event.preventDefault();
+      clearErrors(edit);
+      const response = await api(`/members/${member.id}`, { method: 'PUT', body: JSON.stringify(details(edit)) });
+      if (!response.ok) { await failed(edit, response); return; }
+      say(texts.saved, 'ok');
+      await render();
+    });
+
+    const leave = item.querySelector('[data-act=leave]');
+    leave.textContent = fill(texts.confirmLeft, member.name);
+    leave.addEventListener('click', async () => {
+      const response = await api(`/members/${member.id}/leave`, { method: 'POST' });
+      if (!response.ok) { await failed(item, response); return; }
+      await render();
+    });
+
+    item.querySelector('[data-act=sign-in]').addEventListener('click', async () => {
+      const response = await api(`/members/${member.id}/tokens`, { method: 'POST', body: JSON.stringify({ label: 'sign-in link' }) });
+      if (!response.ok) { await failed(item, response); return; }
+      const issued = await response.json();
+      const box = item.querySelector('.sign-in');
+      box.querySelector('.hint').textContent = fill(texts.signInHint, member.name);
+      box.querySelector('.link').value = issued.signInUrl;
+      box.hidden = false;
+      box.querySelector('.link').select();
+    });
+    item.querySelector('[data-act=copy]').addEventListener('click', async () => {
+      await navigator.clipboard?.writeText(item.querySelector('.link').value).catch(() => {});
+      say(texts.copied, 'ok');
+    });
+    return item;
+  }
+
+  async function render() {
+    const response = await api('/members');
+    if (response.status === 401) { localStorage.removeItem('chapter.token'); location.replace('/signin'); return false; }
+    if (response.status === 403) { say(texts.leadersOnly, 'error'); return false; }
+    const list = await response.json();
+    document.getElementById('members').replaceChildren(...list.items.map(card));
+    page.dataset.ready = 'true';
+    return true;
+  }
+
+  const add = document.getElementById('add-member');
+  add.addEventListener('submit', async event => {
+    event.preventDefault();
+    clearErrors(add);
+    const body = details(add);
+    const response = await api('/members', { method: 'POST', body: JSON.stringify(body) });
+    if (!response.ok) { await failed(add, response); return; }
+    add.reset();
+    say(fill(texts.added, body.name), 'ok');
+    await render();
+  });
+
+  // Only leaders manage members: a member's token is refused by the server, and the form is not shown.
+  const me = await (await fetch('/api/me', { headers: { Authorization: `Bearer ${token}` } })).json().catch(() => null);
+  if (me?.role !== 'leader') { document.querySelector('.add-member').hidden = true; say(texts.leadersOnly, 'error'); return; }
+  await render();
+})();
