@@ -56,7 +56,7 @@ public sealed class GiveReferralBrowserTests(BrowserFixture browser) : IClassFix
         await FillAsync(page, consent: false);
         await page.GetByRole(AriaRole.Button, new() { Name = "Send referral" }).ClickAsync();
 
-        await Assertions.Expect(page.Locator("#error-prospect\\.consent")).ToBeVisibleAsync();
+        await Assertions.Expect(page.Locator("#error-prospect\\.consent")).ToHaveTextAsync("Only with the prospect's permission: tick the box once they agreed.");
         await Assertions.Expect(page.GetByLabel("The prospect agreed to be contacted")).ToHaveAttributeAsync("aria-invalid", "true");
         posts.ShouldBe(0);
         (await chapter.ReferralsAsync()).ShouldBeEmpty();
@@ -72,7 +72,7 @@ public sealed class GiveReferralBrowserTests(BrowserFixture browser) : IClassFix
         await page.GetByRole(AriaRole.Button, new() { Name = "Send referral" }).ClickAsync();
 
         var error = page.Locator("#error-prospect\\.name");
-        await Assertions.Expect(error).ToContainTextAsync("prospect.name");
+        await Assertions.Expect(error).ToHaveTextAsync("Write the prospect's name.");
         await Assertions.Expect(page.GetByLabel("Prospect's name")).ToHaveAttributeAsync("aria-invalid", "true");
         await Assertions.Expect(page.GetByRole(AriaRole.Status).Last).ToHaveTextAsync("Not saved: please check the marked fields.");
         // Beside its field: the message sits right under the name input.
@@ -128,6 +128,49 @@ public sealed class GiveReferralBrowserTests(BrowserFixture browser) : IClassFix
         await Assertions.Expect(page.GetByLabel(nameLabel)).ToBeVisibleAsync();
         Directory.CreateDirectory(Screenshots.Folder);
         await page.ScreenshotAsync(new() { Path = Path.Combine(Screenshots.Folder, $"give-referral-{lang}.png"), FullPage = true });
+    }
+
+    [Fact]
+    public async Task Errors_speak_the_pages_language()
+    {
+        var chapter = await BrowserChapter.CreateAsync(browser);
+        var page = await SignedInAsync(await browser.PhoneAsync("sv-SE"), chapter);
+
+        await page.GetByLabel("Till medlem").SelectOptionAsync(new SelectOptionValue { Label = "Bram de Vries · Realtor" });
+        await page.GetByLabel("Vad behöver de?").FillAsync("Ny kontorslokal");
+        await page.GetByLabel("Kontakten har gått med på att bli kontaktad").CheckAsync();
+        await page.GetByRole(AriaRole.Button, new() { Name = "Skicka referens" }).ClickAsync();
+
+        await Assertions.Expect(page.Locator("#error-prospect\\.name")).ToHaveTextAsync("Skriv kontaktens namn.");
+        await Assertions.Expect(page.GetByRole(AriaRole.Status).Last).ToHaveTextAsync("Inte sparad: kontrollera de markerade fälten.");
+    }
+
+    [Fact]
+    public async Task A_referral_can_be_given_with_the_keyboard_alone()
+    {
+        var chapter = await BrowserChapter.CreateAsync(browser);
+        var page = await SignedInAsync(await browser.PhoneAsync(), chapter);
+
+        await page.GetByLabel("Search by name or profession").FocusAsync();
+        await page.Keyboard.TypeAsync("bram");
+        await page.Keyboard.PressAsync("Tab");
+        await page.Keyboard.PressAsync("ArrowDown");
+        foreach (var text in new[] { "Sara Lind", "sara@example.se", "", "Accounting for a new shop" })
+        {
+            await page.Keyboard.PressAsync("Tab");
+            await page.Keyboard.TypeAsync(text);
+        }
+        await page.Keyboard.PressAsync("Tab");      // the temperature's radio group: warm is chosen
+        await page.Keyboard.PressAsync("Tab");      // the introduction's language
+        await page.Keyboard.PressAsync("Tab");      // consent
+        await page.Keyboard.PressAsync("Space");
+        await page.Keyboard.PressAsync("Tab");      // send
+        await page.Keyboard.PressAsync("Enter");
+
+        await Assertions.Expect(page.GetByRole(AriaRole.Status).Last).ToHaveTextAsync("Saved. Bram de Vries will be told.");
+        var referral = (await chapter.ReferralsAsync()).Single()!;
+        referral["need"]!.GetValue<string>().ShouldBe("Accounting for a new shop");
+        referral["receiverId"]!.GetValue<Guid>().ShouldBe(chapter.Bram);
     }
 
     [Fact]

@@ -65,9 +65,10 @@
     for (const input of form.querySelectorAll('[aria-invalid]')) input.removeAttribute('aria-invalid');
   }
 
+  // The page's own wording, in the page's language, when it has one for the field; else the server's.
   function showError(name, message) {
     const error = document.getElementById(`error-${name}`) ?? document.getElementById('error-receiverId');
-    error.textContent = message;
+    error.textContent = error.dataset.message || message;
     error.hidden = false;
     const input = field(name);
     if (input instanceof Element) input.setAttribute('aria-invalid', 'true');
@@ -84,7 +85,7 @@
     const body = read();
     // Never passed on without permission: the consent box is checked before anything leaves the phone.
     if (!body.prospect.consent) {
-      showError('prospect.consent', texts.required);
+      showError('prospect.consent', '');
       say(texts.errors, 'error');
       field('prospect.consent').focus();
       return;

@@ -26,7 +26,7 @@
     const problem = await response.json().catch(() => ({}));
     for (const [name, messages] of Object.entries(problem.errors ?? {})) {
       const error = form.querySelector(`.field-error[data-field="${name.replace(/\[\d+\]$/, '')}"]`);
-      if (error) { error.textContent = messages.join(' '); error.hidden = false; }
+      if (error) { error.textContent = error.dataset.message || messages.join(' '); error.hidden = false; }
     }
     say(problem.errors ? '' : problem.detail ?? response.statusText, 'error');
   }
