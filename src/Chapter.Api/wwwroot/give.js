@@ -3,8 +3,8 @@
 // which the server recognises instead of making a duplicate.
 'use strict';
 (() => {
-  const token = localStorage.getItem('chapter.token');
-  if (!token) { location.replace('/signin'); return; }
+  const { token, api, signInAgain } = window.chapterSession;
+  if (!token()) { location.replace('/signin'); return; }
 
   const form = document.getElementById('give');
   const texts = form.dataset;
@@ -16,12 +16,6 @@
   let me = null;
   let members = [];
 
-  const api = (path, options = {}) => fetch(path, {
-    ...options,
-    headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json', ...(options.headers ?? {}) },
-  });
-
-  const signInAgain = () => { localStorage.removeItem('chapter.token'); location.replace('/signin'); };
 
   function showMembers(filter) {
     const chosen = receiver.value;

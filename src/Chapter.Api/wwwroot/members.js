@@ -1,17 +1,14 @@
 // A leader's member list: add, correct, mark as left, and hand out sign-in links.
 'use strict';
 (async () => {
-  const token = localStorage.getItem('chapter.token');
-  if (!token) { location.replace('/signin'); return; }
+  const session = window.chapterSession;
+  if (!session.token()) { location.replace('/signin'); return; }
   const page = document.getElementById('members-page');
   const texts = page.dataset;
   const chapter = encodeURIComponent(texts.chapter);
   const status = document.getElementById('members-status');
   const fill = (text, ...values) => values.reduce((t, v, i) => t.replace(`{${i}}`, v), text);
-  const api = (path, options = {}) => fetch(`/api/chapters/${chapter}${path}`, {
-    ...options,
-    headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json', ...(options.headers ?? {}) },
-  });
+  const api = (path, options) => session.api(`/api/chapters/${chapter}${path}`, options);
   const say = (message, kind = '') => { status.textContent = message; status.className = kind; };
 
   const details = form => ({
@@ -87,7 +84,7 @@
 
   async function render() {
     const response = await api('/members');
-    if (response.status === 401) { localStorage.removeItem('chapter.token'); location.replace('/signin'); return false; }
+    if (response.status === 401) { session.signInAgain(); return false; }
     if (response.status === 403) { say(texts.leadersOnly, 'error'); return false; }
     const list = await response.json();
     document.getElementById('members').replaceChildren(...list.items.map(card));
@@ -108,7 +105,7 @@
   });
 
   // Only leaders manage members: a member's token is refused by the server, and the form is not shown.
-  const me = await (await fetch('/api/me', { headers: { Authorization: `Bearer ${token}` } })).json().catch(() => null);
+  const me = await (await session.api('/api/me')).json().catch(() => null);
   if (me?.role !== 'leader') { document.querySelector('.add-member').hidden = true; say(texts.leadersOnly, 'error'); return; }
   await render();
 })();

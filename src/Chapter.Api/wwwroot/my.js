@@ -1,18 +1,14 @@
 // A member's referrals: the ones received, with one-tap next steps, and the ones given, with what became of them.
 'use strict';
 (() => {
-  const token = localStorage.getItem('chapter.token');
-  if (!token) { location.replace('/signin'); return; }
+  const { token, api, signInAgain } = window.chapterSession;
+  if (!token()) { location.replace('/signin'); return; }
   const root = document.getElementById('my');
   const texts = root.dataset;
   const status = document.getElementById('my-status');
   const date = new Intl.DateTimeFormat(texts.locale, { dateStyle: 'medium' });
   let me, chapter, names = new Map();
 
-  const api = (path, options = {}) => fetch(path, {
-    ...options,
-    headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json', ...(options.headers ?? {}) },
-  });
   const fill = (text, ...values) => values.reduce((t, v, i) => t.replace(`{${i}}`, v), text);
   const when = at => date.format(new Date(at));
   const money = value => new Intl.NumberFormat(texts.locale, { style: 'currency', currency: value.currency }).format(value.amount);
@@ -98,7 +94,7 @@
 
   (async () => {
     const answer = await api('/api/me');
-    if (answer.status === 401) { localStorage.removeItem('chapter.token'); location.replace('/signin'); return; }
+    if (answer.status === 401) { signInAgain(); return; }
     me = await answer.json();
     chapter = await (await api(`/api/chapters/${me.chapterId}`)).json();
     const members = await (await api(`/api/chapters/${me.chapterId}/members`)).json();

@@ -3,6 +3,16 @@
 const TOKEN_KEY = 'chapter.token';
 const PENDING_KEY = 'chapter.pendingReferral';
 
+// What every signed-in page shares: the token, calls to the API with it, and the way back to sign in.
+window.chapterSession = {
+  token: () => localStorage.getItem(TOKEN_KEY),
+  api: (path, options = {}) => fetch(path, {
+    ...options,
+    headers: { Authorization: `Bearer ${localStorage.getItem(TOKEN_KEY)}`, 'Content-Type': 'application/json', ...(options.headers ?? {}) },
+  }),
+  signInAgain: () => { localStorage.removeItem(TOKEN_KEY); location.replace('/signin'); },
+};
+
 document.addEventListener('DOMContentLoaded', () => {
   const signOut = document.getElementById('sign-out');
   if (!signOut) return;
