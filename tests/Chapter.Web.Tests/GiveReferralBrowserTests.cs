@@ -174,6 +174,47 @@ public sealed class GiveReferralBrowserTests(BrowserFixture browser) : IClassFix
     }
 
     [Fact]
+    public async Task Signing_out_forgets_the_token_and_any_unsent_referral()
+    {
+        var chapter = await BrowserChapter.CreateAsync(browser);
+        var page = await SignedInAsync(await browser.PhoneAsync(), chapter);
+        await page.RouteAsync("**/referrals", route => route.Request.Method == "POST" ? route.AbortAsync("internetdisconnected") : route.ContinueAsync());
+        await FillAsync(page);
+        await page.GetByRole(AriaRole.Button, new() { Name = "Send referral" }).ClickAsync();
+        await Assertions.Expect(page.GetByRole(AriaRole.Status).Last).ToContainTextAsync("Not saved: no connection.");
+        (await page.EvaluateAsync<string?>("localStorage.getItem('chapter.pendingReferral')")).ShouldNotBeNull();
+
+        await page.GetByRole(AriaRole.Button, new() { Name = "Sign out" }).ClickAsync();
+
+        await page.WaitForURLAsync("**/signin");
+        (await page.EvaluateAsync<string?>("localStorage.getItem('chapter.token')")).ShouldBeNull();
+        (await page.EvaluateAsync<string?>("localStorage.getItem('chapter.pendingReferral')")).ShouldBeNull();
+        await page.GotoAsync($"{browser.BaseUrl}/give");
+        await page.WaitForURLAsync("**/signin");
+        await Assertions.Expect(page.Locator("#signin-status")).ToHaveTextAsync("Open the sign-in link your chapter leader sent you.");
+    }
+
+    [Fact]
+    public async Task An_unsent_referral_is_still_there_after_the_page_is_reloaded()
+    {
+        var chapter = await BrowserChapter.CreateAsync(browser);
+        var page = await SignedInAsync(await browser.PhoneAsync(), chapter);
+        await page.RouteAsync("**/referrals", route => route.Request.Method == "POST" ? route.AbortAsync("internetdisconnected") : route.ContinueAsync());
+        await FillAsync(page);
+        await page.GetByRole(AriaRole.Button, new() { Name = "Send referral" }).ClickAsync();
+        await Assertions.Expect(page.GetByRole(AriaRole.Status).Last).ToContainTextAsync("Not saved: no connection.");
+
+        await page.UnrouteAllAsync();
+        await page.ReloadAsync();
+        await page.Locator("form#give[data-ready=true]").WaitForAsync();
+        await Assertions.Expect(page.GetByLabel("Prospect's name")).ToHaveValueAsync("Sara Lind");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Send referral" }).ClickAsync();
+
+        await Assertions.Expect(page.GetByRole(AriaRole.Status).Last).ToHaveTextAsync("Saved. Bram de Vries will be told.");
+        (await chapter.ReferralsAsync()).Count.ShouldBe(1);
+    }
+
+    [Fact]
     public async Task The_language_switch_overrides_the_browser_and_is_remembered()
     {
         var chapter = await BrowserChapter.CreateAsync(browser);
