@@ -188,7 +188,8 @@ public sealed class EventStore(NpgsqlDataSource dataSource, EventTypeMap types, 
     }
 
     /// <summary>
-    /// Maps a row of <c>seq_id, stream_id, version, type, data::text, metadata::text, tenant_id, timestamp</c>.
+    /// Maps a row of <c>seq_id, stream_id, version, type, data::text, metadata::text, tenant_id, timestamp</c>;
+    /// metadata NULL (not read) maps to <see cref="EventMetadata.None"/>.
     /// An unknown type fails, or with <paramref name="tolerateUnknownTypes"/> becomes an <see cref="UnknownEvent"/>.
     /// </summary>
     internal static RecordedEvent ReadEvent(NpgsqlDataReader reader, EventTypeMap types, bool tolerateUnknownTypes)
@@ -201,7 +202,7 @@ public sealed class EventStore(NpgsqlDataSource dataSource, EventTypeMap types, 
             reader.GetInt64(2),
             typeName,
             tolerateUnknownTypes ? types.DeserializeOrUnknown(typeName, json) : types.Deserialize(typeName, json),
-            JsonSerializer.Deserialize<EventMetadata>(reader.GetString(5), types.SerializerOptions) ?? EventMetadata.None,
+            reader.IsDBNull(5) ? EventMetadata.None : JsonSerializer.Deserialize<EventMetadata>(reader.GetString(5), types.SerializerOptions) ?? EventMetadata.None,
             reader.GetString(6),
             reader.GetFieldValue<DateTimeOffset>(7));
     }

@@ -21,6 +21,8 @@ public sealed class RecordingProjection(string name) : IAsyncProjection
     /// <summary>More DDL, as a newer version of the projection would bring.</summary>
     public string ExtraSchemaSql { get; init; } = "";
 
+    public bool ReadsMetadata { get; init; }
+
     /// <summary>Runs before each batch is applied, inside the daemon's transaction.</summary>
     public Func<NpgsqlConnection, IReadOnlyList<RecordedEvent>, Task>? BeforeBatch { get; set; }
 

@@ -38,6 +38,25 @@ public sealed class DaemonTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Only_a_projection_that_asks_for_metadata_reads_it()
+    {
+        var seen = new Dictionary<string, List<string?>> { ["with_metadata"] = [], ["without_metadata"] = [] };
+        RecordingProjection Recording(string name, bool readsMetadata) => new(name)
+        {
+            ReadsMetadata = readsMetadata,
+            BeforeBatch = (_, events) => { lock (seen) seen[name].AddRange(events.Select(e => e.Metadata.ActorId)); return Task.CompletedTask; },
+        };
+        var last = (await _db.Store.AppendAsync(
+            new StreamAppend("s-meta", "thing", "t", ExpectedVersion.Any, [new Noted("with an actor")]), new EventMetadata(ActorId: "member:42"))).LastSequence;
+
+        var daemon = await _db.StartDaemonAsync("node-a", Recording("with_metadata", true), Recording("without_metadata", false));
+        await daemon.WaitForAsync(last, Patience);
+
+        seen["with_metadata"].ShouldBe(["member:42"]);
+        seen["without_metadata"].ShouldBe([null]);
+    }
+
+    [Fact]
     public async Task A_rolled_back_append_leaves_a_hole_that_does_not_stop_the_daemon()
     {
         await _db.AppendAsync(3);

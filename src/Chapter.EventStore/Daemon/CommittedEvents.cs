@@ -11,11 +11,12 @@ namespace Chapter.EventStore.Daemon;
 /// </summary>
 internal sealed class CommittedEvents(NpgsqlDataSource dataSource, EventTypeMap types)
 {
-    public async Task<IReadOnlyList<PositionedEvent>> ReadAsync(EventPosition after, EventPosition? upTo, int maxCount, CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<PositionedEvent>> ReadAsync(
+        EventPosition after, EventPosition? upTo, int maxCount, bool withMetadata, CancellationToken cancellationToken)
     {
         await using var command = dataSource.CreateCommand(
-            """
-            SELECT seq_id, stream_id, version, type, data::text, metadata::text, tenant_id, timestamp, tx_id
+            $"""
+            SELECT seq_id, stream_id, version, type, data::text, {(withMetadata ? "metadata::text" : "NULL::text")}, tenant_id, timestamp, tx_id
             FROM events
             WHERE (tx_id, seq_id) > ($1, $2)
               AND tx_id < pg_snapshot_xmin(pg_current_snapshot())

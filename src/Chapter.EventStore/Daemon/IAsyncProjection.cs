@@ -19,4 +19,10 @@ public interface IAsyncProjection
     /// use unqualified table names). The checkpoint is written in the same transaction.
     /// </summary>
     Task ApplyAsync(NpgsqlConnection connection, IReadOnlyList<RecordedEvent> events, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Whether <see cref="RecordedEvent.Metadata"/> is read for this projection. Off by default: neither reading
+    /// nor decoding it is free at a million events, and a projection of facts rarely needs who did what.
+    /// </summary>
+    bool ReadsMetadata => false;
 }

@@ -154,12 +154,12 @@ internal sealed class ProjectionRunner(
     /// </summary>
     private async Task<bool> CatchUpAsync(EventPosition from, CancellationToken stop)
     {
-        var batch = await log.ReadAsync(from, null, options.BatchSize, stop);
+        var batch = await log.ReadAsync(from, null, options.BatchSize, projection.ReadsMetadata, stop);
         if (batch.Count == 0)
             return false;
         for (var round = 0; round < CatchUpBatchesPerRound && batch.Count > 0; round++)
         {
-            var next = batch.Count == options.BatchSize ? log.ReadAsync(batch[^1].Position, null, options.BatchSize, stop) : null;
+            var next = batch.Count == options.BatchSize ? log.ReadAsync(batch[^1].Position, null, options.BatchSize, projection.ReadsMetadata, stop) : null;
             EventPosition applied;
             try
             {
@@ -340,7 +340,7 @@ internal sealed class ProjectionRunner(
             // Chase the live projection (or, when it stopped at a poison event, the head of the log),
             // then swap the rebuilt tables in at exactly the live position.
             var bound = live.State == "failed" ? (EventPosition?)null : live.Position;
-            var batch = await log.ReadAsync(_rebuild.Position, bound, options.BatchSize, stop);
+            var batch = await log.ReadAsync(_rebuild.Position, bound, options.BatchSize, projection.ReadsMetadata, stop);
             if (batch.Count == 0)
             {
                 await SwapAsync(live.Position, stop);
