@@ -1,0 +1,65 @@
+using System.Net;
+using System.Text.Json.Nodes;
+
+namespace Chapter.Api.Tests;
+
+/// <summary>The chapter's event feed, as an integration follows it page by page.</summary>
+public sealed class EventFeedApiTests(ApiFixture api) : IClassFixture<ApiFixture>
+{
+    [Fact]
+    public async Task Following_next_reads_each_of_the_chapters_events_once_and_none_of_another_chapter()
+    {
+        var scenario = await new Scenario(api).WithChapterAsync();
+        var (anna, bram) = (await scenario.AddMemberAsync("Anna"), await scenario.AddMemberAsync("Bram"));
+        var referral = await scenario.GiveAsync(anna, bram);
+        await scenario.ActAsync(bram, referral, "accept", new { });
+        var elsewhere = await new Scenario(api).WithChapterAsync();
+        await elsewhere.AddMemberAsync("Stranger");
+        var integration = await scenario.IntegrationAsync();
+        var expected = await api.ScalarAsync("SELECT count(*) FROM events WHERE tenant_id = $1", scenario.ChapterId);
+
+        var seen = new List<long>();
+        string? after = null;
+        var until = DateTime.UtcNow.AddSeconds(20);
+        // Events show once every older transaction on the server has ended, so an empty page means "not yet".
+        while (seen.Count < expected && DateTime.UtcNow < until)
+        {
+            var page = JsonNode.Parse(await integration.GetStringAsync(
+                $"/api/chapters/{scenario.ChapterId}/events?limit=2{(after is null ? "" : $"&after={after}")}"))!;
+            var items = page["items"]!.AsArray();
+            items.Count.ShouldBeLessThanOrEqualTo(2);
+            seen.AddRange(items.Select(i => i!["position"]!.GetValue<long>()));
+            after = page["next"]!.GetValue<string>();
+            if (items.Count == 0)
+                await Task.Delay(25);
+        }
+
+        seen.Count.ShouldBe((int)expected);
+        seen.ShouldBeUnique();
+        seen.Order().ShouldBe(await PositionsAsync(scenario.ChapterId));
+    }
+
+    [Fact]
+    public async Task A_bad_cursor_or_limit_is_named()
+    {
+        var scenario = await new Scenario(api).WithChapterAsync();
+        var integration = await scenario.IntegrationAsync();
+        var feed = $"/api/chapters/{scenario.ChapterId}/events";
+
+        await (await integration.GetAsync($"{feed}?after=yesterday")).ShouldBeProblemNamingAsync(HttpStatusCode.BadRequest, "after");
+        await (await integration.GetAsync($"{feed}?limit=0")).ShouldBeProblemNamingAsync(HttpStatusCode.BadRequest, "limit");
+        await (await integration.GetAsync($"{feed}?limit=1001")).ShouldBeProblemNamingAsync(HttpStatusCode.BadRequest, "limit");
+    }
+
+    private async Task<long[]> PositionsAsync(string chapterId)
+    {
+        var positions = new List<long>();
+        for (var i = 0L; ; i++)
+        {
+            var position = await api.ScalarAsync("SELECT coalesce((SELECT seq_id FROM events WHERE tenant_id = $1 ORDER BY seq_id OFFSET $2 LIMIT 1), -1)", chapterId, i);
+            if (position < 0)
+                return [.. positions];
+            positions.Add(position);
+        }
+    }
+}
