@@ -3,6 +3,7 @@ using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Net.Sockets;
 using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
 using Chapter.Testing;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
@@ -53,17 +54,56 @@ public sealed class BrowserFixture : IAsyncLifetime
     }
 
     /// <summary>A phone-sized page in the given browser language.</summary>
-    public async Task<IPage> PhoneAsync(string locale = "en-GB")
+    public Task<IPage> PhoneAsync(string locale = "en-GB") => PageAsync(new BrowserNewContextOptions
     {
-        var context = await Browser.NewContextAsync(new BrowserNewContextOptions
+        ViewportSize = new ViewportSize { Width = 390, Height = 844 },
+        Locale = locale,
+        ExtraHTTPHeaders = new Dictionary<string, string> { ["Accept-Language"] = locale },
+        IsMobile = true,
+        HasTouch = true,
+    });
+
+    /// <summary>A laptop-sized page, as a leader reads the weekly report.</summary>
+    public Task<IPage> LaptopAsync(string locale = "en-GB") => PageAsync(new BrowserNewContextOptions
+    {
+        ViewportSize = new ViewportSize { Width = 1280, Height = 900 },
+        Locale = locale,
+        ExtraHTTPHeaders = new Dictionary<string, string> { ["Accept-Language"] = locale },
+        AcceptDownloads = true,
+    });
+
+    private async Task<IPage> PageAsync(BrowserNewContextOptions options)
+    {
+        var page = await (await Browser.NewContextAsync(options)).NewPageAsync();
+        var seen = PageLog.Of(page);
+        page.Console += (_, message) => seen.Enqueue($"console {message.Type}: {message.Text}");
+        page.PageError += (_, error) => seen.Enqueue($"page error: {error}");
+        page.RequestFailed += (_, request) => seen.Enqueue($"failed {request.Method} {request.Url}: {request.Failure}");
+        page.Response += (_, response) => { if (response.Status >= 400) seen.Enqueue($"{response.Status} {response.Request.Method} {response.Url}"); };
+        page.FrameNavigated += (_, frame) => { if (frame == page.MainFrame) seen.Enqueue($"navigated {frame.Url}"); };
+        return page;
+    }
+
+    /// <summary>
+    /// Opens a sign-in link and waits until the page it leads to has loaded. The URL is polled rather than
+    /// awaited as a navigation event: sign-in replaces the location as soon as /api/me answers, which can be
+    /// before the sign-in page itself has finished loading.
+    /// </summary>
+    public static async Task SignInAsync(IPage page, string signInUrl, string landsOn)
+    {
+        await page.GotoAsync(signInUrl, new PageGotoOptions { WaitUntil = WaitUntilState.Commit });
+        try
         {
-            ViewportSize = new ViewportSize { Width = 390, Height = 844 },
-            Locale = locale,
-            ExtraHTTPHeaders = new Dictionary<string, string> { ["Accept-Language"] = locale },
-            IsMobile = true,
-            HasTouch = true,
-        });
-        return await context.NewPageAsync();
+            await Assertions.Expect(page).ToHaveURLAsync(new Regex(landsOn), new() { Timeout = 20_000 });
+            await page.WaitForLoadStateAsync(LoadState.Load);
+        }
+        catch (Exception failure) when (failure is PlaywrightException or TimeoutException)
+        {
+            var status = await page.Locator("#signin-status").AllTextContentsAsync();
+            throw new TimeoutException(
+                $"Sign-in did not reach {landsOn}; at {page.Url}, status \"{string.Join(" ", status)}\". What the page saw:\n  "
+                + string.Join("\n  ", PageLog.Of(page)), failure);
+        }
     }
 
     public async Task<JsonObject> PostAsync(HttpClient client, string path, object body, HttpStatusCode expected = HttpStatusCode.Created)
@@ -156,4 +196,12 @@ public sealed record BrowserChapter(string Id, Guid Anna, string AnnaSignIn, Gui
 
     public async Task<JsonArray> ReferralsAsync() =>
         JsonNode.Parse(await AnnaApi.GetStringAsync($"/api/chapters/{Id}/referrals"))!["items"]!.AsArray();
+}
+
+/// <summary>What a page saw (console, failed and refused requests, navigations), for the message when a step times out.</summary>
+internal static class PageLog
+{
+    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<IPage, System.Collections.Concurrent.ConcurrentQueue<string>> Logs = new();
+
+    public static System.Collections.Concurrent.ConcurrentQueue<string> Of(IPage page) => Logs.GetValue(page, _ => new());
 }

@@ -1,3 +1,4 @@
+using System.Text.RegularExpressions;
 using Microsoft.Playwright;
 
 namespace Chapter.Web.Tests;
@@ -7,8 +8,7 @@ public sealed class GiveReferralBrowserTests(BrowserFixture browser) : IClassFix
 {
     private static async Task<IPage> SignedInAsync(IPage page, BrowserChapter chapter)
     {
-        await page.GotoAsync(chapter.AnnaSignIn);
-        await page.WaitForURLAsync("**/give");
+        await BrowserFixture.SignInAsync(page, chapter.AnnaSignIn, "/give$");
         await page.Locator("form#give[data-ready=true]").WaitForAsync();
         return page;
     }
@@ -186,11 +186,11 @@ public sealed class GiveReferralBrowserTests(BrowserFixture browser) : IClassFix
 
         await page.GetByRole(AriaRole.Button, new() { Name = "Sign out" }).ClickAsync();
 
-        await page.WaitForURLAsync("**/signin");
+        await Assertions.Expect(page).ToHaveURLAsync(new Regex("/signin$"));
         (await page.EvaluateAsync<string?>("localStorage.getItem('chapter.token')")).ShouldBeNull();
         (await page.EvaluateAsync<string?>("localStorage.getItem('chapter.pendingReferral')")).ShouldBeNull();
-        await page.GotoAsync($"{browser.BaseUrl}/give");
-        await page.WaitForURLAsync("**/signin");
+        await page.GotoAsync($"{browser.BaseUrl}/give", new() { WaitUntil = WaitUntilState.Commit });
+        await Assertions.Expect(page).ToHaveURLAsync(new Regex("/signin$"));
         await Assertions.Expect(page.Locator("#signin-status")).ToHaveTextAsync("Open the sign-in link your chapter leader sent you.");
     }
 

@@ -10,9 +10,8 @@ public sealed class MembersBrowserTests(BrowserFixture browser) : IClassFixture<
     public async Task A_leader_adds_edits_marks_left_and_issues_a_sign_in_link_that_works()
     {
         var chapter = await BrowserChapter.CreateAsync(browser);
-        var context = await browser.Browser.NewContextAsync(new BrowserNewContextOptions { ViewportSize = new ViewportSize { Width = 1280, Height = 900 }, Locale = "en-GB" });
-        var page = await context.NewPageAsync();
-        await page.GotoAsync(chapter.LeaderSignIn);
+        var page = await browser.LaptopAsync();
+        await BrowserFixture.SignInAsync(page, chapter.LeaderSignIn, "/reports/weekly/");
         await page.Locator("#report-page[data-ready=true]").WaitForAsync();
         await page.GetByRole(AriaRole.Link, new() { Name = "Members" }).ClickAsync();
         await page.Locator("#members-page[data-ready=true]").WaitForAsync();
@@ -30,8 +29,7 @@ public sealed class MembersBrowserTests(BrowserFixture browser) : IClassFixture<
         await Assertions.Expect(mai.Locator("input.link")).ToHaveValueAsync(new System.Text.RegularExpressions.Regex("/signin#token=chapter_"));
         var link = await mai.Locator("input.link").InputValueAsync();
         var phone = await browser.PhoneAsync("vi-VN");
-        await phone.GotoAsync(link);
-        await phone.WaitForURLAsync("**/give");
+        await BrowserFixture.SignInAsync(phone, link, "/give$");
         await Assertions.Expect(phone.GetByRole(AriaRole.Heading, new() { Level = 1 })).ToHaveTextAsync("Trao một lời giới thiệu");
 
         var bram = page.Locator(".card", new() { HasText = "Bram de Vries" });
@@ -62,8 +60,7 @@ public sealed class MembersBrowserTests(BrowserFixture browser) : IClassFixture<
     {
         var chapter = await BrowserChapter.CreateAsync(browser);
         var page = await browser.PhoneAsync();
-        await page.GotoAsync(chapter.AnnaSignIn);
-        await page.WaitForURLAsync("**/give");
+        await BrowserFixture.SignInAsync(page, chapter.AnnaSignIn, "/give$");
         await page.GotoAsync($"{browser.BaseUrl}/chapters/{chapter.Id}/members");
         await Assertions.Expect(page.Locator("#members-status")).ToHaveTextAsync("This page is for chapter leaders.");
         await Assertions.Expect(page.Locator("#add-member")).ToBeHiddenAsync();

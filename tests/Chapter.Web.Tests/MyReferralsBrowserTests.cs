@@ -7,8 +7,7 @@ public sealed class MyReferralsBrowserTests(BrowserFixture browser) : IClassFixt
 {
     private static async Task<IPage> MyReferralsAsync(IPage page, string signInUrl)
     {
-        await page.GotoAsync(signInUrl);
-        await page.WaitForURLAsync("**/give");
+        await BrowserFixture.SignInAsync(page, signInUrl, "/give$");
         await page.GetByRole(AriaRole.Link, new() { Name = "My referrals" }).ClickAsync();
         await page.Locator("#my[data-ready=true]").WaitForAsync();
         return page;

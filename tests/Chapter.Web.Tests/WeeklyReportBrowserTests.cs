@@ -35,25 +35,12 @@ public sealed class WeeklyReportBrowserTests(BrowserFixture browser) : IClassFix
         return chapter;
     }
 
-    private async Task<IPage> LaptopAsync(string locale = "en-GB")
-    {
-        var context = await browser.Browser.NewContextAsync(new BrowserNewContextOptions
-        {
-            ViewportSize = new ViewportSize { Width = 1280, Height = 900 },
-            Locale = locale,
-            ExtraHTTPHeaders = new Dictionary<string, string> { ["Accept-Language"] = locale },
-            AcceptDownloads = true,
-        });
-        return await context.NewPageAsync();
-    }
-
     [Fact]
     public async Task The_leader_sees_the_weeks_numbers_the_trend_and_the_flow_between_members()
     {
         var chapter = await ChapterWithAWeekOfHelpAsync(browser);
-        var page = await LaptopAsync();
-        await page.GotoAsync(chapter.LeaderSignIn);
-        await page.WaitForURLAsync($"**/chapters/{chapter.Id}/reports/weekly/*");
+        var page = await browser.LaptopAsync();
+        await BrowserFixture.SignInAsync(page, chapter.LeaderSignIn, $"/chapters/{chapter.Id}/reports/weekly/");
 
         await page.GotoAsync($"{browser.BaseUrl}/chapters/{chapter.Id}/reports/weekly/{ThisWeekInStockholm()}");
         await page.Locator("#report-page[data-ready=true]").WaitForAsync();
@@ -91,17 +78,16 @@ public sealed class WeeklyReportBrowserTests(BrowserFixture browser) : IClassFix
     public async Task Without_a_week_the_report_opens_the_last_full_week_and_members_are_refused()
     {
         var chapter = await BrowserChapter.CreateAsync(browser);
-        var page = await LaptopAsync("sv-SE");
-        await page.GotoAsync(chapter.LeaderSignIn);
+        var page = await browser.LaptopAsync("sv-SE");
+        await BrowserFixture.SignInAsync(page, chapter.LeaderSignIn, "/reports/weekly/");
         await page.Locator("#report-page[data-ready=true]").WaitForAsync();
 
         var today = TimeZoneInfo.ConvertTime(DateTimeOffset.UtcNow, TimeZoneInfo.FindSystemTimeZoneById("Europe/Stockholm")).DateTime.AddDays(-7);
         page.Url.ShouldEndWith($"/reports/weekly/{ISOWeek.GetYear(today)}-W{ISOWeek.GetWeekOfYear(today):00}");
         await Assertions.Expect(page.GetByRole(AriaRole.Heading, new() { Level = 1 })).ToHaveTextAsync("Veckorapport: Stockholm City");
 
-        var member = await LaptopAsync();
-        await member.GotoAsync(chapter.AnnaSignIn);
-        await member.WaitForURLAsync("**/give");
+        var member = await browser.LaptopAsync();
+        await BrowserFixture.SignInAsync(member, chapter.AnnaSignIn, "/give$");
         await member.GotoAsync($"{browser.BaseUrl}/chapters/{chapter.Id}/reports/weekly");
         await Assertions.Expect(member.Locator("#report-status")).ToHaveTextAsync("This page is for chapter leaders.");
     }
