@@ -1,8 +1,9 @@
+using Chapter.EventStore.Daemon;
 using Chapter.Bench;
 using Chapter.LocalPostgres;
 
 // ./chapter bench appends [--seconds 10]
-// ./chapter bench catchup [--events 1000000] [--chapters 100] [--members 40] [--samples 300] [--batch 1000]
+// ./chapter bench catchup [--events 1000000] [--chapters 100] [--members 40] [--samples 300] [--batch N (default: the daemon's)]
 // CHAPTER_BENCH_POSTGRES=<connection string> runs against another server instead of a throwaway local cluster.
 
 int Option(string name, int fallback) =>
@@ -30,7 +31,7 @@ try
     if (benchmark == "appends")
         await AppendBenchmark.RunAsync(connectionString, Option("--seconds", 5));
     else
-        await CatchUpBenchmark.RunAsync(connectionString, Option("--events", 1_000_000), Option("--chapters", 100), Option("--members", 40), Option("--samples", 300), Option("--batch", 1000));
+        await CatchUpBenchmark.RunAsync(connectionString, Option("--events", 1_000_000), Option("--chapters", 100), Option("--members", 40), Option("--samples", 300), Option("--batch", new DaemonOptions().BatchSize));
     return 0;
 }
 finally

@@ -55,10 +55,10 @@ public sealed class ActivityProjectionTests : IAsyncLifetime
         await AppendAsync(MemberDecider.StreamId(C), new MemberLeft(C, T0.AddDays(20)));
     }
 
-    private async Task<ProjectionDaemon> CaughtUpDaemonAsync()
+    private async Task<ProjectionDaemon> CaughtUpDaemonAsync(int batchSize = 1000)
     {
         var daemon = new ProjectionDaemon(_db, ChapterEventTypes.Create(), [new ActivityProjection()],
-            new DaemonOptions { PollInterval = TimeSpan.FromMilliseconds(20) });
+            new DaemonOptions { PollInterval = TimeSpan.FromMilliseconds(20), BatchSize = batchSize });
         await daemon.StartAsync();
         await using var last = _db.CreateCommand("SELECT max(seq_id) FROM events");
         await daemon.WaitForAsync((long)(await last.ExecuteScalarAsync())!, TimeSpan.FromSeconds(20));
@@ -85,6 +85,36 @@ public sealed class ActivityProjectionTests : IAsyncLifetime
         figures.LoopClosures.ShouldBe(1);
         figures.ClosedWonValue.ShouldBe([new Money(2500m, "EUR")]);
         figures.ClosedLoopShare.ShouldBe(1);
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(3)]
+    public async Task Steps_merged_within_a_batch_give_the_same_facts_as_steps_applied_one_by_one(int batchSize)
+    {
+        await GivenAHandMadeHistoryAsync();
+        // A referral whose close and thanks are appended after its giving and acceptance.
+        var late = Guid.NewGuid();
+        await AppendAsync(ReferralDecider.StreamId(late),
+            new ReferralGiven(late, "north", B, A, true, "sealed-S", "Need", Temperature.Warm, "nl", T0.AddDays(5)),
+            new ReferralAccepted(late, A, T0.AddDays(6)));
+        await AppendAsync(ReferralDecider.StreamId(late),
+            new ReferralClosed(late, A, Outcome.Lost, null, T0.AddDays(8)),
+            new ReferralThanked(late, A, "Thanks anyway", T0.AddDays(9)));
+        ReferralFact[] merged;
+        await using (var daemon = await CaughtUpDaemonAsync())
+            merged = [.. (await ActivityProjection.LoadAsync(_db, "north", CancellationToken.None))!.Referrals.OrderBy(r => r.Id)];
+        await using (var reset = _db.CreateCommand($"DROP SCHEMA {ActivityProjection.Schema} CASCADE; DELETE FROM projection_progress"))
+            await reset.ExecuteNonQueryAsync();
+
+        await using var stepByStep = await CaughtUpDaemonAsync(batchSize);
+        var facts = (await ActivityProjection.LoadAsync(_db, "north", CancellationToken.None))!;
+
+        facts.Referrals.OrderBy(r => r.Id).ShouldBe(merged);
+        facts.Referrals.Single(r => r.Id == late).ShouldBe(
+            new ReferralFact(late, B, A, T0.AddDays(5), T0.AddDays(6), null, T0.AddDays(8), Outcome.Lost, null, T0.AddDays(9)));
+        merged.Single(r => r.GiverId == A).ShouldBe(facts.Referrals.Single(r => r.GiverId == A));
     }
 
     [Fact]

@@ -17,7 +17,7 @@ public static class Projections
         {
             PollInterval = TimeSpan.FromMilliseconds(section.GetValue("PollIntervalMs", 250)),
             StandbyPollInterval = TimeSpan.FromMilliseconds(section.GetValue("StandbyPollIntervalMs", 2000)),
-            BatchSize = section.GetValue("BatchSize", 500),
+            BatchSize = section.GetValue("BatchSize", new DaemonOptions().BatchSize),
         };
         builder.Services.AddSingleton(services => new ProjectionDaemon(
             services.GetRequiredService<NpgsqlDataSource>(),

@@ -67,16 +67,6 @@ public sealed class ActivityProjection : IAsyncProjection
                 """,
                 renamed.Select(r => r.Chapter).ToArray(), renamed.Select(r => r.Changed.MemberId).ToArray(), renamed.Select(r => r.Changed.Name).ToArray());
 
-        var given = events.Select(e => e.Data).OfType<ReferralGiven>().ToList();
-        if (given.Count > 0)
-            batch.Add(
-                """
-                INSERT INTO referrals (chapter_id, id, giver_id, receiver_id, given_at)
-                SELECT * FROM unnest($1::text[], $2::uuid[], $3::uuid[], $4::uuid[], $5::timestamptz[]) ON CONFLICT DO NOTHING
-                """,
-                given.Select(g => g.ChapterId).ToArray(), given.Select(g => g.ReferralId).ToArray(), given.Select(g => g.GiverId).ToArray(),
-                given.Select(g => g.ReceiverId).ToArray(), given.Select(g => g.GivenAt).ToArray());
-
         var oneToOnes = events.Select(e => e.Data).OfType<OneToOneHeld>().ToList();
         if (oneToOnes.Count > 0)
             batch.Add("INSERT INTO one_to_ones SELECT * FROM unnest($1::text[], $2::uuid[], $3::uuid[], $4::uuid[], $5::date[]) ON CONFLICT DO NOTHING",
@@ -84,27 +74,89 @@ public sealed class ActivityProjection : IAsyncProjection
                 oneToOnes.Select(o => o.MemberB).ToArray(), oneToOnes.Select(o => o.Date).ToArray());
 
         AddStep<MemberLeft>(batch, events, "members", "left_at", l => (l.MemberId, l.LeftAt));
-        AddStep<ReferralAccepted>(batch, events, "referrals", "accepted_at", a => (a.ReferralId, a.AcceptedAt));
-        AddStep<ReferralDeclined>(batch, events, "referrals", "declined_at", d => (d.ReferralId, d.DeclinedAt));
-        AddStep<ReferralThanked>(batch, events, "referrals", "thanked_at", t => (t.ReferralId, t.ThankedAt));
-
-        var closed = events.Where(e => e.Data is ReferralClosed).ToList();
-        if (closed.Count > 0)
-        {
-            var steps = closed.Select(e => (Chapter: e.TenantId, Closed: (ReferralClosed)e.Data)).ToList();
-            batch.Add(
-                """
-                UPDATE referrals r SET closed_at = u.at, outcome = u.outcome, value_amount = u.amount, value_currency = u.currency
-                FROM unnest($1::text[], $2::uuid[], $3::timestamptz[], $4::text[], $5::numeric[], $6::text[]) AS u (chapter_id, id, at, outcome, amount, currency)
-                WHERE r.chapter_id = u.chapter_id AND r.id = u.id
-                """,
-                steps.Select(s => s.Chapter).ToArray(), steps.Select(s => s.Closed.ReferralId).ToArray(), steps.Select(s => s.Closed.ClosedAt).ToArray(),
-                steps.Select(s => JsonNamingPolicy.CamelCase.ConvertName(s.Closed.Outcome.ToString())).ToArray(),
-                steps.Select(s => s.Closed.Value?.Amount).ToArray(), steps.Select(s => s.Closed.Value?.Currency).ToArray());
-        }
+        AddReferralSteps(batch, events);
 
         if (batch.BatchCommands.Count > 0)
             await batch.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    /// <summary>A referral as the events of one batch describe it: given in the batch, or only later steps of it.</summary>
+    private sealed class ReferralInBatch(string chapterId, Guid id)
+    {
+        public string ChapterId { get; } = chapterId;
+        public Guid Id { get; } = id;
+        public ReferralGiven? Given { get; set; }
+        public DateTimeOffset? AcceptedAt { get; set; }
+        public DateTimeOffset? DeclinedAt { get; set; }
+        public ReferralClosed? Closed { get; set; }
+        public DateTimeOffset? ThankedAt { get; set; }
+    }
+
+    /// <summary>
+    /// All referral events of a batch in two statements, and one row write per referral: referrals given in
+    /// the batch are inserted with whatever later steps the batch also holds, older ones are updated with
+    /// every step the batch holds for them. A referral's steps never undo one another, so merging them equals
+    /// applying them in order. The larger the batch (a long backlog, a rebuild), the more steps merge.
+    /// </summary>
+    private static void AddReferralSteps(NpgsqlBatch batch, IReadOnlyList<RecordedEvent> events)
+    {
+        var referrals = new Dictionary<Guid, ReferralInBatch>();
+        ReferralInBatch Of(RecordedEvent e, Guid id)
+        {
+            if (!referrals.TryGetValue(id, out var referral))
+                referrals[id] = referral = new ReferralInBatch(e.TenantId, id);
+            return referral;
+        }
+        foreach (var e in events)
+        {
+            switch (e.Data)
+            {
+                case ReferralGiven g: Of(e, g.ReferralId).Given = g; break;
+                case ReferralAccepted a: Of(e, a.ReferralId).AcceptedAt = a.AcceptedAt; break;
+                case ReferralDeclined d: Of(e, d.ReferralId).DeclinedAt = d.DeclinedAt; break;
+                case ReferralClosed c: Of(e, c.ReferralId).Closed = c; break;
+                case ReferralThanked t: Of(e, t.ReferralId).ThankedAt = t.ThankedAt; break;
+            }
+        }
+        if (referrals.Count == 0)
+            return;
+
+        static string? OutcomeName(ReferralClosed? closed) => closed is null ? null : JsonNamingPolicy.CamelCase.ConvertName(closed.Outcome.ToString());
+        var given = referrals.Values.Where(r => r.Given is not null).ToList();
+        if (given.Count > 0)
+            batch.Add(
+                """
+                INSERT INTO referrals (chapter_id, id, giver_id, receiver_id, given_at, accepted_at, declined_at, closed_at, outcome, value_amount, value_currency, thanked_at)
+                SELECT * FROM unnest($1::text[], $2::uuid[], $3::uuid[], $4::uuid[], $5::timestamptz[], $6::timestamptz[], $7::timestamptz[],
+                                     $8::timestamptz[], $9::text[], $10::numeric[], $11::text[], $12::timestamptz[])
+                ON CONFLICT DO NOTHING
+                """,
+                given.Select(r => r.ChapterId).ToArray(), given.Select(r => r.Id).ToArray(), given.Select(r => r.Given!.GiverId).ToArray(),
+                given.Select(r => r.Given!.ReceiverId).ToArray(), given.Select(r => r.Given!.GivenAt).ToArray(),
+                given.Select(r => r.AcceptedAt).ToArray(), given.Select(r => r.DeclinedAt).ToArray(), given.Select(r => r.Closed?.ClosedAt).ToArray(),
+                given.Select(r => OutcomeName(r.Closed)).ToArray(), given.Select(r => r.Closed?.Value?.Amount).ToArray(),
+                given.Select(r => r.Closed?.Value?.Currency).ToArray(), given.Select(r => r.ThankedAt).ToArray());
+
+        var stepped = referrals.Values.Where(r => r.Given is null).ToList();
+        if (stepped.Count > 0)
+            batch.Add(
+                """
+                UPDATE referrals r SET
+                    accepted_at = coalesce(u.accepted_at, r.accepted_at),
+                    declined_at = coalesce(u.declined_at, r.declined_at),
+                    closed_at = coalesce(u.closed_at, r.closed_at),
+                    outcome = coalesce(u.outcome, r.outcome),
+                    value_amount = CASE WHEN u.closed_at IS NULL THEN r.value_amount ELSE u.amount END,
+                    value_currency = CASE WHEN u.closed_at IS NULL THEN r.value_currency ELSE u.currency END,
+                    thanked_at = coalesce(u.thanked_at, r.thanked_at)
+                FROM unnest($1::text[], $2::uuid[], $3::timestamptz[], $4::timestamptz[], $5::timestamptz[], $6::text[], $7::numeric[], $8::text[], $9::timestamptz[])
+                    AS u (chapter_id, id, accepted_at, declined_at, closed_at, outcome, amount, currency, thanked_at)
+                WHERE r.chapter_id = u.chapter_id AND r.id = u.id
+                """,
+                stepped.Select(r => r.ChapterId).ToArray(), stepped.Select(r => r.Id).ToArray(),
+                stepped.Select(r => r.AcceptedAt).ToArray(), stepped.Select(r => r.DeclinedAt).ToArray(), stepped.Select(r => r.Closed?.ClosedAt).ToArray(),
+                stepped.Select(r => OutcomeName(r.Closed)).ToArray(), stepped.Select(r => r.Closed?.Value?.Amount).ToArray(),
+                stepped.Select(r => r.Closed?.Value?.Currency).ToArray(), stepped.Select(r => r.ThankedAt).ToArray());
     }
 
     /// <summary>A later step sets one timestamp column of a row created before; the event's tenant is its chapter.</summary>
