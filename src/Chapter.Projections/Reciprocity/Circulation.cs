@@ -44,11 +44,13 @@ public static class Circulation
         var edges = given.Select(r => (r.GiverId, r.ReceiverId)).Distinct().ToList();
 
         var component = StronglyConnectedComponents(edges);
-        var reach = givers.Select(g => (double)given.Where(r => r.GiverId == g).Select(r => r.ReceiverId).Distinct().Count()).ToList();
-        var givenCounts = active.Select(m => given.Count(r => r.GiverId == m)).ToList();
+        var helpedBy = edges.CountBy(e => e.GiverId).ToDictionary();
+        var reach = givers.Select(g => (double)helpedBy[g]).ToList();
+        var givenBy = given.CountBy(r => r.GiverId).ToDictionary();
+        var givenCounts = active.Select(m => givenBy.GetValueOrDefault(m)).ToList();
 
-        var givenBy = facts.Referrals.Where(r => r.GivenAt > from && r.GivenAt < to).ToLookup(r => r.GiverId);
-        var forwarded = given.Count(r => givenBy[r.ReceiverId].Any(next =>
+        var laterGivenBy = facts.Referrals.Where(r => r.GivenAt > from && r.GivenAt < to).ToLookup(r => r.GiverId);
+        var forwarded = given.Count(r => laterGivenBy[r.ReceiverId].Any(next =>
             next.ReceiverId != r.GiverId && next.GivenAt > r.GivenAt && next.GivenAt <= r.GivenAt + PayItForwardWithin));
 
         var onLoops = MembersOnTimeOrderedLoops(given, givers);
@@ -77,56 +79,103 @@ public static class Circulation
 
     /// <summary>
     /// Members on a closed loop of help: a chain of referrals X→Y→…→X, each given after the one before,
-    /// through at least two members besides X. Found from every origin X by earliest-arrival search,
-    /// marking everyone on each chain that closes.
+    /// through at least two members besides X. Found from every origin X and first hop Y by earliest-arrival
+    /// search, marking everyone on each chain that closes.
     /// </summary>
+    /// <remarks>
+    /// The search runs origins × first hops × referrals, so members are numbered and referrals laid out in
+    /// arrays first: a chapter's weekly report runs it twice over hundreds of referrals.
+    /// </remarks>
     internal static HashSet<Guid> MembersOnTimeOrderedLoops(IReadOnlyList<ReferralFact> referralsInTimeOrder, IReadOnlySet<Guid>? wanted = null)
     {
-        var onLoops = new HashSet<Guid>();
-        foreach (var origin in referralsInTimeOrder.Select(r => r.GiverId).Distinct())
+        var numbers = new Dictionary<Guid, int>();
+        var members = new List<Guid>();
+        int Number(Guid member)
         {
-            // The earliest referral from the origin to each first hop: later ones reach nothing more.
-            var firstHops = new Dictionary<Guid, int>();
-            for (var i = 0; i < referralsInTimeOrder.Count; i++)
+            if (!numbers.TryGetValue(member, out var number))
             {
-                var r = referralsInTimeOrder[i];
-                if (r.GiverId == origin && r.ReceiverId != origin)
-                    firstHops.TryAdd(r.ReceiverId, i);
+                numbers[member] = number = members.Count;
+                members.Add(member);
             }
-            foreach (var (firstHop, firstIndex) in firstHops)
+            return number;
+        }
+        var count = referralsInTimeOrder.Count;
+        var giver = new int[count];
+        var receiver = new int[count];
+        var givenAt = new long[count];
+        for (var i = 0; i < count; i++)
+        {
+            giver[i] = Number(referralsInTimeOrder[i].GiverId);
+            receiver[i] = Number(referralsInTimeOrder[i].ReceiverId);
+            givenAt[i] = referralsInTimeOrder[i].GivenAt.UtcTicks;
+        }
+
+        var onLoop = new bool[members.Count];
+        // Wanted members who never appear cannot be found on a loop, so then the search never stops early.
+        var wantedLeft = wanted is null || !wanted.All(numbers.ContainsKey) ? -1 : wanted.Count;
+        void Mark(int member)
+        {
+            if (onLoop[member])
+                return;
+            onLoop[member] = true;
+            if (wantedLeft > 0 && wanted!.Contains(members[member]))
+                wantedLeft--;
+        }
+
+        const long unreached = long.MaxValue;
+        var arrival = new long[members.Count];
+        var cameFrom = new int[members.Count];
+        var firstHopAt = new int[members.Count];
+        var origins = new bool[members.Count];
+        for (var o = 0; o < count && wantedLeft != 0; o++)
+        {
+            var origin = giver[o];
+            if (origins[origin])
+                continue;
+            origins[origin] = true;
+
+            // The earliest referral from the origin to each first hop: later ones reach nothing more.
+            Array.Fill(firstHopAt, -1);
+            for (var i = o; i < count; i++)
+                if (giver[i] == origin && receiver[i] != origin && firstHopAt[receiver[i]] < 0)
+                    firstHopAt[receiver[i]] = i;
+
+            for (var firstHop = 0; firstHop < members.Count && wantedLeft != 0; firstHop++)
             {
-                var startedAt = referralsInTimeOrder[firstIndex].GivenAt;
-                var arrival = new Dictionary<Guid, DateTimeOffset> { [firstHop] = startedAt };
-                var cameFrom = new Dictionary<Guid, Guid>();
-                for (var i = firstIndex + 1; i < referralsInTimeOrder.Count; i++)
+                var firstIndex = firstHopAt[firstHop];
+                if (firstIndex < 0)
+                    continue;
+                var startedAt = givenAt[firstIndex];
+                Array.Fill(arrival, unreached);
+                arrival[firstHop] = startedAt;
+                for (var i = firstIndex + 1; i < count; i++)
                 {
-                    var r = referralsInTimeOrder[i];
-                    if (r.GivenAt <= startedAt || r.GiverId == origin || !arrival.TryGetValue(r.GiverId, out var at) || at >= r.GivenAt)
+                    var from = giver[i];
+                    var at = givenAt[i];
+                    if (at <= startedAt || from == origin || arrival[from] >= at)
                         continue;
-                    if (r.ReceiverId == origin)
+                    var to = receiver[i];
+                    if (to == origin)
                     {
-                        if (r.GiverId == firstHop)
+                        if (from == firstHop)
                             continue; // X→Y→X only: a swap, not help coming round through the group
-                        onLoops.Add(origin);
-                        for (var member = r.GiverId; ; member = cameFrom[member])
+                        Mark(origin);
+                        for (var member = from; ; member = cameFrom[member])
                         {
-                            onLoops.Add(member);
+                            Mark(member);
                             if (member == firstHop)
                                 break;
                         }
                     }
-                    else if (!arrival.ContainsKey(r.ReceiverId))
+                    else if (arrival[to] == unreached)
                     {
-                        arrival[r.ReceiverId] = r.GivenAt;
-                        cameFrom[r.ReceiverId] = r.GiverId;
+                        arrival[to] = at;
+                        cameFrom[to] = from;
                     }
                 }
-                // Where help circulates, everyone asked about is soon found on a loop: stop searching then.
-                if (wanted is not null && wanted.All(onLoops.Contains))
-                    return onLoops;
             }
         }
-        return onLoops;
+        return members.Where((_, number) => onLoop[number]).ToHashSet();
     }
 
     /// <summary>Tarjan's algorithm: the component of each member; an edge within one component lies on a directed cycle.</summary>

@@ -1,5 +1,6 @@
 using System.ComponentModel;
 using System.Globalization;
+using System.Runtime.InteropServices;
 using System.Text.RegularExpressions;
 using Chapter.Domain.Referrals;
 using Chapter.Domain.Shared;
@@ -70,16 +71,19 @@ public static partial class WeeklyReport
         var names = facts.Members.ToDictionary(m => m.Id, m => m.Name);
         string Name(Guid id) => names.GetValueOrDefault(id, "");
 
-        var firstContacts = FirstInteractions(facts);
-        var counts = new WeekCounts(
-            Given: facts.Referrals.Count(r => InWeek(r.GivenAt)),
-            Accepted: facts.Referrals.Count(r => InWeek(r.AcceptedAt)),
-            Declined: facts.Referrals.Count(r => InWeek(r.DeclinedAt)),
-            ClosedWon: facts.Referrals.Count(r => InWeek(r.ClosedAt) && r.Outcome == Outcome.Won),
-            ClosedLost: facts.Referrals.Count(r => InWeek(r.ClosedAt) && r.Outcome == Outcome.Lost),
-            Thanked: facts.Referrals.Count(r => InWeek(r.ThankedAt)),
+        int given = 0, accepted = 0, declined = 0, closedWon = 0, closedLost = 0, thanked = 0;
+        foreach (var r in facts.Referrals)
+        {
+            given += InWeek(r.GivenAt) ? 1 : 0;
+            accepted += InWeek(r.AcceptedAt) ? 1 : 0;
+            declined += InWeek(r.DeclinedAt) ? 1 : 0;
+            closedWon += InWeek(r.ClosedAt) && r.Outcome == Outcome.Won ? 1 : 0;
+            closedLost += InWeek(r.ClosedAt) && r.Outcome == Outcome.Lost ? 1 : 0;
+            thanked += InWeek(r.ThankedAt) ? 1 : 0;
+        }
+        var counts = new WeekCounts(given, accepted, declined, closedWon, closedLost, thanked,
             OneToOnes: facts.OneToOnes.Count(o => o.HeldOn >= monday && o.HeldOn < monday.AddDays(7)),
-            NewTies: firstContacts.Values.Count(first => InWeek(first)));
+            NewTies: FirstInteractions(facts).Values.Count(first => InWeek(first)));
 
         var waiting = facts.Referrals
             .Where(r => r.GivenAt < to - AcceptanceNudgeAfter && !(r.AcceptedAt < to) && !(r.DeclinedAt < to))
@@ -118,9 +122,9 @@ public static partial class WeeklyReport
         var first = new Dictionary<(Guid, Guid), DateTimeOffset>();
         void Saw(Guid a, Guid b, DateTimeOffset at)
         {
-            var pair = a.CompareTo(b) < 0 ? (a, b) : (b, a);
-            if (!first.TryGetValue(pair, out var known) || at < known)
-                first[pair] = at;
+            ref var known = ref CollectionsMarshal.GetValueRefOrAddDefault(first, a.CompareTo(b) < 0 ? (a, b) : (b, a), out var seen);
+            if (!seen || at < known)
+                known = at;
         }
         foreach (var r in facts.Referrals)
         {
