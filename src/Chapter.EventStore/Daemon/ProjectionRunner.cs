@@ -285,9 +285,10 @@ internal sealed class ProjectionRunner(
         await using var connection = await dataSource.OpenConnectionAsync(stop);
         await using var transaction = await connection.BeginTransactionAsync(stop);
         await ExecuteAsync(connection, ProjectionTransactionSettings(_liveSchema), stop);
-        if (known.Count > 0)
-            await projection.ApplyAsync(connection, known, stop);
 
+        // The checkpoint moves first: its row stays locked until commit, so a node whose checkpoint was moved
+        // by another (it lost its lock without knowing yet) stops here, before writing anything the other
+        // already wrote, and projections need not make every write idempotent to survive that.
         var to = batch[^1].Position;
         await using var checkpoint = new NpgsqlCommand(
             """
@@ -306,6 +307,8 @@ internal sealed class ProjectionRunner(
         checkpoint.Parameters.Add(new NpgsqlParameter { Value = batch.Max(e => e.Event.Sequence) });
         if (await checkpoint.ExecuteNonQueryAsync(stop) != 1)
             throw new CheckpointMovedException();
+        if (known.Count > 0)
+            await projection.ApplyAsync(connection, known, stop);
         await transaction.CommitAsync(stop);
     }
 
