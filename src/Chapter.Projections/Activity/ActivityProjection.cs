@@ -99,6 +99,8 @@ public sealed class ActivityProjection : IAsyncProjection
     /// applying them in order. The larger the batch (a long backlog, a rebuild), the more steps merge.
     /// The insert has no ON CONFLICT clause (a speculative insert costs a quarter more): the daemon applies each
     /// event once, and a referral is given once, so a duplicate is a fault to stop at, not to skip.
+    /// A given referral's row takes the chapter its payload names, so a payload without one stops the
+    /// projection at that event (poison) instead of being filed under the event's tenant.
     /// </summary>
     private static void AddReferralSteps(NpgsqlBatch batch, IReadOnlyList<RecordedEvent> events)
     {
@@ -132,7 +134,7 @@ public sealed class ActivityProjection : IAsyncProjection
                 SELECT * FROM unnest($1::text[], $2::uuid[], $3::uuid[], $4::uuid[], $5::timestamptz[], $6::timestamptz[], $7::timestamptz[],
                                      $8::timestamptz[], $9::text[], $10::numeric[], $11::text[], $12::timestamptz[])
                 """,
-                given.Select(r => r.ChapterId).ToArray(), given.Select(r => r.Id).ToArray(), given.Select(r => r.Given!.GiverId).ToArray(),
+                given.Select(r => r.Given!.ChapterId).ToArray(), given.Select(r => r.Id).ToArray(), given.Select(r => r.Given!.GiverId).ToArray(),
                 given.Select(r => r.Given!.ReceiverId).ToArray(), given.Select(r => r.Given!.GivenAt).ToArray(),
                 given.Select(r => r.AcceptedAt).ToArray(), given.Select(r => r.DeclinedAt).ToArray(), given.Select(r => r.Closed?.ClosedAt).ToArray(),
                 given.Select(r => OutcomeName(r.Closed)).ToArray(), given.Select(r => r.Closed?.Value?.Amount).ToArray(),
