@@ -16,7 +16,7 @@ public sealed record CirculationFigures(
     [property: Description("Median number of distinct members each giving member helped.")] double? MedianReach,
     [property: Description("Gini coefficient of referrals given per active member: 0 when giving is evenly shared, towards 1 when few give everything.")] double? GivingGini,
     [property: Description("Share of referrals received whose receiver, within 30 days (and before the window ends), gave a referral to someone other than that giver: help passed on rather than paid back.")] double? PayItForwardRate,
-    [property: Description("Share of giving members who lie on at least one closed loop in the window: a chain of referrals X→Y→…→X, each given after the one before, through at least two other members.")] double? LoopClosures,
+    [property: Description("Share of giving members who lie on at least one closed loop in the window: a chain of referrals X→Y→…→X, each given after the one before, through at least two other members and through nobody twice.")] double? LoopClosures,
     [property: Description("Share of referrals closed won in the window whose receiver thanked the giver within 14 days of closing.")] double? ClosedLoopShare,
     [property: Description("Median hours from giving to acceptance, over referrals given in the window and accepted.")] double? MedianHoursToAccept,
     [property: Description("Value of referrals closed won in the window, per currency (never converted or added across currencies).")] IReadOnlyList<Money> ClosedWonValue)
@@ -53,7 +53,7 @@ public static class Circulation
         var forwarded = given.Count(r => laterGivenBy[r.ReceiverId].Any(next =>
             next.ReceiverId != r.GiverId && next.GivenAt > r.GivenAt && next.GivenAt <= r.GivenAt + PayItForwardWithin));
 
-        var onLoops = MembersOnTimeOrderedLoops(given, givers);
+        var onLoops = TimeOrderedLoops.MembersOn(given, givers);
 
         var won = facts.Referrals.Where(r => r.WonBy(to) && r.ClosedAt >= from).ToList();
         var thankedInTime = won.Count(r => r.ThankedAt is { } thanked && thanked <= r.ClosedAt + ThanksWithin && thanked < to);
@@ -75,107 +75,6 @@ public static class Circulation
             MedianHoursToAccept: Median(hoursToAccept) is { } median ? Math.Round(median, 1) : null,
             ClosedWonValue: won.GroupBy(r => r.Value!.Currency).OrderBy(g => g.Key)
                 .Select(g => new Money(g.Sum(r => r.Value!.Amount), g.Key)).ToList());
-    }
-
-    /// <summary>
-    /// Members on a closed loop of help: a chain of referrals X→Y→…→X, each given after the one before,
-    /// through at least two members besides X. Found from every origin X and first hop Y by earliest-arrival
-    /// search, marking everyone on each chain that closes.
-    /// </summary>
-    /// <remarks>
-    /// The search runs origins × first hops × referrals, so members are numbered and referrals laid out in
-    /// arrays first: a chapter's weekly report runs it twice over hundreds of referrals.
-    /// </remarks>
-    internal static HashSet<Guid> MembersOnTimeOrderedLoops(IReadOnlyList<ReferralFact> referralsInTimeOrder, IReadOnlySet<Guid>? wanted = null)
-    {
-        var numbers = new Dictionary<Guid, int>();
-        var members = new List<Guid>();
-        int Number(Guid member)
-        {
-            if (!numbers.TryGetValue(member, out var number))
-            {
-                numbers[member] = number = members.Count;
-                members.Add(member);
-            }
-            return number;
-        }
-        var count = referralsInTimeOrder.Count;
-        var giver = new int[count];
-        var receiver = new int[count];
-        var givenAt = new long[count];
-        for (var i = 0; i < count; i++)
-        {
-            giver[i] = Number(referralsInTimeOrder[i].GiverId);
-            receiver[i] = Number(referralsInTimeOrder[i].ReceiverId);
-            givenAt[i] = referralsInTimeOrder[i].GivenAt.UtcTicks;
-        }
-
-        var onLoop = new bool[members.Count];
-        // Wanted members who never appear cannot be found on a loop, so then the search never stops early.
-        var wantedLeft = wanted is null || !wanted.All(numbers.ContainsKey) ? -1 : wanted.Count;
-        void Mark(int member)
-        {
-            if (onLoop[member])
-                return;
-            onLoop[member] = true;
-            if (wantedLeft > 0 && wanted!.Contains(members[member]))
-                wantedLeft--;
-        }
-
-        const long unreached = long.MaxValue;
-        var arrival = new long[members.Count];
-        var cameFrom = new int[members.Count];
-        var firstHopAt = new int[members.Count];
-        var origins = new bool[members.Count];
-        for (var o = 0; o < count && wantedLeft != 0; o++)
-        {
-            var origin = giver[o];
-            if (origins[origin])
-                continue;
-            origins[origin] = true;
-
-            // The earliest referral from the origin to each first hop: later ones reach nothing more.
-            Array.Fill(firstHopAt, -1);
-            for (var i = o; i < count; i++)
-                if (giver[i] == origin && receiver[i] != origin && firstHopAt[receiver[i]] < 0)
-                    firstHopAt[receiver[i]] = i;
-
-            for (var firstHop = 0; firstHop < members.Count && wantedLeft != 0; firstHop++)
-            {
-                var firstIndex = firstHopAt[firstHop];
-                if (firstIndex < 0)
-                    continue;
-                var startedAt = givenAt[firstIndex];
-                Array.Fill(arrival, unreached);
-                arrival[firstHop] = startedAt;
-                for (var i = firstIndex + 1; i < count; i++)
-                {
-                    var from = giver[i];
-                    var at = givenAt[i];
-                    if (at <= startedAt || from == origin || arrival[from] >= at)
-                        continue;
-                    var to = receiver[i];
-                    if (to == origin)
-                    {
-                        if (from == firstHop)
-                            continue; // X→Y→X only: a swap, not help coming round through the group
-                        Mark(origin);
-                        for (var member = from; ; member = cameFrom[member])
-                        {
-                            Mark(member);
-                            if (member == firstHop)
-                                break;
-                        }
-                    }
-                    else if (arrival[to] == unreached)
-                    {
-                        arrival[to] = at;
-                        cameFrom[to] = from;
-                    }
-                }
-            }
-        }
-        return members.Where((_, number) => onLoop[number]).ToHashSet();
     }
 
     /// <summary>Tarjan's algorithm: the component of each member; an edge within one component lies on a directed cycle.</summary>
