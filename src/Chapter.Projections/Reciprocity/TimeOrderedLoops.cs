@@ -60,7 +60,10 @@ internal sealed class TimeOrderedLoops
             _receiver[i] = Number(referralsInTimeOrder[i].ReceiverId);
             _givenAt[i] = referralsInTimeOrder[i].GivenAt.UtcTicks;
         }
-        _givenBy = Enumerable.Range(0, _members.Count).Select(m => Enumerable.Range(0, count).Where(i => _giver[i] == m).ToArray()).ToArray();
+        var givenBy = Enumerable.Range(0, _members.Count).Select(_ => new List<int>()).ToArray();
+        for (var i = 0; i < count; i++)
+            givenBy[_giver[i]].Add(i);
+        _givenBy = Array.ConvertAll(givenBy, given => given.ToArray());
         _onLoop = new bool[_members.Count];
         // Only givers can be on a loop; wanted members who never gave are never found, so they are not waited for.
         _wanted = Enumerable.Range(0, _members.Count)
