@@ -179,7 +179,9 @@ public sealed partial class ProjectionDaemon : IAsyncDisposable
                 await using (var command = _dataSource.CreateCommand(
                     """
                     SELECT p.name, p.state, p.error, p.error_seq,
-                           NOT EXISTS (SELECT 1 FROM events e WHERE e.seq_id <= $2 AND (e.tx_id, e.seq_id) > (p.last_tx, p.last_seq))
+                           -- In commit order from the checkpoint (the index), not a scan of every event before it.
+                           NOT EXISTS (SELECT 1 FROM (SELECT 1 FROM events e WHERE (e.tx_id, e.seq_id) > (p.last_tx, p.last_seq) AND e.seq_id <= $2
+                                                      ORDER BY e.tx_id, e.seq_id LIMIT 1) AS pending)
                     FROM unnest($1::text[]) AS n (name)
                     LEFT JOIN projection_progress p ON p.name = n.name
                     """))
