@@ -151,4 +151,55 @@ public sealed class ActivityProjectionTests : IAsyncLifetime
         after.Referrals.OrderBy(r => r.Id).ShouldBe(before.Referrals.OrderBy(r => r.Id));
         after.OneToOnes.ShouldBe(before.OneToOnes);
     }
+
+    [Fact]
+    public async Task Each_chapters_referrals_and_steps_live_in_partitions_of_their_own()
+    {
+        await GivenAHandMadeHistoryAsync();
+        await AppendAsync(ChapterDecider.StreamId("south"), new ChapterCreated("south", "South", "Europe/Stockholm", "SEK", T0));
+        var south = Guid.NewGuid();
+        await _store.AppendAsync(new StreamAppend(ReferralDecider.StreamId(south), "referral", "south", ExpectedVersion.Any,
+            [new ReferralGiven(south, "south", A, B, true, "sealed-T", "Need", Temperature.Warm, "sv", T0.AddDays(2))]), EventMetadata.None);
+        await _store.AppendAsync(new StreamAppend(ReferralDecider.StreamId(south), "referral", "south", ExpectedVersion.Any,
+            [new ReferralAccepted(south, B, T0.AddDays(3))]), EventMetadata.None);
+        await using var daemon = await CaughtUpDaemonAsync(batchSize: 1); // every later step a row of its own
+
+        async Task<string[]> TablesHolding(string table, string chapter)
+        {
+            await using var command = _db.CreateCommand($"SELECT DISTINCT tableoid::regclass::text FROM {ActivityProjection.Schema}.{table} WHERE chapter_id = $1");
+            command.Parameters.Add(new NpgsqlParameter { Value = chapter });
+            var names = new List<string>();
+            await using var reader = await command.ExecuteReaderAsync();
+            while (await reader.ReadAsync())
+                names.Add(reader.GetString(0));
+            return [.. names];
+        }
+        var north = (await TablesHolding("referrals", "north")).ShouldHaveSingleItem();
+        (await TablesHolding("referrals", "south")).ShouldHaveSingleItem().ShouldNotBe(north);
+        (await TablesHolding("referral_steps", "north")).ShouldHaveSingleItem().ShouldNotBe((await TablesHolding("referral_steps", "south")).ShouldHaveSingleItem());
+        var facts = (await ActivityProjection.LoadAsync(_db, "south", CancellationToken.None))!;
+        facts.Referrals.ShouldHaveSingleItem().ShouldBe(new ReferralFact(south, A, B, T0.AddDays(2), T0.AddDays(3), null, null, null, null, null));
+    }
+
+    [Fact]
+    public async Task Referrals_load_in_the_order_the_server_sorts_them_by_time_then_id()
+    {
+        await AppendAsync(ChapterDecider.StreamId("north"), new ChapterCreated("north", "North", "Europe/Amsterdam", "EUR", T0));
+        // Many at the same moment, so that ids decide; ids that differ in every part of the uuid.
+        var ids = Enumerable.Range(0, 60).Select(_ => Guid.NewGuid()).ToList();
+        ids.AddRange(new[] { "00000000-0000-0000-0000-000000000001", "80000000-0000-0000-0000-000000000000", "00000000-8000-0000-0000-000000000000",
+            "00000000-0000-8000-0000-000000000000", "00000000-0000-0000-8000-000000000000", "ffffffff-0000-0000-0000-000000000000" }.Select(Guid.Parse));
+        foreach (var (id, i) in ids.Select((id, i) => (id, i)))
+            await AppendAsync(ReferralDecider.StreamId(id),
+                new ReferralGiven(id, "north", A, B, true, "sealed", "Need", Temperature.Warm, "nl", T0.AddDays(i % 3)));
+        await using var daemon = await CaughtUpDaemonAsync();
+
+        await using var command = _db.CreateCommand($"SELECT id FROM {ActivityProjection.Schema}.referrals ORDER BY given_at, id");
+        var serverOrder = new List<Guid>();
+        await using (var reader = await command.ExecuteReaderAsync())
+            while (await reader.ReadAsync())
+                serverOrder.Add(reader.GetGuid(0));
+
+        (await ActivityProjection.LoadAsync(_db, "north", CancellationToken.None))!.Referrals.Select(r => r.Id).ShouldBe(serverOrder);
+    }
 }

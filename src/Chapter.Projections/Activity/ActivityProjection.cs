@@ -21,8 +21,10 @@ public sealed class ActivityProjection : IAsyncProjection
 
     public string Name => ProjectionName;
 
-    // Keyed by (chapter, id): one index serves both the updates, which know the chapter from the event's
-    // tenant, and the reads, which load one chapter at a time.
+    // A report reads one chapter's whole history. Rows of many chapters appended in time order would put
+    // nearly each of a chapter's referrals on a page of its own, so referrals and their later steps live in a
+    // partition per chapter, made when the chapter's first referral arrives. Later steps are inserted as rows of
+    // their own instead of updating the referral: no statement looks rows up to change them, and steps need no index.
     public string SchemaSql =>
         """
         CREATE TABLE chapters (id text PRIMARY KEY, time_zone text NOT NULL, currency text NOT NULL, tie_half_life_days int NOT NULL);
@@ -32,9 +34,24 @@ public sealed class ActivityProjection : IAsyncProjection
             chapter_id text NOT NULL, id uuid NOT NULL, giver_id uuid NOT NULL, receiver_id uuid NOT NULL, given_at timestamptz NOT NULL,
             accepted_at timestamptz, declined_at timestamptz, closed_at timestamptz, outcome text, value_amount numeric, value_currency text,
             thanked_at timestamptz,
-            PRIMARY KEY (chapter_id, id)) WITH (fillfactor = 70); -- room on each page for the updates of later steps (HOT)
+            PRIMARY KEY (chapter_id, id)) PARTITION BY LIST (chapter_id);
+        CREATE TABLE referral_steps (
+            chapter_id text NOT NULL, referral_id uuid NOT NULL,
+            accepted_at timestamptz, declined_at timestamptz, closed_at timestamptz, outcome text, value_amount numeric, value_currency text,
+            thanked_at timestamptz) PARTITION BY LIST (chapter_id);
         CREATE TABLE one_to_ones (chapter_id text NOT NULL, id uuid NOT NULL, member_a uuid NOT NULL, member_b uuid NOT NULL, held_on date NOT NULL,
             PRIMARY KEY (chapter_id, id));
+        -- Creating a partition locks the parent until the batch commits: once per chapter.
+        CREATE FUNCTION add_chapter_partitions(chapter_ids text[]) RETURNS void LANGUAGE plpgsql AS $$
+        DECLARE chapter text;
+        BEGIN
+            FOREACH chapter IN ARRAY chapter_ids LOOP
+                IF to_regclass(quote_ident('referrals_' || md5(chapter))) IS NULL THEN
+                    EXECUTE format('CREATE TABLE %I PARTITION OF referrals FOR VALUES IN (%L)', 'referrals_' || md5(chapter), chapter);
+                    EXECUTE format('CREATE TABLE %I PARTITION OF referral_steps FOR VALUES IN (%L)', 'referral_steps_' || md5(chapter), chapter);
+                END IF;
+            END LOOP;
+        END $$;
         """;
 
     /// <summary>
@@ -93,10 +110,11 @@ public sealed class ActivityProjection : IAsyncProjection
     }
 
     /// <summary>
-    /// All referral events of a batch in two statements, and one row write per referral: referrals given in
-    /// the batch are inserted with whatever later steps the batch also holds, older ones are updated with
-    /// every step the batch holds for them. A referral's steps never undo one another, so merging them equals
-    /// applying them in order. The larger the batch (a long backlog, a rebuild), the more steps merge.
+    /// All referral events of a batch in two inserts, and one row per referral: referrals given in the batch
+    /// with whatever later steps the batch also holds, and for older ones a row of referral_steps with every step
+    /// the batch holds for them (folded into the referral when read). A referral's steps never undo one another,
+    /// so merging them equals applying them in order. The larger the batch (a long backlog, a rebuild), the more
+    /// steps merge.
     /// The insert has no ON CONFLICT clause (a speculative insert costs a quarter more): the daemon applies each
     /// event once, and a referral is given once, so a duplicate is a fault to stop at, not to skip.
     /// A given referral's row takes the chapter its payload names, so a payload without one stops the
@@ -125,6 +143,9 @@ public sealed class ActivityProjection : IAsyncProjection
         if (referrals.Count == 0)
             return;
 
+        var chapterIds = referrals.Values.Select(r => r.Given is null ? r.ChapterId : r.Given.ChapterId).Where(c => c is not null).Distinct().ToArray();
+        batch.Add("SELECT add_chapter_partitions($1::text[])", (object)chapterIds);
+
         static string? OutcomeName(ReferralClosed? closed) => closed is null ? null : JsonNamingPolicy.CamelCase.ConvertName(closed.Outcome.ToString());
         var given = referrals.Values.Where(r => r.Given is not null).ToList();
         if (given.Count > 0)
@@ -144,17 +165,8 @@ public sealed class ActivityProjection : IAsyncProjection
         if (stepped.Count > 0)
             batch.Add(
                 """
-                UPDATE referrals r SET
-                    accepted_at = coalesce(u.accepted_at, r.accepted_at),
-                    declined_at = coalesce(u.declined_at, r.declined_at),
-                    closed_at = coalesce(u.closed_at, r.closed_at),
-                    outcome = coalesce(u.outcome, r.outcome),
-                    value_amount = CASE WHEN u.closed_at IS NULL THEN r.value_amount ELSE u.amount END,
-                    value_currency = CASE WHEN u.closed_at IS NULL THEN r.value_currency ELSE u.currency END,
-                    thanked_at = coalesce(u.thanked_at, r.thanked_at)
-                FROM unnest($1::text[], $2::uuid[], $3::timestamptz[], $4::timestamptz[], $5::timestamptz[], $6::text[], $7::numeric[], $8::text[], $9::timestamptz[])
-                    AS u (chapter_id, id, accepted_at, declined_at, closed_at, outcome, amount, currency, thanked_at)
-                WHERE r.chapter_id = u.chapter_id AND r.id = u.id
+                INSERT INTO referral_steps (chapter_id, referral_id, accepted_at, declined_at, closed_at, outcome, value_amount, value_currency, thanked_at)
+                SELECT * FROM unnest($1::text[], $2::uuid[], $3::timestamptz[], $4::timestamptz[], $5::timestamptz[], $6::text[], $7::numeric[], $8::text[], $9::timestamptz[])
                 """,
                 stepped.Select(r => r.ChapterId).ToArray(), stepped.Select(r => r.Id).ToArray(),
                 stepped.Select(r => r.AcceptedAt).ToArray(), stepped.Select(r => r.DeclinedAt).ToArray(), stepped.Select(r => r.Closed?.ClosedAt).ToArray(),
@@ -189,18 +201,18 @@ public sealed class ActivityProjection : IAsyncProjection
                      $"SELECT id, name, joined_at, left_at FROM {Schema}.members WHERE chapter_id = $1 ORDER BY joined_at",
                      $"""
                       SELECT id, giver_id, receiver_id, given_at, accepted_at, declined_at, closed_at, outcome, value_amount, value_currency, thanked_at
-                      FROM {Schema}.referrals
-                      WHERE chapter_id = $1 AND ($2::timestamptz IS NULL OR greatest(given_at, accepted_at, declined_at, closed_at, thanked_at) >= $2)
-                      ORDER BY given_at, id
+                      FROM {Schema}.referrals WHERE chapter_id = $1
+                      """,
+                     $"""
+                      SELECT referral_id, accepted_at, declined_at, closed_at, outcome, value_amount, value_currency, thanked_at
+                      FROM {Schema}.referral_steps WHERE chapter_id = $1
                       """,
                      $"SELECT id, member_a, member_b, held_on FROM {Schema}.one_to_ones WHERE chapter_id = $1 AND ($2::date IS NULL OR held_on >= $2) ORDER BY held_on, id",
                  })
         {
             var command = new NpgsqlBatchCommand(sql);
             command.Parameters.Add(new NpgsqlParameter { Value = chapterId });
-            if (sql.Contains("$2::timestamptz"))
-                command.Parameters.Add(new NpgsqlParameter { Value = (object?)activeSince?.ToUniversalTime() ?? DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.TimestampTz });
-            else if (sql.Contains("$2::date"))
+            if (sql.Contains("$2::date"))
                 command.Parameters.Add(new NpgsqlParameter { Value = activeSince is { } since ? DateOnly.FromDateTime(since.UtcDateTime.AddDays(-1)) : DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Date });
             batch.BatchCommands.Add(command);
         }
@@ -218,23 +230,52 @@ public sealed class ActivityProjection : IAsyncProjection
             members.Add(new MemberFact(reader.GetGuid(0), reader.GetString(1), reader.GetFieldValue<DateTimeOffset>(2),
                 reader.IsDBNull(3) ? null : reader.GetFieldValue<DateTimeOffset>(3)));
 
+        DateTimeOffset? At(int i) => reader.IsDBNull(i) ? null : reader.GetFieldValue<DateTimeOffset>(i);
+        Outcome? OutcomeAt(int i) => reader.IsDBNull(i) ? null : reader.GetString(i) switch
+        {
+            "won" => Outcome.Won,
+            "lost" => Outcome.Lost,
+            var other => throw new InvalidDataException($"Unknown outcome '{other}' in {Schema}.referrals."),
+        };
+        Money? ValueAt(int i) => reader.IsDBNull(i) ? null : new Money(reader.GetDecimal(i), reader.GetString(i + 1));
+
         await reader.NextResultAsync(ct);
         var referrals = new List<ReferralFact>();
         while (await reader.ReadAsync(ct))
-        {
-            DateTimeOffset? At(int i) => reader.IsDBNull(i) ? null : reader.GetFieldValue<DateTimeOffset>(i);
             referrals.Add(new ReferralFact(
                 reader.GetGuid(0), reader.GetGuid(1), reader.GetGuid(2), reader.GetFieldValue<DateTimeOffset>(3),
-                At(4), At(5), At(6),
-                reader.IsDBNull(7) ? null : reader.GetString(7) switch
-                {
-                    "won" => Outcome.Won,
-                    "lost" => Outcome.Lost,
-                    var other => throw new InvalidDataException($"Unknown outcome '{other}' in {Schema}.referrals."),
-                },
-                reader.IsDBNull(8) ? null : new Money(reader.GetDecimal(8), reader.GetString(9)),
-                At(10)));
+                At(4), At(5), At(6), OutcomeAt(7), ValueAt(8), At(10)));
+        var ids = new Guid[referrals.Count];
+        var indexes = new int[referrals.Count];
+        for (var i = 0; i < referrals.Count; i++)
+            (ids[i], indexes[i]) = (referrals[i].Id, i);
+        Array.Sort(ids, indexes);
+
+        // A row of steps holds what one batch learned of a referral given before it. Each step happens once (the
+        // decider refuses a second), so the rows of a referral never set the same column twice, in whatever order.
+        await reader.NextResultAsync(ct);
+        while (await reader.ReadAsync(ct))
+        {
+            var found = Array.BinarySearch(ids, reader.GetGuid(0));
+            if (found < 0)
+                continue; // steps filed under another chapter than the referral's: they never belonged to this one
+            var index = indexes[found];
+            var r = referrals[index];
+            var closedAt = At(3);
+            referrals[index] = r with
+            {
+                AcceptedAt = At(1) ?? r.AcceptedAt,
+                DeclinedAt = At(2) ?? r.DeclinedAt,
+                ClosedAt = closedAt ?? r.ClosedAt,
+                Outcome = OutcomeAt(4) ?? r.Outcome,
+                Value = closedAt is null ? r.Value : ValueAt(5),
+                ThankedAt = At(7) ?? r.ThankedAt,
+            };
         }
+        if (activeSince is { } start)
+            referrals.RemoveAll(r => !(r.GivenAt >= start || r.AcceptedAt >= start || r.DeclinedAt >= start || r.ClosedAt >= start || r.ThankedAt >= start));
+        // In the order the server sorts (given_at, id): Guid compares as PostgreSQL's uuid does, byte by byte.
+        referrals.Sort(static (a, b) => a.GivenAt != b.GivenAt ? a.GivenAt.CompareTo(b.GivenAt) : a.Id.CompareTo(b.Id));
 
         await reader.NextResultAsync(ct);
         var oneToOnes = new List<OneToOneFact>();
