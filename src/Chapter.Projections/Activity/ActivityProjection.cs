@@ -235,7 +235,7 @@ public sealed class ActivityProjection : IAsyncProjection
         {
             "won" => Outcome.Won,
             "lost" => Outcome.Lost,
-            var other => throw new InvalidDataException($"Unknown outcome '{other}' in {Schema}.referrals."),
+            var other => throw new InvalidDataException($"Unknown outcome '{other}' in {Schema}.referrals or {Schema}.referral_steps."),
         };
         Money? ValueAt(int i) => reader.IsDBNull(i) ? null : new Money(reader.GetDecimal(i), reader.GetString(i + 1));
 
