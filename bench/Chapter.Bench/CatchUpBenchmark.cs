@@ -7,8 +7,6 @@ using Chapter.Domain.Members;
 using Chapter.Domain.OneToOnes;
 using Chapter.Domain.Referrals;
 using Chapter.Domain.Shared;
-using Chapter.EventStore;
-using Chapter.EventStore.Daemon;
 using Chapter.Projections;
 using Chapter.Projections.Activity;
 using Chapter.Projections.Reciprocity;
@@ -33,15 +31,14 @@ internal static class CatchUpBenchmark
     public static async Task RunAsync(string connectionString, int totalEvents, int chapters, int membersPerChapter, int samples, int batchSize)
     {
         await using var dataSource = new NpgsqlDataSourceBuilder(connectionString) { ConnectionStringBuilder = { MaxAutoPrepare = 50, AutoPrepareMinUsages = 2 } }.Build();
-        await SchemaMigrator.MigrateAsync(dataSource, ReadModelSchema.All);
-        var types = ChapterEventTypes.Create();
+        (await BenchStore.CreateSchemaAsync(connectionString, dataSource)).Dispose();
 
         var stopwatch = Stopwatch.StartNew();
         var history = Generate(totalEvents, chapters, membersPerChapter, DateTimeOffset.UtcNow);
         Console.WriteLine($"Generated {history.Count:N0} events in {stopwatch.Elapsed.TotalSeconds:N1} s: " +
-                          string.Join(", ", history.GroupBy(e => types.NameOf(e.Data.GetType())).OrderBy(g => g.Key).Select(g => $"{g.Key} {g.Count():N0}")));
+                          string.Join(", ", history.GroupBy(e => BenchStore.NameOf(e.Data)).OrderBy(g => g.Key).Select(g => $"{g.Key} {g.Count():N0}")));
         stopwatch.Restart();
-        await LoadAsync(dataSource, types, history);
+        await LoadAsync(dataSource, history);
         Console.WriteLine($"Loaded with COPY in {stopwatch.Elapsed.TotalSeconds:N1} s");
         history = null;
         GC.Collect();
@@ -49,13 +46,13 @@ internal static class CatchUpBenchmark
         // A live store's events table has been vacuumed by the time anyone reads it; here autovacuum would
         // otherwise be working through the fresh million rows during the timed reads below, on one of two cores.
         // Both sides then start from a checkpoint, so neither is timed while the load is still being written out.
-        await using (var vacuum = dataSource.CreateCommand("VACUUM ANALYZE events, streams"))
+        await using (var vacuum = dataSource.CreateCommand("VACUUM ANALYZE mt_events, mt_streams"))
             await vacuum.ExecuteNonQueryAsync();
         await CheckpointAsync(dataSource);
 
         // Baseline: one sequential read of the same rows and columns the daemon reads, timed on a warm
         // cache (an untimed read first), as the daemon's reads of freshly appended events are.
-        await using (var warm = dataSource.CreateCommand("SELECT count(*), sum(length(data::text)) FROM events"))
+        await using (var warm = dataSource.CreateCommand("SELECT count(*), sum(length(data::text)) FROM mt_events"))
             await warm.ExecuteScalarAsync();
         long rows = 0;
         var rawSeconds = new List<double>();
@@ -64,13 +61,13 @@ internal static class CatchUpBenchmark
             stopwatch.Restart();
             rows = 0;
             await using var read = dataSource.CreateCommand(
-                "SELECT seq_id, stream_id, version, type, data::text, metadata::text, tenant_id, timestamp, tx_id FROM events ORDER BY tx_id, seq_id");
+                "SELECT seq_id, id, stream_id, version, type, data::text, tenant_id, timestamp, mt_dotnet_type FROM mt_events ORDER BY seq_id");
             await using var reader = await read.ExecuteReaderAsync();
             while (await reader.ReadAsync())
             {
-                _ = reader.GetInt64(0); _ = reader.GetString(1); _ = reader.GetInt64(2); _ = reader.GetString(3);
+                _ = reader.GetInt64(0); _ = reader.GetGuid(1); _ = reader.GetString(2); _ = reader.GetInt64(3);
                 _ = reader.GetString(4); _ = reader.GetString(5); _ = reader.GetString(6); _ = reader.GetFieldValue<DateTimeOffset>(7);
-                _ = reader.GetFieldValue<ulong>(8);
+                _ = reader.GetString(8);
                 rows++;
             }
             rawSeconds.Add(stopwatch.Elapsed.TotalSeconds);
@@ -79,29 +76,39 @@ internal static class CatchUpBenchmark
 
         // The same read, turning each payload into its event object as the daemon must.
         stopwatch.Restart();
-        await using (var read = dataSource.CreateCommand("SELECT type, data::text FROM events ORDER BY tx_id, seq_id"))
+        await using (var read = dataSource.CreateCommand("SELECT type, data::text FROM mt_events ORDER BY seq_id"))
         await using (var reader = await read.ExecuteReaderAsync())
         {
             while (await reader.ReadAsync())
-                _ = types.DeserializeOrUnknown(reader.GetString(0), reader.GetString(1));
+                _ = BenchStore.Deserialize(reader.GetString(0), reader.GetString(1));
         }
         var deserializeRate = rows / stopwatch.Elapsed.TotalSeconds;
 
-        var last = long.Parse(await AppendBenchmark.ScalarAsync(dataSource, "SELECT max(seq_id) FROM events"));
+        var last = long.Parse(await AppendBenchmark.ScalarAsync(dataSource, "SELECT max(seq_id) FROM mt_events"));
         var catchUpSeconds = new List<double>();
         for (var run = 0; run < Runs; run++)
         {
             // From scratch each time: no projection tables, no checkpoint.
-            await using (var reset = dataSource.CreateCommand($"DROP SCHEMA IF EXISTS {ActivityProjection.Schema} CASCADE; DELETE FROM projection_progress"))
+            await using (var reset = dataSource.CreateCommand(
+                $"DROP SCHEMA IF EXISTS {ActivityProjection.Schema} CASCADE; DELETE FROM mt_event_progression WHERE name = '{ChapterEventStore.ActivityShard}'"))
                 await reset.ExecuteNonQueryAsync();
+            await ActivityProjection.EnsureSchemaAsync(dataSource);
             await CheckpointAsync(dataSource); // each run starts alike, not in the checkpoint the one before forced
-            var daemon = new ProjectionDaemon(dataSource, types, [new ActivityProjection()],
-                new DaemonOptions { BatchSize = batchSize, PollInterval = TimeSpan.FromMilliseconds(10) });
+            await using var store = BenchStore.Create(connectionString, batchSize);
             stopwatch.Restart();
-            await daemon.StartAsync();
-            await daemon.WaitForAsync(last, TimeSpan.FromMinutes(30));
+            // Marten's daemon as the API runs it, timed from its start until it has applied the last event.
+            using var daemon = await store.BuildProjectionDaemonAsync();
+            await daemon.StartAllAsync();
+            var until = DateTime.UtcNow.AddMinutes(30);
+            while (long.Parse(await AppendBenchmark.ScalarAsync(dataSource,
+                       $"SELECT coalesce((SELECT last_seq_id FROM mt_event_progression WHERE name = '{ChapterEventStore.ActivityShard}'), 0)")) < last)
+            {
+                if (DateTime.UtcNow > until)
+                    throw new TimeoutException("The catch-up did not finish within 30 minutes.");
+                await Task.Delay(20);
+            }
             catchUpSeconds.Add(stopwatch.Elapsed.TotalSeconds);
-            await daemon.StopAsync();
+            await daemon.StopAllAsync();
         }
         var catchUpRate = rows / Median(catchUpSeconds);
         Console.WriteLine($"raw read runs (s): {string.Join(", ", rawSeconds.Select(x => x.ToString("N2")))}; catch-up runs (s): {string.Join(", ", catchUpSeconds.Select(x => x.ToString("N1")))}");
@@ -271,7 +278,7 @@ internal static class CatchUpBenchmark
         return events.OrderBy(e => e.At).ToList();
     }
 
-    private static async Task LoadAsync(NpgsqlDataSource dataSource, EventTypeMap types, List<Generated> history)
+    private static async Task LoadAsync(NpgsqlDataSource dataSource, List<Generated> history)
     {
         await using var connection = await dataSource.OpenConnectionAsync();
 
@@ -282,7 +289,7 @@ internal static class CatchUpBenchmark
                 ? known with { Version = known.Version + 1, Updated = e.At }
                 : (e.StreamType, e.Tenant, 1, e.At, e.At);
         await using (var writer = await connection.BeginBinaryImportAsync(
-            "COPY streams (id, type, version, tenant_id, created_at, updated_at) FROM STDIN (FORMAT BINARY)"))
+            "COPY mt_streams (id, type, version, tenant_id, created, timestamp) FROM STDIN (FORMAT BINARY)"))
         {
             foreach (var (id, stream) in streams)
             {
@@ -304,7 +311,7 @@ internal static class CatchUpBenchmark
             // One transaction per chunk, as many appenders would have committed them.
             await using var transaction = await connection.BeginTransactionAsync();
             await using (var writer = await connection.BeginBinaryImportAsync(
-                "COPY events (seq_id, stream_id, version, type, data, metadata, tenant_id, timestamp) FROM STDIN (FORMAT BINARY)"))
+                "COPY mt_events (seq_id, id, stream_id, version, type, data, correlation_id, tenant_id, timestamp, mt_dotnet_type) FROM STDIN (FORMAT BINARY)"))
             {
                 for (var i = offset; i < Math.Min(offset + chunk, history.Count); i++)
                 {
@@ -312,20 +319,22 @@ internal static class CatchUpBenchmark
                     var version = versions[e.StreamId] = versions.GetValueOrDefault(e.StreamId) + 1;
                     await writer.StartRowAsync();
                     await writer.WriteAsync((long)i + 1, NpgsqlDbType.Bigint);
+                    await writer.WriteAsync(Guid.NewGuid(), NpgsqlDbType.Uuid);
                     await writer.WriteAsync(e.StreamId, NpgsqlDbType.Text);
                     await writer.WriteAsync(version, NpgsqlDbType.Bigint);
-                    await writer.WriteAsync(types.NameOf(e.Data.GetType()), NpgsqlDbType.Text);
-                    await writer.WriteAsync(types.Serialize(e.Data), NpgsqlDbType.Jsonb);
-                    await writer.WriteAsync("""{"correlationId":"bench"}""", NpgsqlDbType.Jsonb);
+                    await writer.WriteAsync(BenchStore.NameOf(e.Data), NpgsqlDbType.Text);
+                    await writer.WriteAsync(BenchStore.Serialize(e.Data), NpgsqlDbType.Jsonb);
+                    await writer.WriteAsync("bench", NpgsqlDbType.Text);
                     await writer.WriteAsync(e.Tenant, NpgsqlDbType.Text);
                     await writer.WriteAsync(e.At, NpgsqlDbType.TimestampTz);
+                    await writer.WriteAsync($"{e.Data.GetType().FullName}, Chapter.Domain", NpgsqlDbType.Varchar);
                 }
                 await writer.CompleteAsync();
             }
             await transaction.CommitAsync();
         }
 
-        await using var finish = new NpgsqlCommand($"SELECT setval('event_sequence', {history.Count}); ANALYZE events;", connection);
+        await using var finish = new NpgsqlCommand($"SELECT setval('mt_events_sequence', {history.Count}); ANALYZE mt_events;", connection);
         await finish.ExecuteNonQueryAsync();
     }
 }

@@ -1,4 +1,4 @@
-using Chapter.EventStore.Daemon;
+using Chapter.Projections;
 using Chapter.Bench;
 using Chapter.LocalPostgres;
 
@@ -31,7 +31,7 @@ try
     if (benchmark == "appends")
         await AppendBenchmark.RunAsync(connectionString, Option("--seconds", 5));
     else
-        await CatchUpBenchmark.RunAsync(connectionString, Option("--events", 1_000_000), Option("--chapters", 100), Option("--members", 40), Option("--samples", 300), Option("--batch", new DaemonOptions().BatchSize));
+        await CatchUpBenchmark.RunAsync(connectionString, Option("--events", 1_000_000), Option("--chapters", 100), Option("--members", 40), Option("--samples", 300), Option("--batch", ChapterEventStore.DefaultActivityBatchSize));
     return 0;
 }
 finally

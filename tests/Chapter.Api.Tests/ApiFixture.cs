@@ -3,7 +3,7 @@ using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using Chapter.EventStore.Daemon;
+using Chapter.Api.Infrastructure;
 using Chapter.Testing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.AspNetCore.Hosting;
@@ -30,17 +30,19 @@ public sealed class ApiFixture : WebApplicationFactory<Program>, IAsyncLifetime
         ["Chapter:RateLimit:WritesPerMinute"] = "1000000",
     };
 
-    public async Task InitializeAsync()
+    public async Task InitializeAsync() => await StartOnAsync(await TestPostgres.CreateDatabaseAsync());
+
+    /// <summary>Starts the host over this database, which migrates the schema.</summary>
+    public Task StartOnAsync(string connectionString)
     {
-        _connectionString = await TestPostgres.CreateDatabaseAsync();
-        _ = Server; // start the host, which migrates the schema
+        _connectionString = connectionString;
+        _ = Server;
+        return Task.CompletedTask;
     }
 
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
         builder.UseSetting("ConnectionStrings:Chapter", _connectionString);
-        builder.UseSetting("Chapter:Daemon:PollIntervalMs", "20");
-        builder.UseSetting("Chapter:Daemon:StandbyPollIntervalMs", "100");
         builder.UseSetting("Chapter:AdminToken", OperatorToken);
         foreach (var (key, value) in Settings)
             builder.UseSetting(key, value);
@@ -62,8 +64,8 @@ public sealed class ApiFixture : WebApplicationFactory<Program>, IAsyncLifetime
     /// <summary>Waits (boundedly) until the async projections have applied every event appended so far.</summary>
     public async Task WaitForProjectionsAsync()
     {
-        var last = await ScalarAsync("SELECT coalesce(max(seq_id), 0) FROM events");
-        await Services.GetRequiredService<ProjectionDaemon>().WaitForAsync(last, TimeSpan.FromSeconds(20));
+        var last = await ScalarAsync("SELECT coalesce(max(seq_id), 0) FROM mt_events");
+        await Services.GetRequiredService<AsyncProjections>().WaitForAsync(last, TimeSpan.FromSeconds(20));
     }
 
     public async Task<long> ScalarAsync(string sql, params object[] parameters) =>
@@ -91,7 +93,7 @@ public sealed class ApiFixture : WebApplicationFactory<Program>, IAsyncLifetime
         await using var blocker = new NpgsqlConnection(_connectionString);
         await blocker.OpenAsync();
         await using var transaction = await blocker.BeginTransactionAsync();
-        await using (var lockEvents = new NpgsqlCommand("LOCK TABLE events IN EXCLUSIVE MODE", blocker, transaction))
+        await using (var lockEvents = new NpgsqlCommand("LOCK TABLE mt_events IN EXCLUSIVE MODE", blocker, transaction))
             await lockEvents.ExecuteNonQueryAsync();
 
         var running = Enumerable.Range(0, racers).Select(race).ToArray();

@@ -122,7 +122,7 @@ public sealed class ChapterAndMemberApiTests(ApiFixture api) : IClassFixture<Api
 
         (await left.ReadJsonAsync())["status"]!.GetValue<string>().ShouldBe("left");
         again.StatusCode.ShouldBe(HttpStatusCode.OK);
-        (await api.ScalarAsync("SELECT count(*) FROM events WHERE stream_id = $1", $"member-{anna}")).ShouldBe(2);
+        (await api.ScalarAsync("SELECT count(*) FROM mt_events WHERE stream_id = $1", $"member-{anna}")).ShouldBe(2);
     }
 
     [Fact]

@@ -16,7 +16,7 @@ public sealed class EventFeedApiTests(ApiFixture api) : IClassFixture<ApiFixture
         var elsewhere = await new Scenario(api).WithChapterAsync();
         await elsewhere.AddMemberAsync("Stranger");
         var integration = await scenario.IntegrationAsync();
-        var expected = await api.ScalarAsync("SELECT count(*) FROM events WHERE tenant_id = $1", scenario.ChapterId);
+        var expected = await api.ScalarAsync("SELECT count(*) FROM mt_events WHERE tenant_id = $1", scenario.ChapterId);
 
         var seen = new List<long>();
         string? after = null;
@@ -56,7 +56,7 @@ public sealed class EventFeedApiTests(ApiFixture api) : IClassFixture<ApiFixture
         var positions = new List<long>();
         for (var i = 0L; ; i++)
         {
-            var position = await api.ScalarAsync("SELECT coalesce((SELECT seq_id FROM events WHERE tenant_id = $1 ORDER BY seq_id OFFSET $2 LIMIT 1), -1)", chapterId, i);
+            var position = await api.ScalarAsync("SELECT coalesce((SELECT seq_id FROM mt_events WHERE tenant_id = $1 ORDER BY seq_id OFFSET $2 LIMIT 1), -1)", chapterId, i);
             if (position < 0)
                 return [.. positions];
             positions.Add(position);

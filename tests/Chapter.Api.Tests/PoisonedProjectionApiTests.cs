@@ -16,9 +16,9 @@ public sealed class PoisonedProjectionApiTests(ApiFixture api) : IClassFixture<A
         // A given referral whose payload lacks everything: the fact table refuses its NULLs.
         var poison = await api.ScalarAsync(
             """
-            INSERT INTO streams (id, type, version, tenant_id) VALUES ('referral-poison', 'referral', 1, 'x');
-            INSERT INTO events (seq_id, stream_id, version, type, data, metadata, tenant_id)
-            VALUES (nextval('event_sequence'), 'referral-poison', 1, 'referral.given.v2', '{}', '{}', 'x') RETURNING seq_id;
+            INSERT INTO mt_streams (id, version, tenant_id) VALUES ('referral-poison', 1, 'x');
+            INSERT INTO mt_events (seq_id, id, stream_id, version, data, type, tenant_id, timestamp)
+            VALUES (nextval('mt_events_sequence'), gen_random_uuid(), 'referral-poison', 1, '{}', 'referral.given.v2', 'x', now()) RETURNING seq_id;
             """);
 
         JsonNode status = null!;

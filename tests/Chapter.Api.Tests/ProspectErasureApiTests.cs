@@ -78,9 +78,9 @@ public sealed class ProspectErasureApiTests(ApiFixture api) : IClassFixture<ApiF
 
         (await scenario.Operator.PostAsync("/api/admin/projections/activity/rebuild", null)).StatusCode.ShouldBe(HttpStatusCode.Accepted);
         var until = DateTime.UtcNow.AddSeconds(20);
-        while (await api.ScalarAsync("SELECT count(*) FROM projection_progress WHERE rebuild_requested") > 0 && DateTime.UtcNow < until)
+        while (await api.ScalarAsync("SELECT count(*) FROM projection_state WHERE rebuild_requested") > 0 && DateTime.UtcNow < until)
             await Task.Delay(50);
-        (await api.ScalarAsync("SELECT count(*) FROM projection_progress WHERE rebuild_requested")).ShouldBe(0);
+        (await api.ScalarAsync("SELECT count(*) FROM projection_state WHERE rebuild_requested")).ShouldBe(0);
         await ShouldBeErasedEverywhereAsync(scenario, leader, id);
 
         // The referral itself goes on, and giving it again cannot bring the details back.
@@ -165,7 +165,7 @@ public sealed class ProspectErasureApiTests(ApiFixture api) : IClassFixture<ApiF
         var sealedTexts = new List<(Guid ReferralId, string Text)>();
         await using (var command = new NpgsqlCommand(
             """
-            SELECT substring(stream_id FROM 10)::uuid, data->>'sealedProspect' FROM events WHERE data ? 'sealedProspect' AND data->>'sealedProspect' IS NOT NULL
+            SELECT substring(stream_id FROM 10)::uuid, data->>'sealedProspect' FROM mt_events WHERE data ? 'sealedProspect' AND data->>'sealedProspect' IS NOT NULL
             UNION ALL
             SELECT id, prospect_sealed FROM referral_view WHERE prospect_sealed IS NOT NULL
             """, connection))

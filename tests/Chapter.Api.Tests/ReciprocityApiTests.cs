@@ -36,7 +36,7 @@ public sealed class ReciprocityApiTests(ApiFixture api) : IClassFixture<ApiFixtu
         figures["circulation"]!.GetValue<double>().ShouldBe(1);
         figures["loopClosures"]!.GetValue<double>().ShouldBe(1);
         figures["payItForwardRate"]!.GetValue<double>().ShouldBe(Math.Round(2 / 3.0, 4));
-        figures["asOf"]!["position"]!.GetValue<long>().ShouldBe(await api.ScalarAsync("SELECT max(seq_id) FROM events"));
+        figures["asOf"]!["position"]!.GetValue<long>().ShouldBe(await api.ScalarAsync("SELECT max(seq_id) FROM mt_events"));
         figures["asOf"]!["timestamp"].ShouldNotBeNull();
     }
 
@@ -115,7 +115,7 @@ public sealed class ReciprocityApiTests(ApiFixture api) : IClassFixture<ApiFixtu
         await (await anna.PostAsJsonAsync(path, new { memberA = a, memberB = a, date = yesterday }))
             .ShouldBeProblemNamingAsync(HttpStatusCode.UnprocessableEntity, "memberB");
         await (await anna.PostAsJsonAsync(path, new { memberA = a })).ShouldBeProblemNamingAsync(HttpStatusCode.BadRequest, "memberB", "date");
-        (await api.ScalarAsync("SELECT count(*) FROM events WHERE stream_id = $1", $"one-to-one-{id}")).ShouldBe(1);
+        (await api.ScalarAsync("SELECT count(*) FROM mt_events WHERE stream_id = $1", $"one-to-one-{id}")).ShouldBe(1);
     }
 
     [Fact]

@@ -63,7 +63,7 @@ public sealed class ReferralLifecycleApiTests(ApiFixture api) : IClassFixture<Ap
         await (await scenario.ActAsync(bram, id, "thank", new { memberId = bram, note = "x" })).ShouldBeProblemAsync(HttpStatusCode.Conflict);
         (await scenario.ActAsync(bram, id, "decline", new { memberId = bram, reason = "Outside my area" })).StatusCode.ShouldBe(HttpStatusCode.OK);
         await (await scenario.ActAsync(bram, id, "decline", new { memberId = bram, reason = "Too busy" })).ShouldBeProblemAsync(HttpStatusCode.Conflict);
-        (await api.ScalarAsync("SELECT count(*) FROM events WHERE stream_id = $1", $"referral-{id}")).ShouldBe(2);
+        (await api.ScalarAsync("SELECT count(*) FROM mt_events WHERE stream_id = $1", $"referral-{id}")).ShouldBe(2);
     }
 
     [Fact]
@@ -104,7 +104,7 @@ public sealed class ReferralLifecycleApiTests(ApiFixture api) : IClassFixture<Ap
         first.StatusCode.ShouldBe(HttpStatusCode.Created);
         retry.StatusCode.ShouldBe(HttpStatusCode.OK);
         (await retry.ReadJsonAsync()).ToJsonString().ShouldBe((await first.ReadJsonAsync()).ToJsonString());
-        (await api.ScalarAsync("SELECT count(*) FROM events WHERE stream_id = $1", $"referral-{referralId}")).ShouldBe(1);
+        (await api.ScalarAsync("SELECT count(*) FROM mt_events WHERE stream_id = $1", $"referral-{referralId}")).ShouldBe(1);
     }
 
     [Fact]
@@ -117,7 +117,7 @@ public sealed class ReferralLifecycleApiTests(ApiFixture api) : IClassFixture<Ap
 
         responses.Count(r => r.StatusCode == HttpStatusCode.Created).ShouldBe(1);
         responses.Count(r => r.StatusCode == HttpStatusCode.OK).ShouldBe(5);
-        (await api.ScalarAsync("SELECT count(*) FROM events WHERE stream_id = $1", $"referral-{referralId}")).ShouldBe(1);
+        (await api.ScalarAsync("SELECT count(*) FROM mt_events WHERE stream_id = $1", $"referral-{referralId}")).ShouldBe(1);
     }
 
     [Fact]
@@ -147,7 +147,7 @@ public sealed class ReferralLifecycleApiTests(ApiFixture api) : IClassFixture<Ap
             again.StatusCode.ShouldBe(HttpStatusCode.OK);
         }
 
-        (await api.ScalarAsync("SELECT count(*) FROM events WHERE stream_id = $1", $"referral-{id}")).ShouldBe(4);
+        (await api.ScalarAsync("SELECT count(*) FROM mt_events WHERE stream_id = $1", $"referral-{id}")).ShouldBe(4);
         await (await scenario.ActAsync(bram, id, "close", new { memberId = bram, outcome = "won", value = new { amount = 501m, currency = "EUR" } }))
             .ShouldBeProblemAsync(HttpStatusCode.Conflict);
         await (await scenario.ActAsync(bram, id, "thank", new { memberId = bram, note = "Another note" })).ShouldBeProblemAsync(HttpStatusCode.Conflict);
@@ -162,7 +162,7 @@ public sealed class ReferralLifecycleApiTests(ApiFixture api) : IClassFixture<Ap
         var responses = await api.RaceAsync(4, _ => scenario.ActAsync(bram, id, "accept", new { memberId = bram }));
 
         responses.ShouldAllBe(r => r.StatusCode == HttpStatusCode.OK);
-        (await api.ScalarAsync("SELECT count(*) FROM events WHERE stream_id = $1", $"referral-{id}")).ShouldBe(2);
+        (await api.ScalarAsync("SELECT count(*) FROM mt_events WHERE stream_id = $1", $"referral-{id}")).ShouldBe(2);
     }
 
     [Fact]
@@ -238,11 +238,11 @@ public sealed class ReferralLifecycleApiTests(ApiFixture api) : IClassFixture<Ap
         var id = (await (await scenario.As(anna).SendAsync(request)).ReadJsonAsync())["id"]!.GetValue<Guid>();
         await scenario.ActAsync(bram, id, "accept", new { memberId = bram });
 
-        var given = await api.ScalarJsonAsync("SELECT metadata::text FROM events WHERE stream_id = $1 AND version = 1", $"referral-{id}");
+        var given = await api.ScalarJsonAsync("SELECT json_build_object('correlationId', correlation_id, 'causationId', causation_id, 'actorId', user_name)::text FROM mt_events WHERE stream_id = $1 AND version = 1", $"referral-{id}");
         given["actorId"]!.GetValue<string>().ShouldBe($"member:{anna}");
         given["correlationId"]!.GetValue<string>().ShouldBe("phone-retry-42");
-        var accepted = await api.ScalarJsonAsync("SELECT metadata::text FROM events WHERE stream_id = $1 AND version = 2", $"referral-{id}");
+        var accepted = await api.ScalarJsonAsync("SELECT json_build_object('correlationId', correlation_id, 'causationId', causation_id, 'actorId', user_name)::text FROM mt_events WHERE stream_id = $1 AND version = 2", $"referral-{id}");
         accepted["actorId"]!.GetValue<string>().ShouldBe($"member:{bram}");
-        (await api.ScalarAsync("SELECT count(*) FROM events WHERE stream_id = $1 AND tenant_id = $2", $"referral-{id}", scenario.ChapterId)).ShouldBe(2);
+        (await api.ScalarAsync("SELECT count(*) FROM mt_events WHERE stream_id = $1 AND tenant_id = $2", $"referral-{id}", scenario.ChapterId)).ShouldBe(2);
     }
 }

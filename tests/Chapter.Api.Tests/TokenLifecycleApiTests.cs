@@ -79,7 +79,7 @@ public sealed class TokenLifecycleApiTests(ApiFixture api) : IClassFixture<ApiFi
         (await scenario.As(anna).GetAsync(report)).StatusCode.ShouldBe(HttpStatusCode.OK);
         (await leader.PutAsJsonAsync($"/api/chapters/{scenario.ChapterId}/members/{anna}",
             new { name = "Anna Berg", profession = "Accountant", languages = new[] { "sv" }, role = "leader" })).StatusCode.ShouldBe(HttpStatusCode.OK);
-        (await api.ScalarAsync("SELECT count(*) FROM events WHERE stream_id = $1", $"member-{anna}")).ShouldBe(2);
+        (await api.ScalarAsync("SELECT count(*) FROM mt_events WHERE stream_id = $1", $"member-{anna}")).ShouldBe(2);
         await (await leader.PutAsJsonAsync($"/api/chapters/{scenario.ChapterId}/members/{anna}", new { name = "", languages = Array.Empty<string>() }))
             .ShouldBeProblemNamingAsync(HttpStatusCode.BadRequest, "name", "profession", "languages");
     }

@@ -3,11 +3,11 @@ using Chapter.Domain.Members;
 using Chapter.Domain.OneToOnes;
 using Chapter.Domain.Referrals;
 using Chapter.Domain.Shared;
-using Chapter.EventStore;
-using Chapter.EventStore.Daemon;
 using Chapter.Projections.Activity;
 using Chapter.Projections.Reciprocity;
 using Chapter.Testing;
+using JasperFx.Events.Daemon;
+using Marten;
 using Npgsql;
 
 namespace Chapter.Projections.Tests;
@@ -18,19 +18,63 @@ public sealed class ActivityProjectionTests : IAsyncLifetime
     private static readonly DateTimeOffset T0 = new(2026, 10, 5, 8, 0, 0, TimeSpan.Zero);
     private static readonly Guid A = Guid.NewGuid(), B = Guid.NewGuid(), C = Guid.NewGuid();
     private NpgsqlDataSource _db = null!;
-    private EventStore.EventStore _store = null!;
+    private string _connectionString = "";
+    private DocumentStore _store = null!;
 
     public async Task InitializeAsync()
     {
-        _db = NpgsqlDataSource.Create(await TestPostgres.CreateDatabaseAsync());
-        await SchemaMigrator.MigrateAsync(_db, ReadModelSchema.All);
-        _store = new EventStore.EventStore(_db, ChapterEventTypes.Create(), []);
+        _connectionString = await TestPostgres.CreateDatabaseAsync();
+        _db = NpgsqlDataSource.Create(_connectionString);
+        _store = Store(ChapterEventStore.DefaultActivityBatchSize);
+        await _store.Storage.ApplyAllConfiguredChangesToDatabaseAsync();
+        await SchemaMigrator.MigrateAsync(_db, ReadModelSchema.Migrations);
+        await ActivityProjection.EnsureSchemaAsync(_db);
     }
 
-    public async Task DisposeAsync() => await _db.DisposeAsync();
+    public async Task DisposeAsync()
+    {
+        await _store.DisposeAsync();
+        await _db.DisposeAsync();
+    }
 
-    private Task AppendAsync(string stream, params object[] events) =>
-        _store.AppendAsync(new StreamAppend(stream, stream.Split('-')[0], "north", ExpectedVersion.Any, events), EventMetadata.None);
+    private DocumentStore Store(int batchSize) =>
+        DocumentStore.For(options => ChapterEventStore.Configure(options, _connectionString, new ActivityProjection(), batchSize));
+
+    private Task AppendAsync(string stream, params object[] events) => AppendToAsync("north", stream, events);
+
+    private async Task AppendToAsync(string chapter, string stream, params object[] events)
+    {
+        await using var session = _store.LightweightSession(chapter);
+        session.Events.Append(stream, events);
+        await session.SaveChangesAsync();
+    }
+
+    /// <summary>Marten's daemon, caught up with every event so far (no hosted daemon runs here, so CatchUpAsync may).</summary>
+    private sealed class CaughtUp(DocumentStore store, IProjectionDaemon daemon) : IAsyncDisposable
+    {
+        public async ValueTask DisposeAsync()
+        {
+            await daemon.StopAllAsync();
+            daemon.Dispose();
+            await store.DisposeAsync();
+        }
+    }
+
+    private async Task<CaughtUp> CaughtUpDaemonAsync(int batchSize = 1000)
+    {
+        var store = Store(batchSize);
+        var daemon = await store.BuildProjectionDaemonAsync();
+        await daemon.CatchUpAsync(TimeSpan.FromSeconds(20), CancellationToken.None);
+        return new CaughtUp(store, daemon);
+    }
+
+    /// <summary>As if the projection had never run: its tables and Marten's checkpoint for it gone.</summary>
+    private async Task ForgetTheProjectionAsync()
+    {
+        await using (var reset = _db.CreateCommand($"DROP SCHEMA {ActivityProjection.Schema} CASCADE; DELETE FROM mt_event_progression WHERE name = '{ChapterEventStore.ActivityShard}'"))
+            await reset.ExecuteNonQueryAsync();
+        await ActivityProjection.EnsureSchemaAsync(_db);
+    }
 
     private async Task GivenAHandMadeHistoryAsync()
     {
@@ -53,16 +97,6 @@ public sealed class ActivityProjectionTests : IAsyncLifetime
         var meeting = Guid.NewGuid();
         await AppendAsync(OneToOneDecider.StreamId(meeting), new OneToOneHeld(meeting, "north", A, C, new DateOnly(2026, 10, 6), null, T0.AddDays(1)));
         await AppendAsync(MemberDecider.StreamId(C), new MemberLeft(C, T0.AddDays(20)));
-    }
-
-    private async Task<ProjectionDaemon> CaughtUpDaemonAsync(int batchSize = 1000)
-    {
-        var daemon = new ProjectionDaemon(_db, ChapterEventTypes.Create(), [new ActivityProjection()],
-            new DaemonOptions { PollInterval = TimeSpan.FromMilliseconds(20), BatchSize = batchSize });
-        await daemon.StartAsync();
-        await using var last = _db.CreateCommand("SELECT max(seq_id) FROM events");
-        await daemon.WaitForAsync((long)(await last.ExecuteScalarAsync())!, TimeSpan.FromSeconds(20));
-        return daemon;
     }
 
     [Fact]
@@ -105,8 +139,7 @@ public sealed class ActivityProjectionTests : IAsyncLifetime
         ReferralFact[] merged;
         await using (var daemon = await CaughtUpDaemonAsync())
             merged = [.. (await ActivityProjection.LoadAsync(_db, "north", CancellationToken.None))!.Referrals.OrderBy(r => r.Id)];
-        await using (var reset = _db.CreateCommand($"DROP SCHEMA {ActivityProjection.Schema} CASCADE; DELETE FROM projection_progress"))
-            await reset.ExecuteNonQueryAsync();
+        await ForgetTheProjectionAsync();
 
         await using var stepByStep = await CaughtUpDaemonAsync(batchSize);
         var facts = (await ActivityProjection.LoadAsync(_db, "north", CancellationToken.None))!;
@@ -140,13 +173,11 @@ public sealed class ActivityProjectionTests : IAsyncLifetime
         await using var daemon = await CaughtUpDaemonAsync();
         var before = (await ActivityProjection.LoadAsync(_db, "north", CancellationToken.None))!;
 
-        await daemon.RequestRebuildAsync(ActivityProjection.ProjectionName);
-        var until = DateTime.UtcNow.AddSeconds(20);
-        while ((await daemon.GetStatusAsync()).Single().RebuildRequested && DateTime.UtcNow < until)
-            await Task.Delay(20);
+        // The rebuild beside the live tables is the API's (ReciprocityApiTests); here, a replay from the first event.
+        await ForgetTheProjectionAsync();
+        await using var rebuilt = await CaughtUpDaemonAsync();
 
         var after = (await ActivityProjection.LoadAsync(_db, "north", CancellationToken.None))!;
-        (await daemon.GetStatusAsync()).Single().RebuildRequested.ShouldBeFalse();
         after.Members.ShouldBe(before.Members);
         after.Referrals.OrderBy(r => r.Id).ShouldBe(before.Referrals.OrderBy(r => r.Id));
         after.OneToOnes.ShouldBe(before.OneToOnes);
@@ -156,12 +187,11 @@ public sealed class ActivityProjectionTests : IAsyncLifetime
     public async Task Each_chapters_referrals_and_steps_live_in_partitions_of_their_own()
     {
         await GivenAHandMadeHistoryAsync();
-        await AppendAsync(ChapterDecider.StreamId("south"), new ChapterCreated("south", "South", "Europe/Stockholm", "SEK", T0));
+        await AppendToAsync("south", ChapterDecider.StreamId("south"), new ChapterCreated("south", "South", "Europe/Stockholm", "SEK", T0));
         var south = Guid.NewGuid();
-        await _store.AppendAsync(new StreamAppend(ReferralDecider.StreamId(south), "referral", "south", ExpectedVersion.Any,
-            [new ReferralGiven(south, "south", A, B, true, "sealed-T", "Need", Temperature.Warm, "sv", T0.AddDays(2))]), EventMetadata.None);
-        await _store.AppendAsync(new StreamAppend(ReferralDecider.StreamId(south), "referral", "south", ExpectedVersion.Any,
-            [new ReferralAccepted(south, B, T0.AddDays(3))]), EventMetadata.None);
+        await AppendToAsync("south", ReferralDecider.StreamId(south),
+            new ReferralGiven(south, "south", A, B, true, "sealed-T", "Need", Temperature.Warm, "sv", T0.AddDays(2)));
+        await AppendToAsync("south", ReferralDecider.StreamId(south), new ReferralAccepted(south, B, T0.AddDays(3)));
         await using var daemon = await CaughtUpDaemonAsync(batchSize: 1); // every later step a row of its own
 
         async Task<string[]> TablesHolding(string table, string chapter)

@@ -136,7 +136,7 @@ public sealed class BrowserFixture : IAsyncLifetime
         {
             builder.UseSetting("ConnectionStrings:Chapter", ConnectionString);
             builder.UseSetting("Chapter:AdminToken", OperatorToken);
-            builder.UseSetting("Chapter:Daemon:PollIntervalMs", "50");
+            
             builder.UseEnvironment("Production");
         }
     }

@@ -1,6 +1,6 @@
 using System.Security.Cryptography;
 using System.Text;
-using Chapter.EventStore;
+using Chapter.Projections;
 using Microsoft.AspNetCore.WebUtilities;
 using Npgsql;
 using NpgsqlTypes;

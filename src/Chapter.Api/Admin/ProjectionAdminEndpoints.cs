@@ -1,5 +1,4 @@
 using Chapter.Api.Infrastructure;
-using Chapter.EventStore.Daemon;
 using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace Chapter.Api.Admin;
@@ -13,12 +12,12 @@ public static class ProjectionAdminEndpoints
         var group = routes.MapGroup("/api/admin/projections").WithTags("Admin").ProducesProblem(StatusCodes.Status404NotFound)
             .RequireAuthorization(Access.Policies.Operator);
 
-        group.MapGet("/", async (ProjectionDaemon daemon, CancellationToken ct) => TypedResults.Ok(new ProjectionList(await daemon.GetStatusAsync(ct))))
+        group.MapGet("/", async (AsyncProjections projections, CancellationToken ct) => TypedResults.Ok(new ProjectionList(await projections.GetStatusAsync(ct))))
             .WithName("ListProjections")
             .WithSummary("Status of every async projection")
             .WithDescription(
                 "position: highest event sequence applied; lagEvents and lagSeconds: committed events not applied yet and the age of the oldest; " +
-                "state: running | failed (stopped at the event errorSequence) | rebuilding; heldBackBy: an old open transaction that keeps newer events from being applied.");
+                "state: running | failed (stopped at the event errorSequence) | rebuilding; heldBackBy: an open transaction that keeps newer events from being applied.");
 
         group.MapPost("/{name}/rebuild", RebuildAsync)
             .WithName("RebuildProjection")
@@ -28,12 +27,12 @@ public static class ProjectionAdminEndpoints
         return group;
     }
 
-    private static async Task<Results<Accepted<ProjectionStatus>, ProblemHttpResult>> RebuildAsync(string name, ProjectionDaemon daemon, CancellationToken ct)
+    private static async Task<Results<Accepted<ProjectionStatus>, ProblemHttpResult>> RebuildAsync(string name, AsyncProjections projections, CancellationToken ct)
     {
-        if (!daemon.ProjectionNames.Contains(name))
+        if (!AsyncProjections.Names.Contains(name))
             return Problems.NotFound($"No projection named '{name}'.");
-        await daemon.RequestRebuildAsync(name, ct);
-        var status = (await daemon.GetStatusAsync(ct)).Single(s => s.Name == name);
+        await projections.RequestRebuildAsync(name, ct);
+        var status = (await projections.GetStatusAsync(ct)).Single(s => s.Name == name);
         return TypedResults.Accepted("/api/admin/projections", status);
     }
 }

@@ -57,7 +57,7 @@ public static partial class ChapterEndpoints
 
         var command = new CreateChapter(id, name, timeZone, currency, clock.GetUtcNow(), body.TieHalfLifeDays);
         await writePath.DecideAsync<ChapterState, ChapterEvent>(
-            ChapterDecider.StreamId(id), "chapter", id, ChapterState.Initial, ChapterState.Evolve,
+            ChapterDecider.StreamId(id), id, ChapterState.Initial, ChapterState.Evolve,
             state => ChapterDecider.Decide(command, state), RequestMetadata.For(context, caller), ct);
 
         var view = await ChapterProjection.GetAsync(db, id, ct);

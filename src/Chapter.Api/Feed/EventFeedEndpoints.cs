@@ -5,7 +5,6 @@ using Chapter.Api.Access;
 using Chapter.Api.Infrastructure;
 using Chapter.Domain;
 using Chapter.Domain.Referrals;
-using Chapter.EventStore.Daemon;
 using Chapter.Projections;
 using Chapter.Projections.Chapters;
 using Chapter.Projections.Prospects;
@@ -33,21 +32,22 @@ public static class EventFeedEndpoints
             .WithName("ReadEventFeed")
             .WithSummary("The chapter's events, for integrations to follow (leaders and integrations)")
             .WithDescription(
-                "Events in the order they became visible. Start without 'after', then pass each page's 'next' as 'after'; an event that " +
-                "commits late is never skipped. 'limit' is 1–1000 (default 100). Payloads are the stored JSON, except the prospect of " +
+                "Events in sequence order, up to the event store's high-water mark (below it, every transaction has committed or " +
+                "rolled back). Start without 'after', then pass each page's 'next' as 'after'; an event that commits late is never " +
+                "skipped. 'limit' is 1–1000 (default 100). Payloads are the stored JSON, except the prospect of " +
                 "referral.given.v2: leaders see their details (or \"erased\"), integrations never see them.")
             .ProducesValidationProblem()
             .ProducesProblem(StatusCodes.Status404NotFound);
 
     private static async Task<Results<Ok<FeedPage>, ValidationProblem, ProblemHttpResult>> ReadAsync(
-        string chapterId, string? after, int? limit, TenantFeed feed, NpgsqlDataSource db, Caller caller, CancellationToken ct)
+        string chapterId, string? after, int? limit, NpgsqlDataSource db, Caller caller, CancellationToken ct)
     {
         var check = new Validation();
-        var position = EventPosition.Start;
-        if (after is not null && ParseCursor(after) is not { } parsed)
-            check.Add("after", "'after' is the 'next' value of a previous page, e.g. '1234-56'.");
-        else if (after is not null)
-            position = ParseCursor(after)!.Value;
+        var position = 0L;
+        if (after is not null && after.Contains('-'))
+            check.Add("after", "'after' is a cursor of the event store this service used before; its order differs. Start again without 'after'.");
+        else if (after is not null && !long.TryParse(after, NumberStyles.None, CultureInfo.InvariantCulture, out position))
+            check.Add("after", "'after' is the 'next' value of a previous page, e.g. '1234'.");
         if (limit is < 1 or > MaxLimit)
             check.Add("limit", $"'limit' is a number from 1 to {MaxLimit}.");
         if (!check.IsValid)
@@ -55,7 +55,7 @@ public static class EventFeedEndpoints
         if (await ChapterProjection.GetAsync(db, chapterId, ct) is null)
             return Problems.NotFound($"Chapter '{chapterId}' does not exist.");
 
-        var events = await feed.ReadAsync(chapterId, position, limit ?? DefaultLimit, ct);
+        var events = await ReadCommittedAsync(db, chapterId, position, limit ?? DefaultLimit, ct);
         var keys = caller.IsLeader
             ? await ProspectKeys.FindAsync(db, events.Where(e => e.Type == ReferralGivenType).Select(e => ReferralId(e.StreamId)).ToList(), ct)
             : new Dictionary<Guid, byte[]>();
@@ -65,9 +65,38 @@ public static class EventFeedEndpoints
             var data = JsonNode.Parse(e.Data)!;
             if (e.Type == ReferralGivenType && data is JsonObject given)
                 ShowProspect(given, ReferralId(e.StreamId), caller.IsLeader, keys);
-            return new FeedItem(e.Position.Sequence, Cursor(e.Position), e.StreamId, e.Version, e.Type, e.Timestamp, data);
+            return new FeedItem(e.Sequence, Cursor(e.Sequence), e.StreamId, e.Version, e.Type, e.Timestamp, data);
         }).ToList();
         return TypedResults.Ok(new FeedPage(items, items.Count == 0 ? Cursor(position) : items[^1].Cursor));
+    }
+
+    private sealed record StoredEvent(long Sequence, string StreamId, long Version, string Type, string Data, DateTimeOffset Timestamp);
+
+    /// <summary>
+    /// Sequence numbers are taken before commit, so they become visible out of order. Marten's high-water mark is the
+    /// highest number below which nothing can still appear (its daemon waits while a transaction that could fill a gap
+    /// is alive), so a poller that resumes after the last number it saw misses nothing, whichever node it asks.
+    /// </summary>
+    private static async Task<IReadOnlyList<StoredEvent>> ReadCommittedAsync(NpgsqlDataSource db, string chapterId, long after, int limit, CancellationToken ct)
+    {
+        await using var command = db.CreateCommand(
+            """
+            SELECT seq_id, stream_id, version, type, data::text, timestamp
+            FROM mt_events
+            WHERE tenant_id = $1 AND seq_id > $2
+              AND seq_id <= (SELECT last_seq_id FROM mt_event_progression WHERE name = 'HighWaterMark')
+            ORDER BY seq_id
+            LIMIT $3
+            """);
+        command.Parameters.Add(new NpgsqlParameter { Value = chapterId });
+        command.Parameters.Add(new NpgsqlParameter { Value = after });
+        command.Parameters.Add(new NpgsqlParameter { Value = limit });
+        var events = new List<StoredEvent>(limit);
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        while (await reader.ReadAsync(ct))
+            events.Add(new StoredEvent(reader.GetInt64(0), reader.GetString(1), reader.GetInt64(2), reader.GetString(3), reader.GetString(4),
+                reader.GetFieldValue<DateTimeOffset>(5)));
+        return events;
     }
 
     /// <summary>The sealed text never leaves the service: leaders get the details opened (or "erased"), others nothing.</summary>
@@ -87,16 +116,5 @@ public static class EventFeedEndpoints
 
     private static Guid ReferralId(string streamId) => Guid.Parse(streamId["referral-".Length..]);
 
-    private static string Cursor(EventPosition position) =>
-        string.Create(CultureInfo.InvariantCulture, $"{position.TransactionId}-{position.Sequence}");
-
-    private static EventPosition? ParseCursor(string cursor)
-    {
-        var parts = cursor.Split('-');
-        return parts.Length == 2
-               && ulong.TryParse(parts[0], NumberStyles.None, CultureInfo.InvariantCulture, out var transaction)
-               && long.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out var sequence)
-            ? new EventPosition(transaction, sequence)
-            : null;
-    }
+    private static string Cursor(long sequence) => sequence.ToString(CultureInfo.InvariantCulture);
 }

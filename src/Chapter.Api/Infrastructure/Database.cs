@@ -1,7 +1,9 @@
 using Chapter.Api.Access;
-using Chapter.EventStore;
 using Chapter.LocalPostgres;
 using Chapter.Projections;
+using Chapter.Projections.Activity;
+using JasperFx.Events.Daemon;
+using Marten;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Npgsql;
 
@@ -12,7 +14,7 @@ public static class Database
     public const string ConnectionStringName = "Chapter";
 
     /// <summary>
-    /// Registers the data source, the event store with its inline projections, and the write path.
+    /// Registers the data source, Marten (event store, inline views, the async daemon) and the write path.
     /// With no connection string configured, starts (or reuses) a local PostgreSQL cluster first.
     /// </summary>
     public static async Task AddChapterDatabaseAsync(this WebApplicationBuilder builder)
@@ -30,26 +32,56 @@ public static class Database
         builder.Services.AddSingleton(_ =>
         {
             var dataSource = new NpgsqlDataSourceBuilder(connectionString);
-            // The append and read statements repeat on every request: preparing them saves parse and plan
-            // time (about a quarter of an append, see bench/RESULTS.md) unless the connection string says otherwise.
+            // The same statements repeat on every request: preparing them saves parse and plan time
+            // unless the connection string says otherwise.
             if (!connectionString.Contains("Auto Prepare", StringComparison.OrdinalIgnoreCase))
                 dataSource.ConnectionStringBuilder.MaxAutoPrepare = 50;
             return dataSource.Build();
         });
-        builder.Services.AddSingleton(services => new EventStore.EventStore(
-            services.GetRequiredService<NpgsqlDataSource>(), ChapterEventTypes.Create(), ReadModelSchema.InlineProjections()));
+
+        var daemon = builder.Configuration.GetSection("Chapter:Daemon");
+        var activity = new ActivityProjection();
+        builder.Services.AddSingleton(activity);
+        builder.Services.AddMarten(options =>
+                ChapterEventStore.Configure(options, connectionString, activity, daemon.GetValue("BatchSize", ChapterEventStore.DefaultActivityBatchSize)))
+            // One pool for Marten and our own reads.
+            .UseNpgsqlDataSource()
+            .UseLightweightSessions()
+            .AddAsyncDaemon(daemon.GetValue("Enabled", true) ? DaemonMode.HotCold : DaemonMode.Disabled);
+
         builder.Services.AddSingleton<WritePath>();
-        builder.Services.AddSingleton(services => new EventStore.Daemon.TenantFeed(services.GetRequiredService<NpgsqlDataSource>()));
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddHealthChecks().AddCheck<PostgresHealthCheck>("postgres");
     }
 
-    /// <summary>Brings the schema up to date before the first request; safe when several instances start at once.</summary>
+    /// <summary>
+    /// Brings the schema up to date before the first request: Marten's tables by Marten, ours by our scripts;
+    /// safe when several instances start at once.
+    /// </summary>
     public static async Task MigrateChapterDatabaseAsync(this WebApplication app)
     {
-        await SchemaMigrator.MigrateAsync(app.Services.GetRequiredService<NpgsqlDataSource>(), ReadModelSchema.All.Concat(AccessTokens.Migrations));
+        var db = app.Services.GetRequiredService<NpgsqlDataSource>();
+        await RefuseUnimportedEventsAsync(db);
+        await app.Services.GetRequiredService<IDocumentStore>().Storage.ApplyAllConfiguredChangesToDatabaseAsync();
+        await SchemaMigrator.MigrateAsync(db, ReadModelSchema.Migrations.Concat(AccessTokens.Migrations));
+        await ActivityProjection.EnsureSchemaAsync(db);
         if (app.Services.GetService<LocalPostgresCluster>() is { } cluster)
             app.Lifetime.ApplicationStopped.Register(() => cluster.StopAsync().GetAwaiter().GetResult());
+    }
+
+    /// <summary>
+    /// The first version kept its events in tables of its own (events, streams). Their import into Marten's is not
+    /// built yet, and starting without it would show every chapter empty while new events piled up beside the old:
+    /// such a database is refused, loudly, before anything is written to it.
+    /// </summary>
+    private static async Task RefuseUnimportedEventsAsync(NpgsqlDataSource db)
+    {
+        await using var command = db.CreateCommand(
+            "SELECT CASE WHEN to_regclass('public.events') IS NULL THEN 0 ELSE (SELECT count(*) FROM (SELECT 1 FROM public.events LIMIT 1) e) END");
+        if (Convert.ToInt64(await command.ExecuteScalarAsync()) > 0)
+            throw new InvalidOperationException(
+                "This database holds events in the previous event store's tables (events, streams). This version keeps events in " +
+                "Marten's tables and cannot import those yet: run it on a new database, or keep the previous version on this one.");
     }
 
     private sealed class PostgresHealthCheck(NpgsqlDataSource db) : IHealthCheck

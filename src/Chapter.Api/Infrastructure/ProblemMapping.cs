@@ -1,7 +1,8 @@
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using Chapter.Domain.Shared;
-using Chapter.EventStore;
+using Marten.Exceptions;
+using Npgsql;
 using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Mvc;
 
@@ -21,9 +22,11 @@ public sealed partial class ProblemMapping(IProblemDetailsService problems, ILog
             StateConflict e => Problem(StatusCodes.Status409Conflict, "Conflict with what already happened.", e.Message),
             NotPermitted e => Problem(StatusCodes.Status403Forbidden, "Not allowed.", e.Message),
             NotFound e => Problem(StatusCodes.Status404NotFound, "Not found.", e.Message),
-            ConcurrencyException => Problem(StatusCodes.Status409Conflict, "Concurrent change.",
+            ExistingStreamIdCollisionException or JasperFx.Events.ExistingStreamIdCollisionException => Problem(StatusCodes.Status409Conflict, "Already exists.", "Something with this id already exists."),
+            _ when WritePath.IsConcurrencyConflict(exception) => Problem(StatusCodes.Status409Conflict, "Concurrent change.",
                 "Someone else changed this at the same moment. Read it again and retry."),
-            StreamAlreadyExistsException => Problem(StatusCodes.Status409Conflict, "Already exists.", "Something with this id already exists."),
+            // An id taken in another chapter: each chapter's streams are its own, but a view's key is unique across chapters.
+            _ when UniqueViolation(exception) => Problem(StatusCodes.Status409Conflict, "Already exists.", "Something with this id already exists."),
             BadHttpRequestException e => FromBadRequest(e),
             _ => null,
         };
@@ -40,6 +43,9 @@ public sealed partial class ProblemMapping(IProblemDetailsService problems, ILog
             await Problems.WriteAsync(context, problem);
         return true;
     }
+
+    private static bool UniqueViolation(Exception e) =>
+        (e as PostgresException ?? e.InnerException as PostgresException) is { SqlState: PostgresErrorCodes.UniqueViolation };
 
     private static ProblemDetails Problem(int status, string title, string detail) => new() { Status = status, Title = title, Detail = detail };
 

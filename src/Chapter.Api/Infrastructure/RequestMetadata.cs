@@ -1,7 +1,9 @@
 using Chapter.Api.Access;
-using Chapter.EventStore;
 
 namespace Chapter.Api.Infrastructure;
+
+/// <summary>Who and what caused an event; stored in Marten's metadata columns beside it, never inside the payload.</summary>
+public sealed record EventMetadata(string? CorrelationId = null, string? CausationId = null, string? ActorId = null);
 
 public static class RequestMetadata
 {

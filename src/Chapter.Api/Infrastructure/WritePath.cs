@@ -1,19 +1,21 @@
-using Chapter.EventStore;
+using JasperFx;
+
+using Marten;
+using Marten.Exceptions;
 
 namespace Chapter.Api.Infrastructure;
 
 /// <summary>
-/// The one way commands change state: read the stream, fold it with Evolve, Decide, and append the
-/// new events at the version that was read (inline projections run in the same transaction).
+/// The one way commands change state: read the stream, fold it with Evolve, Decide, and append the new events
+/// expecting the version that was read. Marten runs the inline projections in the same transaction.
 /// </summary>
-public sealed class WritePath(EventStore.EventStore store)
+public sealed class WritePath(IDocumentStore store)
 {
     private const int Attempts = 3;
 
     /// <returns>The stream's version afterwards, and whether anything was appended (false: the command was a repeat).</returns>
     public async Task<(long Version, bool Appended)> DecideAsync<TState, TEvent>(
         string streamId,
-        string streamType,
         string chapterId,
         TState initial,
         Func<TState, TEvent, TState> evolve,
@@ -23,23 +25,37 @@ public sealed class WritePath(EventStore.EventStore store)
     {
         for (var attempt = 1; ; attempt++)
         {
-            var stream = await store.ReadStreamAsync(streamId, cancellationToken);
-            var state = stream.Events.Select(e => (TEvent)e.Data).Aggregate(initial, evolve);
+            await using var session = store.LightweightSession(chapterId);
+            session.CorrelationId = metadata.CorrelationId;
+            session.CausationId = metadata.CausationId;
+            session.LastModifiedBy = metadata.ActorId;
+
+            var stream = await session.Events.FetchStreamAsync(streamId, token: cancellationToken);
+            var state = stream.Select(e => (TEvent)e.Data).Aggregate(initial, evolve);
+            var version = stream.Count == 0 ? 0 : stream[^1].Version;
             var events = decide(state);
             if (events.Count == 0)
-                return (stream.Version, false);
+                return (version, false);
 
             try
             {
-                var append = new StreamAppend(streamId, streamType, chapterId, ExpectedVersion.Exactly(stream.Version), events.Cast<object>().ToList());
-                var result = await store.AppendAsync(append, metadata, cancellationToken);
-                return (result.StreamVersions[streamId], true);
+                if (version == 0)
+                    session.Events.StartStream(streamId, events.Cast<object>().ToArray());
+                else
+                    session.Events.Append(streamId, version + events.Count, events.Cast<object>().ToArray());
+                await session.SaveChangesAsync(cancellationToken);
+                return (version + events.Count, true);
             }
-            catch (Exception e) when (e is ConcurrencyException or StreamAlreadyExistsException && attempt < Attempts)
+            catch (Exception e) when (IsConcurrencyConflict(e) && attempt < Attempts)
             {
                 // Someone appended between our read and our write: decide again on what they wrote,
                 // so a retried request meets the decider's idempotency rules rather than a bare 409.
             }
         }
     }
+
+    /// <summary>Marten's ways of saying that another writer got there first.</summary>
+    public static bool IsConcurrencyConflict(Exception e) =>
+        e is ConcurrencyException or JasperFx.Events.EventStreamUnexpectedMaxEventIdException
+            or ExistingStreamIdCollisionException or JasperFx.Events.ExistingStreamIdCollisionException;
 }

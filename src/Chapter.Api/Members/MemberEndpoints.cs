@@ -70,7 +70,7 @@ public static class MemberEndpoints
         var memberId = Guid.CreateVersion7();
         var command = new JoinChapter(memberId, chapterId, name, profession, languages, clock.GetUtcNow(), role);
         await writePath.DecideAsync<Member, MemberEvent>(
-            MemberDecider.StreamId(memberId), "member", chapterId, Member.Initial, Member.Evolve,
+            MemberDecider.StreamId(memberId), chapterId, Member.Initial, Member.Evolve,
             state => MemberDecider.Decide(command, state), RequestMetadata.For(context, caller), ct);
 
         var member = await MemberProjection.GetAsync(db, chapterId, memberId, ct);
@@ -90,7 +90,7 @@ public static class MemberEndpoints
 
         var command = new ChangeMemberDetails(memberId, name, profession, languages, role, clock.GetUtcNow());
         await writePath.DecideAsync<Member, MemberEvent>(
-            MemberDecider.StreamId(memberId), "member", chapterId, Member.Initial, Member.Evolve,
+            MemberDecider.StreamId(memberId), chapterId, Member.Initial, Member.Evolve,
             state => MemberDecider.Decide(command, state), RequestMetadata.For(context, caller), ct);
         return TypedResults.Ok((await MemberProjection.GetAsync(db, chapterId, memberId, ct))!);
     }
@@ -130,7 +130,7 @@ public static class MemberEndpoints
 
         var command = new LeaveChapter(memberId, clock.GetUtcNow());
         await writePath.DecideAsync<Member, MemberEvent>(
-            MemberDecider.StreamId(memberId), "member", chapterId, Member.Initial, Member.Evolve,
+            MemberDecider.StreamId(memberId), chapterId, Member.Initial, Member.Evolve,
             state => MemberDecider.Decide(command, state), RequestMetadata.For(context, caller), ct);
         return TypedResults.Ok((await MemberProjection.GetAsync(db, chapterId, memberId, ct))!);
     }

@@ -59,7 +59,7 @@ public static class OneToOneEndpoints
         var id = body.Id ?? Guid.CreateVersion7();
         var command = new RecordOneToOne(id, chapterId, a.Standing, b.Standing, date, note, today, now);
         var (_, appended) = await writePath.DecideAsync<OneToOne, OneToOneHeld>(
-            OneToOneDecider.StreamId(id), "one-to-one", chapterId, OneToOne.Initial, OneToOne.Evolve,
+            OneToOneDecider.StreamId(id), chapterId, OneToOne.Initial, OneToOne.Evolve,
             state => OneToOneDecider.Decide(command, state), RequestMetadata.For(context, caller), ct);
 
         var view = new OneToOneView(id, memberA, memberB, date, note);

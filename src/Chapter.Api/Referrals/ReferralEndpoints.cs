@@ -272,7 +272,7 @@ public static class ReferralEndpoints
     private static Task<(long Version, bool Appended)> DecideAsync(
         WritePath writePath, string chapterId, ReferralCommand command, Caller caller, HttpContext context, CancellationToken ct) =>
         writePath.DecideAsync<Referral, ReferralEvent>(
-            ReferralDecider.StreamId(command.ReferralId), "referral", chapterId, Referral.Initial, Referral.Evolve,
+            ReferralDecider.StreamId(command.ReferralId), chapterId, Referral.Initial, Referral.Evolve,
             state => ReferralDecider.Decide(command, state), RequestMetadata.For(context, caller), ct);
 
     private static string WithETag(HttpContext context, ReferralView view)

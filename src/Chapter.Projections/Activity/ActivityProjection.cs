@@ -4,28 +4,39 @@ using Chapter.Domain.Members;
 using Chapter.Domain.OneToOnes;
 using Chapter.Domain.Referrals;
 using Chapter.Domain.Shared;
-using Chapter.EventStore;
-using Chapter.EventStore.Daemon;
+using JasperFx.Events;
+using Marten;
+using Marten.Events.Projections;
 using Npgsql;
 
 namespace Chapter.Projections.Activity;
 
 /// <summary>
-/// Async projection of the facts behind relationships, giving profiles, circulation and weekly reports.
-/// It keeps no prospect data: who the prospect was does not matter to how help circulates.
+/// Async projection of the facts behind relationships, giving profiles, circulation and weekly reports, run by
+/// Marten's daemon. It keeps no prospect data: who the prospect was does not matter to how help circulates.
+/// Its tables live in a schema of their own (<see cref="Schema"/>), so a rebuild can fill a second copy
+/// (<see cref="RebuildSchema"/>) while the first keeps serving, and then swap them.
 /// </summary>
-public sealed class ActivityProjection : IAsyncProjection
+public sealed class ActivityProjection : IProjection
 {
     public const string ProjectionName = "activity";
     public const string Schema = "proj_activity";
+    public const string RebuildSchema = "proj_activity__rebuild";
 
-    public string Name => ProjectionName;
+    private volatile string _targetSchema = Schema;
+
+    /// <summary>Where batches are written: the live schema, or the rebuild's while one runs in this process.</summary>
+    public string TargetSchema
+    {
+        get => _targetSchema;
+        set => _targetSchema = value is Schema or RebuildSchema ? value : throw new ArgumentException($"Not a schema of this projection: {value}");
+    }
 
     // A report reads one chapter's whole history. Rows of many chapters appended in time order would put
     // nearly each of a chapter's referrals on a page of its own, so referrals and their later steps live in a
     // partition per chapter, made when the chapter's first referral arrives. Later steps are inserted as rows of
     // their own instead of updating the referral: no statement looks rows up to change them, and steps need no index.
-    public string SchemaSql =>
+    public static string SchemaSql =>
         """
         CREATE TABLE chapters (id text PRIMARY KEY, time_zone text NOT NULL, currency text NOT NULL, tie_half_life_days int NOT NULL);
         CREATE TABLE members (chapter_id text NOT NULL, id uuid NOT NULL, name text NOT NULL, joined_at timestamptz NOT NULL, left_at timestamptz,
@@ -54,30 +65,87 @@ public sealed class ActivityProjection : IAsyncProjection
         END $$;
         """;
 
+    /// <summary>Creates the live schema when it is missing (a new database); several instances may start at once.</summary>
+    public static async Task EnsureSchemaAsync(NpgsqlDataSource db, CancellationToken ct = default)
+    {
+        await using var connection = await db.OpenConnectionAsync(ct);
+        await using var transaction = await connection.BeginTransactionAsync(ct);
+        await using var command = new NpgsqlCommand(
+            $"""
+            SELECT pg_advisory_xact_lock(4448);
+            DO $do$ BEGIN
+              IF to_regnamespace('{Schema}') IS NULL THEN
+                CREATE SCHEMA {Schema};
+                SET LOCAL search_path TO {Schema};
+                {SchemaSql.Replace("$$", "$fn$")}
+              END IF;
+            END $do$;
+            INSERT INTO public.projection_state (name) VALUES ('{ProjectionName}') ON CONFLICT DO NOTHING;
+            """, connection, transaction);
+        await command.ExecuteNonQueryAsync(ct);
+        await transaction.CommitAsync(ct);
+    }
+
     /// <summary>
     /// Set-based: one statement per kind of event for the whole batch. Creations run first; each later
     /// step writes columns of its own, so applying them kind by kind equals applying them in order.
+    /// A poison event (one the tables cannot take) stops this projection, and only it: the events before it
+    /// are applied, the event is recorded with its sequence, and nothing after it is applied until a rebuild.
     /// </summary>
-    public async Task ApplyAsync(NpgsqlConnection connection, IReadOnlyList<RecordedEvent> events, CancellationToken cancellationToken)
+    public async Task ApplyAsync(IDocumentOperations operations, IReadOnlyList<IEvent> events, CancellationToken cancellation)
     {
-        await using var batch = new NpgsqlBatch(connection);
+        if (await ProjectionState.IsStoppedAsync(operations, ProjectionName, cancellation))
+            return;
 
+        var poison = -1;
+        string? reason = null;
+        for (var i = 0; i < events.Count && poison < 0; i++)
+        {
+            reason = WhyPoison(events[i]);
+            if (reason is not null)
+                poison = i;
+        }
+        var applicable = poison < 0 ? events : events.Take(poison).ToList();
+
+        // Set only for this transaction: unqualified names below go to the target schema. Marten names its own tables in full.
+        operations.QueueSqlCommand($"SET LOCAL search_path TO {TargetSchema}, public");
+        Apply(operations, applicable);
+        if (poison >= 0)
+            ProjectionState.Stop(operations, ProjectionName, events[poison].Sequence, reason!);
+    }
+
+    /// <summary>What a stored payload lacks that the facts need; null when the event can be applied.</summary>
+    internal static string? WhyPoison(IEvent e) => e.Data switch
+    {
+        ChapterCreated c when string.IsNullOrEmpty(c.ChapterId) || c.TimeZone is null || c.Currency is null =>
+            $"{e.EventTypeName} lacks its chapter, time zone or currency",
+        MemberJoined j when string.IsNullOrEmpty(j.ChapterId) || j.MemberId == Guid.Empty || j.Name is null =>
+            $"{e.EventTypeName} lacks its member, chapter or name",
+        MemberDetailsChanged d when d.MemberId == Guid.Empty || d.Name is null => $"{e.EventTypeName} lacks its member or name",
+        ReferralGiven g when string.IsNullOrEmpty(g.ChapterId) || g.ReferralId == Guid.Empty || g.GiverId == Guid.Empty || g.ReceiverId == Guid.Empty =>
+            $"{e.EventTypeName} lacks its referral, chapter, giver or receiver",
+        OneToOneHeld o when string.IsNullOrEmpty(o.ChapterId) || o.OneToOneId == Guid.Empty => $"{e.EventTypeName} lacks its meeting or chapter",
+        _ => null,
+    };
+
+    private static void Apply(IDocumentOperations batch, IReadOnlyList<IEvent> events)
+    {
         var chapters = events.Select(e => e.Data).OfType<ChapterCreated>().ToList();
         if (chapters.Count > 0)
-            batch.Add("INSERT INTO chapters SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::int[]) ON CONFLICT (id) DO NOTHING",
+            batch.Sql("INSERT INTO chapters SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::int[]) ON CONFLICT (id) DO NOTHING",
                 chapters.Select(c => c.ChapterId).ToArray(), chapters.Select(c => c.TimeZone).ToArray(), chapters.Select(c => c.Currency).ToArray(),
                 chapters.Select(c => c.TieHalfLifeDays ?? ChapterCreated.DefaultTieHalfLifeDays).ToArray());
 
         var joined = events.Select(e => e.Data).OfType<MemberJoined>().ToList();
         if (joined.Count > 0)
-            batch.Add("INSERT INTO members (chapter_id, id, name, joined_at) SELECT * FROM unnest($1::text[], $2::uuid[], $3::text[], $4::timestamptz[]) ON CONFLICT DO NOTHING",
+            batch.Sql("INSERT INTO members (chapter_id, id, name, joined_at) SELECT * FROM unnest($1::text[], $2::uuid[], $3::text[], $4::timestamptz[]) ON CONFLICT DO NOTHING",
                 joined.Select(j => j.ChapterId).ToArray(), joined.Select(j => j.MemberId).ToArray(), joined.Select(j => j.Name).ToArray(), joined.Select(j => j.JoinedAt).ToArray());
 
         // Names shown in reports follow corrections; within a batch the last one counts.
         var renamed = events.Select(e => (Chapter: e.TenantId, Data: e.Data)).Where(e => e.Data is MemberDetailsChanged)
             .Select(e => (e.Chapter, Changed: (MemberDetailsChanged)e.Data)).GroupBy(e => e.Changed.MemberId).Select(g => g.Last()).ToList();
         if (renamed.Count > 0)
-            batch.Add(
+            batch.Sql(
                 """
                 UPDATE members t SET name = u.name FROM unnest($1::text[], $2::uuid[], $3::text[]) AS u (chapter_id, id, name)
                 WHERE t.chapter_id = u.chapter_id AND t.id = u.id
@@ -86,15 +154,12 @@ public sealed class ActivityProjection : IAsyncProjection
 
         var oneToOnes = events.Select(e => e.Data).OfType<OneToOneHeld>().ToList();
         if (oneToOnes.Count > 0)
-            batch.Add("INSERT INTO one_to_ones SELECT * FROM unnest($1::text[], $2::uuid[], $3::uuid[], $4::uuid[], $5::date[]) ON CONFLICT DO NOTHING",
+            batch.Sql("INSERT INTO one_to_ones SELECT * FROM unnest($1::text[], $2::uuid[], $3::uuid[], $4::uuid[], $5::date[]) ON CONFLICT DO NOTHING",
                 oneToOnes.Select(o => o.ChapterId).ToArray(), oneToOnes.Select(o => o.OneToOneId).ToArray(), oneToOnes.Select(o => o.MemberA).ToArray(),
                 oneToOnes.Select(o => o.MemberB).ToArray(), oneToOnes.Select(o => o.Date).ToArray());
 
         AddStep<MemberLeft>(batch, events, "members", "left_at", l => (l.MemberId, l.LeftAt));
         AddReferralSteps(batch, events);
-
-        if (batch.BatchCommands.Count > 0)
-            await batch.ExecuteNonQueryAsync(cancellationToken);
     }
 
     /// <summary>A referral as the events of one batch describe it: given in the batch, or only later steps of it.</summary>
@@ -120,10 +185,10 @@ public sealed class ActivityProjection : IAsyncProjection
     /// A given referral's row takes the chapter its payload names, so a payload without one stops the
     /// projection at that event (poison) instead of being filed under the event's tenant.
     /// </summary>
-    private static void AddReferralSteps(NpgsqlBatch batch, IReadOnlyList<RecordedEvent> events)
+    private static void AddReferralSteps(IDocumentOperations batch, IReadOnlyList<IEvent> events)
     {
         var referrals = new Dictionary<Guid, ReferralInBatch>();
-        ReferralInBatch Of(RecordedEvent e, Guid id)
+        ReferralInBatch Of(IEvent e, Guid id)
         {
             if (!referrals.TryGetValue(id, out var referral))
                 referrals[id] = referral = new ReferralInBatch(e.TenantId, id);
@@ -144,12 +209,12 @@ public sealed class ActivityProjection : IAsyncProjection
             return;
 
         var chapterIds = referrals.Values.Select(r => r.Given is null ? r.ChapterId : r.Given.ChapterId).Where(c => c is not null).Distinct().ToArray();
-        batch.Add("SELECT add_chapter_partitions($1::text[])", (object)chapterIds);
+        batch.Sql("SELECT add_chapter_partitions($1::text[])", (object)chapterIds);
 
         static string? OutcomeName(ReferralClosed? closed) => closed is null ? null : JsonNamingPolicy.CamelCase.ConvertName(closed.Outcome.ToString());
         var given = referrals.Values.Where(r => r.Given is not null).ToList();
         if (given.Count > 0)
-            batch.Add(
+            batch.Sql(
                 """
                 INSERT INTO referrals (chapter_id, id, giver_id, receiver_id, given_at, accepted_at, declined_at, closed_at, outcome, value_amount, value_currency, thanked_at)
                 SELECT * FROM unnest($1::text[], $2::uuid[], $3::uuid[], $4::uuid[], $5::timestamptz[], $6::timestamptz[], $7::timestamptz[],
@@ -163,7 +228,7 @@ public sealed class ActivityProjection : IAsyncProjection
 
         var stepped = referrals.Values.Where(r => r.Given is null).ToList();
         if (stepped.Count > 0)
-            batch.Add(
+            batch.Sql(
                 """
                 INSERT INTO referral_steps (chapter_id, referral_id, accepted_at, declined_at, closed_at, outcome, value_amount, value_currency, thanked_at)
                 SELECT * FROM unnest($1::text[], $2::uuid[], $3::timestamptz[], $4::timestamptz[], $5::timestamptz[], $6::text[], $7::numeric[], $8::text[], $9::timestamptz[])
@@ -175,11 +240,11 @@ public sealed class ActivityProjection : IAsyncProjection
     }
 
     /// <summary>A later step sets one timestamp column of a row created before; the event's tenant is its chapter.</summary>
-    private static void AddStep<TEvent>(NpgsqlBatch batch, IReadOnlyList<RecordedEvent> events, string table, string column, Func<TEvent, (Guid Id, DateTimeOffset At)> step)
+    private static void AddStep<TEvent>(IDocumentOperations batch, IReadOnlyList<IEvent> events, string table, string column, Func<TEvent, (Guid Id, DateTimeOffset At)> step)
     {
         var steps = events.Where(e => e.Data is TEvent).Select(e => (Chapter: e.TenantId, Step: step((TEvent)e.Data))).ToList();
         if (steps.Count > 0)
-            batch.Add(
+            batch.Sql(
                 $"""
                 UPDATE {table} t SET {column} = u.at FROM unnest($1::text[], $2::uuid[], $3::timestamptz[]) AS u (chapter_id, id, at)
                 WHERE t.chapter_id = u.chapter_id AND t.id = u.id
@@ -292,8 +357,11 @@ public sealed record AsOf(long Position, DateTimeOffset? Timestamp)
     public static async Task<AsOf> OfAsync(NpgsqlDataSource db, string projection, CancellationToken ct)
     {
         await using var command = db.CreateCommand(
-            "SELECT p.max_seq, (SELECT e.timestamp FROM events e WHERE e.seq_id = p.max_seq) FROM projection_progress p WHERE p.name = $1");
-        command.Parameters.Add(new NpgsqlParameter { Value = projection });
+            """
+            SELECT p.last_seq_id, (SELECT e.timestamp FROM mt_events e WHERE e.seq_id = p.last_seq_id)
+            FROM mt_event_progression p WHERE p.name = $1
+            """);
+        command.Parameters.Add(new NpgsqlParameter { Value = projection + ":All" });
         await using var reader = await command.ExecuteReaderAsync(ct);
         return await reader.ReadAsync(ct)
             ? new AsOf(reader.GetInt64(0), reader.IsDBNull(1) ? null : reader.GetFieldValue<DateTimeOffset>(1))

@@ -1,5 +1,7 @@
 using Chapter.Domain.Chapters;
-using Chapter.EventStore;
+using JasperFx.Events;
+using Marten;
+using Marten.Events.Projections;
 using Npgsql;
 
 namespace Chapter.Projections.Chapters;
@@ -7,16 +9,17 @@ namespace Chapter.Projections.Chapters;
 /// <param name="TieHalfLifeDays">How fast a relationship's strength halves without new interactions.</param>
 public sealed record ChapterView(string Id, string Name, string TimeZone, string Currency, int TieHalfLifeDays, DateTimeOffset CreatedAt);
 
-public sealed class ChapterProjection : IInlineProjection
+public sealed class ChapterProjection : IProjection
 {
-    public void Apply(IReadOnlyList<RecordedEvent> events, NpgsqlBatch batch)
+    public Task ApplyAsync(IDocumentOperations operations, IReadOnlyList<IEvent> events, CancellationToken cancellation)
     {
         foreach (var e in events)
         {
             if (e.Data is ChapterCreated c)
-                batch.Add("INSERT INTO chapter_view (id, name, time_zone, currency, tie_half_life_days, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
+                operations.Sql("INSERT INTO chapter_view (id, name, time_zone, currency, tie_half_life_days, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
                     c.ChapterId, c.Name, c.TimeZone, c.Currency, c.TieHalfLifeDays ?? ChapterCreated.DefaultTieHalfLifeDays, c.CreatedAt);
         }
+        return Task.CompletedTask;
     }
 
     public static async Task<ChapterView?> GetAsync(NpgsqlDataSource db, string chapterId, CancellationToken ct)

@@ -1,7 +1,9 @@
 using System.Text.Json.Serialization;
 using Chapter.Domain.Members;
 using Chapter.Domain.Referrals;
-using Chapter.EventStore;
+using JasperFx.Events;
+using Marten;
+using Marten.Events.Projections;
 using Npgsql;
 
 namespace Chapter.Projections.Members;
@@ -18,34 +20,35 @@ public sealed record MemberView(
     public MemberStanding Standing => new(Id, ChapterId, Active);
 }
 
-public sealed class MemberProjection : IInlineProjection
+public sealed class MemberProjection : IProjection
 {
     public const string Active = "active";
     public const string Left = "left";
 
-    public void Apply(IReadOnlyList<RecordedEvent> events, NpgsqlBatch batch)
+    public Task ApplyAsync(IDocumentOperations operations, IReadOnlyList<IEvent> events, CancellationToken cancellation)
     {
         foreach (var e in events)
         {
             switch (e.Data)
             {
                 case MemberJoined j:
-                    batch.Add(
+                    operations.Sql(
                         """
                         INSERT INTO member_view (id, chapter_id, name, profession, languages, role, status, joined_at, version)
                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
                         """, j.MemberId, j.ChapterId, j.Name, j.Profession, j.Languages.ToArray(), RoleName(j.Role), Active, j.JoinedAt, e.Version);
                     break;
                 case MemberDetailsChanged c:
-                    batch.Add("UPDATE member_view SET name = $2, profession = $3, languages = $4, role = $5, version = $6 WHERE id = $1",
+                    operations.Sql("UPDATE member_view SET name = $2, profession = $3, languages = $4, role = $5, version = $6 WHERE id = $1",
                         c.MemberId, c.Name, c.Profession, c.Languages.ToArray(), RoleName(c.Role), e.Version);
                     break;
                 case MemberLeft l:
-                    batch.Add("UPDATE member_view SET status = $2, left_at = $3, version = $4 WHERE id = $1",
+                    operations.Sql("UPDATE member_view SET status = $2, left_at = $3, version = $4 WHERE id = $1",
                         l.MemberId, Left, l.LeftAt, e.Version);
                     break;
             }
         }
+        return Task.CompletedTask;
     }
 
     public static string RoleName(MemberRole role) => role == MemberRole.Leader ? "leader" : "member";

@@ -1,7 +1,9 @@
 using System.Text.Json;
 using Chapter.Domain.Referrals;
 using Chapter.Domain.Shared;
-using Chapter.EventStore;
+using JasperFx.Events;
+using Marten;
+using Marten.Events.Projections;
 using Chapter.Projections.Prospects;
 using Npgsql;
 using NpgsqlTypes;
@@ -46,53 +48,50 @@ public sealed record ReferralView(
     DateTimeOffset? ThankedAt,
     long Version);
 
-public sealed class ReferralProjection : IInlineProjection
+public sealed class ReferralProjection : IProjection
 {
     public static readonly string[] Statuses = ["given", "accepted", "declined", "closed", "thanked"];
 
-    public void Apply(IReadOnlyList<RecordedEvent> events, NpgsqlBatch batch)
+    public Task ApplyAsync(IDocumentOperations operations, IReadOnlyList<IEvent> events, CancellationToken cancellation)
     {
         foreach (var e in events)
         {
             switch (e.Data)
             {
                 case ReferralGiven g:
-                    var given = new NpgsqlBatchCommand(
+                    operations.Sql(
                         """
                         INSERT INTO referral_view (id, chapter_id, giver_id, receiver_id, status, need, temperature, language,
                                                    prospect_consent, prospect_sealed, given_at, version)
-                        VALUES ($1, $2, $3, $4, 'given', $5, $6, $7, $8, $9, $10, $11)
-                        """);
-                    foreach (var value in new object[] { g.ReferralId, g.ChapterId, g.GiverId, g.ReceiverId, g.Need, Name(g.Temperature), g.Language, g.ProspectConsent })
-                        given.Parameters.Add(new NpgsqlParameter { Value = value });
-                    given.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Text, Value = (object?)g.SealedProspect ?? DBNull.Value });
-                    given.Parameters.Add(new NpgsqlParameter { Value = g.GivenAt });
-                    given.Parameters.Add(new NpgsqlParameter { Value = e.Version });
-                    batch.BatchCommands.Add(given);
+                        VALUES ($1, $2, $3, $4, 'given', $5, $6, $7, $8, $9::text, $10, $11)
+                        """,
+                        g.ReferralId, g.ChapterId, g.GiverId, g.ReceiverId, g.Need, Name(g.Temperature), g.Language, g.ProspectConsent,
+                        g.SealedProspect, g.GivenAt, e.Version);
                     break;
                 case ProspectErased erased:
-                    batch.Add("UPDATE referral_view SET prospect_sealed = NULL, prospect_erased_at = $2, version = $3 WHERE id = $1",
+                    operations.Sql("UPDATE referral_view SET prospect_sealed = NULL, prospect_erased_at = $2, version = $3 WHERE id = $1",
                         erased.ReferralId, erased.ErasedAt, e.Version);
                     break;
                 case ReferralAccepted a:
-                    batch.Add("UPDATE referral_view SET status = 'accepted', accepted_at = $2, version = $3 WHERE id = $1",
+                    operations.Sql("UPDATE referral_view SET status = 'accepted', accepted_at = $2, version = $3 WHERE id = $1",
                         a.ReferralId, a.AcceptedAt, e.Version);
                     break;
                 case ReferralDeclined d:
-                    batch.Add("UPDATE referral_view SET status = 'declined', declined_at = $2, decline_reason = $3, version = $4 WHERE id = $1",
+                    operations.Sql("UPDATE referral_view SET status = 'declined', declined_at = $2, decline_reason = $3, version = $4 WHERE id = $1",
                         d.ReferralId, d.DeclinedAt, d.Reason, e.Version);
                     break;
                 case ReferralClosed c:
-                    batch.Add(
+                    operations.Sql(
                         "UPDATE referral_view SET status = 'closed', closed_at = $2, outcome = $3, value_amount = $4, value_currency = $5, version = $6 WHERE id = $1",
                         c.ReferralId, c.ClosedAt, Name(c.Outcome), c.Value?.Amount, c.Value?.Currency, e.Version);
                     break;
                 case ReferralThanked t:
-                    batch.Add("UPDATE referral_view SET status = 'thanked', thanked_at = $2, thank_note = $3, version = $4 WHERE id = $1",
+                    operations.Sql("UPDATE referral_view SET status = 'thanked', thanked_at = $2, thank_note = $3, version = $4 WHERE id = $1",
                         t.ReferralId, t.ThankedAt, t.Note, e.Version);
                     break;
             }
         }
+        return Task.CompletedTask;
     }
 
     private static string Name<T>(T value) where T : struct, Enum => JsonNamingPolicy.CamelCase.ConvertName(value.ToString());

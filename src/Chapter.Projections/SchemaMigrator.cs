@@ -1,7 +1,7 @@
 using System.Reflection;
 using Npgsql;
 
-namespace Chapter.EventStore;
+namespace Chapter.Projections;
 
 /// <summary>One numbered SQL script of a component's schema, applied once.</summary>
 public sealed record Migration(string Component, int Version, string Name, string Sql)
@@ -24,13 +24,14 @@ public sealed record Migration(string Component, int Version, string Name, strin
             .ToList();
 }
 
+/// <summary>
+/// Our own tables beside Marten's: the inline views, prospect keys, access tokens and the async projections' state.
+/// Marten creates and migrates its event store tables itself; these are plain SQL we keep in numbered scripts.
+/// </summary>
 public static class SchemaMigrator
 {
     // Any constant works; it only has to be the same for every process migrating this database.
     private const long MigrationLockKey = 0x43686170746572;
-
-    public static IReadOnlyList<Migration> EventStoreMigrations { get; } =
-        Migration.FromEmbeddedScripts(typeof(SchemaMigrator).Assembly, "event_store");
 
     /// <summary>
     /// Applies the scripts not yet recorded in <c>schema_versions</c>, in one transaction under an

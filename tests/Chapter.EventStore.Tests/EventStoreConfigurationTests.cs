@@ -1,0 +1,191 @@
+using Chapter.Domain.Members;
+using Chapter.Domain.Referrals;
+using Chapter.Projections;
+using Chapter.Projections.Activity;
+using JasperFx;
+using JasperFx.Events;
+using Marten;
+using Marten.Exceptions;
+using Marten.Services;
+using Npgsql;
+
+namespace Chapter.EventStore.Tests;
+
+/// <summary>
+/// The cases Marten's users were hurt by (shared EVENTSTORE.md), against Chapter's own Marten configuration on real
+/// PostgreSQL: Marten covers them by default, and these tests make sure nothing we set breaks that.
+/// </summary>
+public sealed class EventStoreConfigurationTests : IAsyncLifetime
+{
+    private MartenFixture _marten = null!;
+
+    public async Task InitializeAsync() => _marten = await MartenFixture.CreateAsync();
+    public async Task DisposeAsync() => await _marten.DisposeAsync();
+
+    private static SessionOptions InTransaction(NpgsqlTransaction transaction)
+    {
+        var options = SessionOptions.ForTransaction(transaction);
+        options.TenantId = "north";
+        return options;
+    }
+
+    private static MemberJoined Joined(Guid id, string name = "Anna") => new(id, "north", name, "Trade", ["sv"], DateTimeOffset.UtcNow);
+
+    private static MemberDetailsChanged Renamed(Guid id, string name) => new(id, name, "Trade", ["sv"], MemberRole.Member, DateTimeOffset.UtcNow);
+
+    [Fact]
+    public async Task Case1_two_appends_expecting_the_same_version_race_and_exactly_one_wins()
+    {
+        var anna = Guid.NewGuid();
+        var stream = MemberDecider.StreamId(anna);
+        await _marten.AppendAsync("north", stream, Joined(anna), Renamed(anna, "A2"), Renamed(anna, "A3"), Renamed(anna, "A4"), Renamed(anna, "A5"));
+
+        async Task<Exception?> AppendAtVersion5Async(string name)
+        {
+            await using var session = _marten.Store.LightweightSession("north");
+            session.Events.Append(stream, 6, Renamed(anna, name));
+            try { await session.SaveChangesAsync(); return null; }
+            catch (Exception e) { return e; }
+        }
+        var outcomes = await Task.WhenAll(AppendAtVersion5Async("B"), AppendAtVersion5Async("C"));
+
+        outcomes.Count(e => e is null).ShouldBe(1);
+        outcomes.Single(e => e is not null).ShouldBeOfType<EventStreamUnexpectedMaxEventIdException>();
+        (await _marten.ScalarAsync("SELECT max(version) FROM mt_events WHERE stream_id = $1", stream)).ShouldBe(6);
+    }
+
+    [Fact]
+    public async Task Case3_two_starts_of_the_same_stream_race_and_the_loser_hears_the_stream_exists()
+    {
+        var id = Guid.NewGuid();
+        async Task<Exception?> StartAsync()
+        {
+            await using var session = _marten.Store.LightweightSession("north");
+            session.Events.StartStream(MemberDecider.StreamId(id), Joined(id));
+            try { await session.SaveChangesAsync(); return null; }
+            catch (Exception e) { return e; }
+        }
+        var outcomes = await Task.WhenAll(StartAsync(), StartAsync());
+
+        outcomes.Count(e => e is null).ShouldBe(1);
+        outcomes.Single(e => e is not null).ShouldBeAssignableTo<MartenException>();
+        (await _marten.ScalarAsync("SELECT count(*) FROM mt_events WHERE stream_id = $1", MemberDecider.StreamId(id))).ShouldBe(1);
+    }
+
+    [Fact]
+    public async Task Case4_a_rolled_back_append_leaves_a_gap_that_does_not_stop_the_daemon()
+    {
+        await _marten.StartDaemonAsync();
+        await using (var connection = await _marten.Db.OpenConnectionAsync())
+        await using (var transaction = await connection.BeginTransactionAsync())
+        {
+            await using var session = _marten.Store.LightweightSession(InTransaction(transaction));
+            var doomed = Guid.NewGuid();
+            session.Events.Append(MemberDecider.StreamId(doomed), Joined(doomed));
+            await session.SaveChangesAsync();
+            await transaction.RollbackAsync();
+        }
+        var last = 0L;
+        for (var i = 0; i < 100; i++)
+        {
+            var id = Guid.NewGuid();
+            last = await _marten.AppendAsync("north", MemberDecider.StreamId(id), Joined(id));
+        }
+
+        (await MartenFixture.EventuallyAsync(async () => await _marten.ProgressAsync(CountingProjection.Name) >= last, TimeSpan.FromSeconds(30))).ShouldBeTrue();
+        (await _marten.ScalarAsync("SELECT count(*) FROM counted")).ShouldBe(100);
+        (await _marten.ScalarAsync("SELECT count(*) FROM proj_activity.members")).ShouldBe(100);
+    }
+
+    [Fact]
+    public async Task Case5_an_append_held_open_is_not_passed_and_is_projected_once_it_commits()
+    {
+        await _marten.StartDaemonAsync();
+        var held = Guid.NewGuid();
+        await using var connection = await _marten.Db.OpenConnectionAsync();
+        await using var transaction = await connection.BeginTransactionAsync();
+        await using (var session = _marten.Store.LightweightSession(InTransaction(transaction)))
+        {
+            session.Events.Append(MemberDecider.StreamId(held), Joined(held, "Held"));
+            await session.SaveChangesAsync();
+        }
+        var heldSequence = await _marten.ScalarAsync("SELECT last_value FROM mt_events_sequence");
+        var last = 0L;
+        for (var i = 0; i < 100; i++)
+        {
+            var id = Guid.NewGuid();
+            last = await _marten.AppendAsync("north", MemberDecider.StreamId(id), Joined(id));
+        }
+
+        // For as long as the transaction stays open (10 s here), the daemon holds before its number, applying nothing past it.
+        (await MartenFixture.EventuallyAsync(async () => await _marten.ProgressAsync(CountingProjection.Name) >= heldSequence, TimeSpan.FromSeconds(10))).ShouldBeFalse();
+        (await _marten.ScalarAsync("SELECT count(*) FROM mt_high_water_skips")).ShouldBe(0);
+
+        await transaction.CommitAsync();
+        (await MartenFixture.EventuallyAsync(async () => await _marten.ProgressAsync(CountingProjection.Name) >= last, TimeSpan.FromSeconds(30))).ShouldBeTrue();
+        (await _marten.ScalarAsync("SELECT count(*) FROM counted")).ShouldBe(101);
+        (await _marten.ScalarAsync("SELECT count(*) FROM counted WHERE seq_id = $1", heldSequence)).ShouldBe(1);
+        (await _marten.ScalarAsync("SELECT count(*) FROM proj_activity.members WHERE name = 'Held'")).ShouldBe(1);
+    }
+
+    [Fact]
+    public async Task Case10_a_poison_event_stops_only_its_projection_and_records_its_sequence()
+    {
+        await _marten.StartDaemonAsync();
+        var before = Guid.NewGuid();
+        await _marten.AppendAsync("north", MemberDecider.StreamId(before), Joined(before));
+        // A referral.given.v2 whose payload lacks everything: the facts cannot take it.
+        var poison = await _marten.ScalarAsync(
+            """
+            INSERT INTO mt_streams (id, version, tenant_id) VALUES ('referral-poison', 1, 'north');
+            INSERT INTO mt_events (seq_id, id, stream_id, version, data, type, tenant_id, timestamp)
+            VALUES (nextval('mt_events_sequence'), gen_random_uuid(), 'referral-poison', 1, '{}', 'referral.given.v2', 'north', now()) RETURNING seq_id;
+            """);
+        var after = Guid.NewGuid();
+        var last = await _marten.AppendAsync("north", MemberDecider.StreamId(after), Joined(after, "After"));
+
+        // The other projection goes on past the poison event.
+        (await MartenFixture.EventuallyAsync(async () => await _marten.ProgressAsync(CountingProjection.Name) >= last, TimeSpan.FromSeconds(30))).ShouldBeTrue();
+        (await MartenFixture.EventuallyAsync(async () => await _marten.ScalarAsync("SELECT coalesce(failed_seq, 0) FROM projection_state WHERE name = 'activity'") == poison,
+            TimeSpan.FromSeconds(30))).ShouldBeTrue();
+        (await MartenFixture.EventuallyAsync(async () => await _marten.ProgressAsync(ActivityProjection.ProjectionName) >= last, TimeSpan.FromSeconds(30))).ShouldBeTrue();
+        // Stopped: what came before the poison is applied, nothing after it.
+        (await _marten.ScalarAsync("SELECT count(*) FROM proj_activity.members")).ShouldBe(1);
+        (await _marten.ScalarAsync("SELECT count(*) FROM counted")).ShouldBe(3);
+    }
+
+    [Fact]
+    public async Task Case13_an_event_type_no_code_knows_is_skipped_while_running()
+    {
+        await _marten.StartDaemonAsync();
+        await _marten.ScalarAsync(
+            """
+            INSERT INTO mt_streams (id, version, tenant_id) VALUES ('future-1', 1, 'north');
+            INSERT INTO mt_events (seq_id, id, stream_id, version, data, type, tenant_id, timestamp, mt_dotnet_type)
+            VALUES (nextval('mt_events_sequence'), gen_random_uuid(), 'future-1', 1, '{"x":1}', 'something.from-the-future.v1', 'north', now(),
+                    'Chapter.Domain.Future.SomethingFromTheFuture, Chapter.Domain') RETURNING seq_id;
+            """);
+        var id = Guid.NewGuid();
+        var last = await _marten.AppendAsync("north", MemberDecider.StreamId(id), Joined(id));
+
+        (await MartenFixture.EventuallyAsync(async () => await _marten.ProgressAsync(ActivityProjection.ProjectionName) >= last, TimeSpan.FromSeconds(30))).ShouldBeTrue();
+        (await _marten.ScalarAsync("SELECT count(*) FROM proj_activity.members")).ShouldBe(1);
+        (await _marten.ScalarAsync("SELECT count(*) FROM projection_state WHERE failed_seq IS NOT NULL")).ShouldBe(0);
+    }
+
+    [Fact]
+    public async Task Case14_a_sequence_that_jumped_ahead_is_never_passed()
+    {
+        await _marten.StartDaemonAsync();
+        var id = Guid.NewGuid();
+        var committed = await _marten.AppendAsync("north", MemberDecider.StreamId(id), Joined(id));
+        await _marten.ScalarAsync("SELECT setval('mt_events_sequence', $1)", committed + 1000);
+        var next = Guid.NewGuid();
+        var last = await _marten.AppendAsync("north", MemberDecider.StreamId(next), Joined(next));
+
+        (await MartenFixture.EventuallyAsync(async () => await _marten.ProgressAsync(CountingProjection.Name) >= last, TimeSpan.FromSeconds(30))).ShouldBeTrue();
+        (await _marten.ProgressAsync(CountingProjection.Name)).ShouldBe(last);
+        (await _marten.ScalarAsync("SELECT max(last_seq_id) FROM mt_event_progression")).ShouldBeLessThanOrEqualTo(last);
+        (await _marten.ScalarAsync("SELECT count(*) FROM counted")).ShouldBe(2);
+    }
+}
