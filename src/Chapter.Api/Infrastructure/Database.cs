@@ -76,9 +76,12 @@ public static class Database
     /// </summary>
     private static async Task RefuseUnimportedEventsAsync(NpgsqlDataSource db)
     {
-        await using var command = db.CreateCommand(
-            "SELECT CASE WHEN to_regclass('public.events') IS NULL THEN 0 ELSE (SELECT count(*) FROM (SELECT 1 FROM public.events LIMIT 1) e) END");
-        if (Convert.ToInt64(await command.ExecuteScalarAsync()) > 0)
+        // Two statements: a query naming a table that does not exist fails when planned, whatever guards it.
+        await using var exists = db.CreateCommand("SELECT to_regclass('public.events') IS NOT NULL");
+        if (await exists.ExecuteScalarAsync() is not true)
+            return;
+        await using var holdsEvents = db.CreateCommand("SELECT EXISTS (SELECT 1 FROM public.events)");
+        if (await holdsEvents.ExecuteScalarAsync() is true)
             throw new InvalidOperationException(
                 "This database holds events in the previous event store's tables (events, streams). This version keeps events in " +
                 "Marten's tables and cannot import those yet: run it on a new database, or keep the previous version on this one.");
