@@ -1,12 +1,18 @@
 using Chapter.LocalPostgres;
+using DotNet.Testcontainers.Configurations;
 using Npgsql;
+using Testcontainers.PostgreSql;
 
 namespace Chapter.Testing;
 
+/// <summary>Where the tests' PostgreSQL comes from.</summary>
+public enum TestPostgresSource { Configured, Testcontainers, LocalCluster }
+
 /// <summary>
 /// Real PostgreSQL for tests: the server named by <c>CHAPTER_TEST_POSTGRES</c> (a connection string
-/// with rights to create databases) when set, otherwise one throwaway local cluster per test process,
-/// stopped when the process exits. Each caller gets a database of its own, so test classes run in parallel.
+/// with rights to create databases) when set; else a Testcontainers PostgreSQL when a Docker engine answers;
+/// else one throwaway local cluster per test process. Either is stopped when the process exits. Each caller gets a
+/// database of its own, so test classes run in parallel.
 /// </summary>
 public static class TestPostgres
 {
@@ -27,11 +33,30 @@ public static class TestPostgres
         return new NpgsqlConnectionStringBuilder(admin) { Database = name }.ConnectionString;
     }
 
+    /// <summary>What this test process uses, decided once: a configured server, Docker, or a local cluster.</summary>
+    public static TestPostgresSource Source { get; } =
+        !string.IsNullOrWhiteSpace(Environment.GetEnvironmentVariable(ConnectionStringVariable)) ? TestPostgresSource.Configured
+        : DockerAnswers() ? TestPostgresSource.Testcontainers
+        : TestPostgresSource.LocalCluster;
+
+    /// <summary>
+    /// Testcontainers' own look-up of a Docker endpoint (environment, ~/.testcontainers.properties, the socket): null within
+    /// about 150 ms when there is none, where building a container would throw DockerUnavailableException.
+    /// </summary>
+    public static bool DockerAnswers() => TestcontainersSettings.OS.DockerEndpointAuthConfig is not null;
+
     private static async Task<string> StartServerAsync()
     {
-        var configured = Environment.GetEnvironmentVariable(ConnectionStringVariable);
-        if (!string.IsNullOrWhiteSpace(configured))
-            return configured;
+        if (Source == TestPostgresSource.Configured)
+            return Environment.GetEnvironmentVariable(ConnectionStringVariable)!;
+
+        if (Source == TestPostgresSource.Testcontainers)
+        {
+            var container = new PostgreSqlBuilder("postgres:15-alpine").WithCommand("-c", "fsync=off", "-c", "max_connections=300").Build();
+            await container.StartAsync();
+            AppDomain.CurrentDomain.ProcessExit += (_, _) => container.DisposeAsync().AsTask().GetAwaiter().GetResult();
+            return container.GetConnectionString();
+        }
 
         RemoveStoppedThrowawayClusters();
         var cluster = await LocalPostgresCluster.StartAsync(new LocalPostgresOptions { Throwaway = true, MaxConnections = 300 });
