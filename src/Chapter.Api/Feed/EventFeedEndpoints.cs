@@ -44,8 +44,14 @@ public static class EventFeedEndpoints
     {
         var check = new Validation();
         var position = 0L;
-        if (after is not null && after.Contains('-'))
-            check.Add("after", "'after' is a cursor of the event store this service used before; its order differs. Start again without 'after'.");
+        if (after is not null && PreviousStoreCursor(after) is { } old)
+        {
+            // The previous store's cursors followed commit order; say where this chapter's feed resumes in sequence order.
+            var resume = await PreviousStoreImport.ResumeAfterAsync(db, chapterId, old.TransactionId, old.Sequence, ct);
+            check.Add("after", resume is { } at
+                ? $"'after' is a cursor of the event store this service used before. Start again with after={at}: nothing after your cursor is skipped, though some events you already read may come again."
+                : "'after' is a cursor of the event store this service used before. Start again without 'after'.");
+        }
         else if (after is not null && !long.TryParse(after, NumberStyles.None, CultureInfo.InvariantCulture, out position))
             check.Add("after", "'after' is the 'next' value of a previous page, e.g. '1234'.");
         if (limit is < 1 or > MaxLimit)
@@ -115,6 +121,16 @@ public static class EventFeedEndpoints
     }
 
     private static Guid ReferralId(string streamId) => Guid.Parse(streamId["referral-".Length..]);
+
+    private static (ulong TransactionId, long Sequence)? PreviousStoreCursor(string cursor)
+    {
+        var parts = cursor.Split('-');
+        return parts.Length == 2
+               && ulong.TryParse(parts[0], NumberStyles.None, CultureInfo.InvariantCulture, out var transaction)
+               && long.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out var sequence)
+            ? (transaction, sequence)
+            : null;
+    }
 
     private static string Cursor(long sequence) => sequence.ToString(CultureInfo.InvariantCulture);
 }

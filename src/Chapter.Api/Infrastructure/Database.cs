@@ -61,30 +61,12 @@ public static class Database
     public static async Task MigrateChapterDatabaseAsync(this WebApplication app)
     {
         var db = app.Services.GetRequiredService<NpgsqlDataSource>();
-        await RefuseUnimportedEventsAsync(db);
         await app.Services.GetRequiredService<IDocumentStore>().Storage.ApplyAllConfiguredChangesToDatabaseAsync();
         await SchemaMigrator.MigrateAsync(db, ReadModelSchema.Migrations.Concat(AccessTokens.Migrations));
+        await PreviousStoreImport.ImportAsync(db, app.Logger);
         await ActivityProjection.EnsureSchemaAsync(db);
         if (app.Services.GetService<LocalPostgresCluster>() is { } cluster)
             app.Lifetime.ApplicationStopped.Register(() => cluster.StopAsync().GetAwaiter().GetResult());
-    }
-
-    /// <summary>
-    /// The first version kept its events in tables of its own (events, streams). Their import into Marten's is not
-    /// built yet, and starting without it would show every chapter empty while new events piled up beside the old:
-    /// such a database is refused, loudly, before anything is written to it.
-    /// </summary>
-    private static async Task RefuseUnimportedEventsAsync(NpgsqlDataSource db)
-    {
-        // Two statements: a query naming a table that does not exist fails when planned, whatever guards it.
-        await using var exists = db.CreateCommand("SELECT to_regclass('public.events') IS NOT NULL");
-        if (await exists.ExecuteScalarAsync() is not true)
-            return;
-        await using var holdsEvents = db.CreateCommand("SELECT EXISTS (SELECT 1 FROM public.events)");
-        if (await holdsEvents.ExecuteScalarAsync() is true)
-            throw new InvalidOperationException(
-                "This database holds events in the previous event store's tables (events, streams). This version keeps events in " +
-                "Marten's tables and cannot import those yet: run it on a new database, or keep the previous version on this one.");
     }
 
     private sealed class PostgresHealthCheck(NpgsqlDataSource db) : IHealthCheck
