@@ -17,6 +17,7 @@ using Microsoft.AspNetCore.Http.Json;
 var builder = WebApplication.CreateBuilder(args);
 
 await builder.AddChapterDatabaseAsync();
+builder.AddChapterCommands();
 builder.AddChapterProjections();
 builder.AddChapterAccess();
 builder.AddChapterHardening();

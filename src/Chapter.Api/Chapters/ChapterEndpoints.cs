@@ -5,6 +5,7 @@ using Chapter.Domain.Chapters;
 using Chapter.Projections.Chapters;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Npgsql;
+using Wolverine;
 
 namespace Chapter.Api.Chapters;
 
@@ -39,7 +40,7 @@ public static partial class ChapterEndpoints
     }
 
     private static async Task<Results<Created<ChapterView>, ValidationProblem>> CreateAsync(
-        CreateChapterRequest body, WritePath writePath, NpgsqlDataSource db, TimeProvider clock, Caller caller, HttpContext context, CancellationToken ct)
+        CreateChapterRequest body, IMessageBus bus, NpgsqlDataSource db, TimeProvider clock, Caller caller, HttpContext context, CancellationToken ct)
     {
         var check = new Validation();
         var id = check.Text(body.Id, "id", 64);
@@ -56,9 +57,7 @@ public static partial class ChapterEndpoints
             return (ValidationProblem)check.Problem();
 
         var command = new CreateChapter(id, name, timeZone, currency, clock.GetUtcNow(), body.TieHalfLifeDays);
-        await writePath.DecideAsync<ChapterState, ChapterEvent>(
-            ChapterDecider.StreamId(id), id, ChapterState.Initial, ChapterState.Evolve,
-            state => ChapterDecider.Decide(command, state), RequestMetadata.For(context, caller), ct);
+        await bus.InvokeForTenantAsync<Decided>(id, new DecideChapter(ChapterDecider.StreamId(id), command, RequestMetadata.For(context, caller)), ct);
 
         var view = await ChapterProjection.GetAsync(db, id, ct);
         return TypedResults.Created($"/api/chapters/{id}", view);

@@ -4,6 +4,7 @@ using Chapter.Projections;
 using Chapter.Projections.Activity;
 using JasperFx.Events.Daemon;
 using Marten;
+using Wolverine.Marten;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Npgsql;
 
@@ -43,13 +44,17 @@ public static class Database
         var activity = new ActivityProjection();
         builder.Services.AddSingleton(activity);
         builder.Services.AddMarten(options =>
-                ChapterEventStore.Configure(options, connectionString, activity, daemon.GetValue("BatchSize", ChapterEventStore.DefaultActivityBatchSize)))
+            {
+                ChapterEventStore.Configure(options, connectionString, activity, daemon.GetValue("BatchSize", ChapterEventStore.DefaultActivityBatchSize));
+                Commands.AddStreamFolds(options);
+            })
             // One pool for Marten and our own reads.
             .UseNpgsqlDataSource()
             .UseLightweightSessions()
-            .AddAsyncDaemon(daemon.GetValue("Enabled", true) ? DaemonMode.HotCold : DaemonMode.Disabled);
+            .AddAsyncDaemon(daemon.GetValue("Enabled", true) ? DaemonMode.HotCold : DaemonMode.Disabled)
+            // Wolverine's envelope storage and outbox in the same database, committed with the events.
+            .IntegrateWithWolverine();
 
-        builder.Services.AddSingleton<WritePath>();
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddHealthChecks().AddCheck<PostgresHealthCheck>("postgres");
     }

@@ -23,7 +23,7 @@ public sealed partial class ProblemMapping(IProblemDetailsService problems, ILog
             NotPermitted e => Problem(StatusCodes.Status403Forbidden, "Not allowed.", e.Message),
             NotFound e => Problem(StatusCodes.Status404NotFound, "Not found.", e.Message),
             ExistingStreamIdCollisionException or JasperFx.Events.ExistingStreamIdCollisionException => Problem(StatusCodes.Status409Conflict, "Already exists.", "Something with this id already exists."),
-            _ when WritePath.IsConcurrencyConflict(exception) => Problem(StatusCodes.Status409Conflict, "Concurrent change.",
+            _ when Commands.IsConcurrencyConflict(exception) => Problem(StatusCodes.Status409Conflict, "Concurrent change.",
                 "Someone else changed this at the same moment. Read it again and retry."),
             // An id taken in another chapter: each chapter's streams are its own, but a view's key is unique across chapters.
             _ when UniqueViolation(exception) => Problem(StatusCodes.Status409Conflict, "Already exists.", "Something with this id already exists."),

@@ -6,6 +6,7 @@ using Chapter.Projections.Members;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
 using Npgsql;
+using Wolverine;
 
 namespace Chapter.Api.Members;
 
@@ -57,7 +58,7 @@ public static class MemberEndpoints
     }
 
     private static async Task<Results<Created<MemberView>, ValidationProblem, ProblemHttpResult>> AddAsync(
-        string chapterId, AddMemberRequest body, WritePath writePath, NpgsqlDataSource db, TimeProvider clock, Caller caller, HttpContext context, CancellationToken ct)
+        string chapterId, AddMemberRequest body, IMessageBus bus, NpgsqlDataSource db, TimeProvider clock, Caller caller, HttpContext context, CancellationToken ct)
     {
         var check = new Validation();
         var (name, profession, languages, role) = Details(check, new MemberDetailsRequest(body.Name, body.Profession, body.Languages, body.Role));
@@ -69,16 +70,14 @@ public static class MemberEndpoints
 
         var memberId = Guid.CreateVersion7();
         var command = new JoinChapter(memberId, chapterId, name, profession, languages, clock.GetUtcNow(), role);
-        await writePath.DecideAsync<Member, MemberEvent>(
-            MemberDecider.StreamId(memberId), chapterId, Member.Initial, Member.Evolve,
-            state => MemberDecider.Decide(command, state), RequestMetadata.For(context, caller), ct);
+        await bus.InvokeForTenantAsync<Decided>(chapterId, new DecideMember(MemberDecider.StreamId(memberId), command, RequestMetadata.For(context, caller)), ct);
 
         var member = await MemberProjection.GetAsync(db, chapterId, memberId, ct);
         return TypedResults.Created($"/api/chapters/{chapterId}/members/{memberId}", member);
     }
 
     private static async Task<Results<Ok<MemberView>, ValidationProblem, ProblemHttpResult>> ChangeAsync(
-        string chapterId, Guid memberId, MemberDetailsRequest body, WritePath writePath, NpgsqlDataSource db, TimeProvider clock, Caller caller,
+        string chapterId, Guid memberId, MemberDetailsRequest body, IMessageBus bus, NpgsqlDataSource db, TimeProvider clock, Caller caller,
         HttpContext context, CancellationToken ct)
     {
         var check = new Validation();
@@ -89,9 +88,7 @@ public static class MemberEndpoints
             return Problems.NotFound($"Member {memberId} is not in chapter '{chapterId}'.");
 
         var command = new ChangeMemberDetails(memberId, name, profession, languages, role, clock.GetUtcNow());
-        await writePath.DecideAsync<Member, MemberEvent>(
-            MemberDecider.StreamId(memberId), chapterId, Member.Initial, Member.Evolve,
-            state => MemberDecider.Decide(command, state), RequestMetadata.For(context, caller), ct);
+        await bus.InvokeForTenantAsync<Decided>(chapterId, new DecideMember(MemberDecider.StreamId(memberId), command, RequestMetadata.For(context, caller)), ct);
         return TypedResults.Ok((await MemberProjection.GetAsync(db, chapterId, memberId, ct))!);
     }
 
@@ -123,15 +120,13 @@ public static class MemberEndpoints
             : Problems.NotFound($"Member {memberId} is not in chapter '{chapterId}'.");
 
     private static async Task<Results<Ok<MemberView>, ProblemHttpResult>> LeaveAsync(
-        string chapterId, Guid memberId, WritePath writePath, NpgsqlDataSource db, TimeProvider clock, Caller caller, HttpContext context, CancellationToken ct)
+        string chapterId, Guid memberId, IMessageBus bus, NpgsqlDataSource db, TimeProvider clock, Caller caller, HttpContext context, CancellationToken ct)
     {
         if (await MemberProjection.GetAsync(db, chapterId, memberId, ct) is null)
             return Problems.NotFound($"Member {memberId} is not in chapter '{chapterId}'.");
 
         var command = new LeaveChapter(memberId, clock.GetUtcNow());
-        await writePath.DecideAsync<Member, MemberEvent>(
-            MemberDecider.StreamId(memberId), chapterId, Member.Initial, Member.Evolve,
-            state => MemberDecider.Decide(command, state), RequestMetadata.For(context, caller), ct);
+        await bus.InvokeForTenantAsync<Decided>(chapterId, new DecideMember(MemberDecider.StreamId(memberId), command, RequestMetadata.For(context, caller)), ct);
         return TypedResults.Ok((await MemberProjection.GetAsync(db, chapterId, memberId, ct))!);
     }
 }

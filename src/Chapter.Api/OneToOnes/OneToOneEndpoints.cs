@@ -5,6 +5,7 @@ using Chapter.Projections.Chapters;
 using Chapter.Projections.Members;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Npgsql;
+using Wolverine;
 
 namespace Chapter.Api.OneToOnes;
 
@@ -33,7 +34,7 @@ public static class OneToOneEndpoints
     }
 
     private static async Task<Results<Created<OneToOneView>, Ok<OneToOneView>, ValidationProblem, ProblemHttpResult>> RecordAsync(
-        string chapterId, RecordOneToOneRequest body, WritePath writePath, NpgsqlDataSource db, TimeProvider clock, Caller caller, HttpContext context, CancellationToken ct)
+        string chapterId, RecordOneToOneRequest body, IMessageBus bus, NpgsqlDataSource db, TimeProvider clock, Caller caller, HttpContext context, CancellationToken ct)
     {
         var check = new Validation();
         if (body.Id == Guid.Empty)
@@ -58,9 +59,8 @@ public static class OneToOneEndpoints
         var today = DateOnly.FromDateTime(TimeZoneInfo.ConvertTime(now, TimeZoneInfo.FindSystemTimeZoneById(chapter.TimeZone)).DateTime);
         var id = body.Id ?? Guid.CreateVersion7();
         var command = new RecordOneToOne(id, chapterId, a.Standing, b.Standing, date, note, today, now);
-        var (_, appended) = await writePath.DecideAsync<OneToOne, OneToOneHeld>(
-            OneToOneDecider.StreamId(id), chapterId, OneToOne.Initial, OneToOne.Evolve,
-            state => OneToOneDecider.Decide(command, state), RequestMetadata.For(context, caller), ct);
+        var appended = (await bus.InvokeForTenantAsync<Decided>(chapterId,
+            new DecideOneToOne(OneToOneDecider.StreamId(id), command, RequestMetadata.For(context, caller)), ct)).Appended;
 
         var view = new OneToOneView(id, memberA, memberB, date, note);
         return appended ? TypedResults.Created($"/api/chapters/{chapterId}/one-to-ones/{id}", view) : TypedResults.Ok(view);

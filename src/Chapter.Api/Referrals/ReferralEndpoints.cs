@@ -9,6 +9,7 @@ using Chapter.Projections.Referrals;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
 using Npgsql;
+using Wolverine;
 
 namespace Chapter.Api.Referrals;
 
@@ -87,7 +88,7 @@ public static class ReferralEndpoints
     }
 
     private static async Task<Results<Created<ReferralView>, Ok<ReferralView>, ValidationProblem, ProblemHttpResult>> GiveAsync(
-        string chapterId, GiveReferralRequest body, WritePath writePath, NpgsqlDataSource db, TimeProvider clock, Caller caller, HttpContext context, CancellationToken ct)
+        string chapterId, GiveReferralRequest body, IMessageBus bus, NpgsqlDataSource db, TimeProvider clock, Caller caller, HttpContext context, CancellationToken ct)
     {
         var giverId = caller.ActingMemberId;
         if (body.GiverId is { } claimedGiver && claimedGiver != giverId)
@@ -137,7 +138,7 @@ public static class ReferralEndpoints
         var sealedProspect = ProspectSeal.Seal(key, referralId, contact!);
         var command = new GiveReferral(referralId, chapterId, giver.Standing, receiver.Standing, consent, sealedProspect, need, temperature, language, clock.GetUtcNow());
 
-        var (_, appended) = await DecideAsync(writePath, chapterId, command, caller, context, ct);
+        var appended = await DecideAsync(bus, chapterId, command, caller, context, ct);
 
         var view = (await ReferralProjection.GetAsync(db, chapterId, referralId, ct))!;
         WithETag(context, view);
@@ -182,22 +183,22 @@ public static class ReferralEndpoints
     }
 
     private static Task<Results<Ok<ReferralView>, ValidationProblem, ProblemHttpResult>> AcceptAsync(
-        string chapterId, Guid referralId, AcceptReferralRequest? body, WritePath writePath, NpgsqlDataSource db, TimeProvider clock, Caller caller, HttpContext context, CancellationToken ct)
+        string chapterId, Guid referralId, AcceptReferralRequest? body, IMessageBus bus, NpgsqlDataSource db, TimeProvider clock, Caller caller, HttpContext context, CancellationToken ct)
     {
         var check = new Validation();
-        return ActAsync(check, body?.MemberId, memberId => new AcceptReferral(referralId, memberId, clock.GetUtcNow()), chapterId, writePath, db, caller, context, ct);
+        return ActAsync(check, body?.MemberId, memberId => new AcceptReferral(referralId, memberId, clock.GetUtcNow()), chapterId, bus, db, caller, context, ct);
     }
 
     private static Task<Results<Ok<ReferralView>, ValidationProblem, ProblemHttpResult>> DeclineAsync(
-        string chapterId, Guid referralId, DeclineReferralRequest body, WritePath writePath, NpgsqlDataSource db, TimeProvider clock, Caller caller, HttpContext context, CancellationToken ct)
+        string chapterId, Guid referralId, DeclineReferralRequest body, IMessageBus bus, NpgsqlDataSource db, TimeProvider clock, Caller caller, HttpContext context, CancellationToken ct)
     {
         var check = new Validation();
         var reason = check.Text(body.Reason, "reason", Validation.MaxTextLength);
-        return ActAsync(check, body.MemberId, memberId => new DeclineReferral(referralId, memberId, reason, clock.GetUtcNow()), chapterId, writePath, db, caller, context, ct);
+        return ActAsync(check, body.MemberId, memberId => new DeclineReferral(referralId, memberId, reason, clock.GetUtcNow()), chapterId, bus, db, caller, context, ct);
     }
 
     private static async Task<Results<Ok<ReferralView>, ValidationProblem, ProblemHttpResult>> CloseAsync(
-        string chapterId, Guid referralId, CloseReferralRequest body, WritePath writePath, NpgsqlDataSource db, TimeProvider clock, Caller caller, HttpContext context, CancellationToken ct)
+        string chapterId, Guid referralId, CloseReferralRequest body, IMessageBus bus, NpgsqlDataSource db, TimeProvider clock, Caller caller, HttpContext context, CancellationToken ct)
     {
         var check = new Validation();
         var outcome = check.OneOf<Outcome>(body.Outcome, "outcome");
@@ -212,15 +213,15 @@ public static class ReferralEndpoints
                 : check.Currency(v.Currency, "value.currency");
             value = new Money(amount, currency);
         }
-        return await ActAsync(check, body.MemberId, memberId => new CloseReferral(referralId, memberId, outcome, value, clock.GetUtcNow()), chapterId, writePath, db, caller, context, ct);
+        return await ActAsync(check, body.MemberId, memberId => new CloseReferral(referralId, memberId, outcome, value, clock.GetUtcNow()), chapterId, bus, db, caller, context, ct);
     }
 
     private static Task<Results<Ok<ReferralView>, ValidationProblem, ProblemHttpResult>> ThankAsync(
-        string chapterId, Guid referralId, ThankGiverRequest body, WritePath writePath, NpgsqlDataSource db, TimeProvider clock, Caller caller, HttpContext context, CancellationToken ct)
+        string chapterId, Guid referralId, ThankGiverRequest body, IMessageBus bus, NpgsqlDataSource db, TimeProvider clock, Caller caller, HttpContext context, CancellationToken ct)
     {
         var check = new Validation();
         var note = check.Text(body.Note, "note", Validation.MaxTextLength);
-        return ActAsync(check, body.MemberId, memberId => new ThankGiver(referralId, memberId, note, clock.GetUtcNow()), chapterId, writePath, db, caller, context, ct);
+        return ActAsync(check, body.MemberId, memberId => new ThankGiver(referralId, memberId, note, clock.GetUtcNow()), chapterId, bus, db, caller, context, ct);
     }
 
     /// <summary>
@@ -228,7 +229,7 @@ public static class ReferralEndpoints
     /// find the referral in this chapter, decide (only the receiver may), answer with the view.
     /// </summary>
     private static async Task<Results<Ok<ReferralView>, ValidationProblem, ProblemHttpResult>> ActAsync(
-        Validation check, Guid? claimedMemberId, Func<Guid, ReceiverCommand> command, string chapterId, WritePath writePath, NpgsqlDataSource db,
+        Validation check, Guid? claimedMemberId, Func<Guid, ReceiverCommand> command, string chapterId, IMessageBus bus, NpgsqlDataSource db,
         Caller caller, HttpContext context, CancellationToken ct)
     {
         if (claimedMemberId is { } claimed && claimed != caller.ActingMemberId)
@@ -239,7 +240,7 @@ public static class ReferralEndpoints
         if (await ReferralProjection.GetAsync(db, chapterId, receiverCommand.ReferralId, ct) is null)
             return Problems.NotFound($"Referral {receiverCommand.ReferralId} is not in chapter '{chapterId}'.");
 
-        await DecideAsync(writePath, chapterId, receiverCommand, caller, context, ct);
+        await DecideAsync(bus, chapterId, receiverCommand, caller, context, ct);
 
         var view = AsSeenBy(caller, (await ReferralProjection.GetAsync(db, chapterId, receiverCommand.ReferralId, ct))!);
         WithETag(context, view);
@@ -247,7 +248,7 @@ public static class ReferralEndpoints
     }
 
     private static async Task<Results<NoContent, ProblemHttpResult>> EraseProspectAsync(
-        string chapterId, Guid referralId, WritePath writePath, NpgsqlDataSource db, TimeProvider clock, Caller caller, HttpContext context,
+        string chapterId, Guid referralId, IMessageBus bus, NpgsqlDataSource db, TimeProvider clock, Caller caller, HttpContext context,
         ILogger<EraseProspect> logger, CancellationToken ct)
     {
         if (await ReferralProjection.GetAsync(db, chapterId, referralId, ct) is null)
@@ -255,7 +256,7 @@ public static class ReferralEndpoints
 
         // The decider says who may; only then is the key destroyed. Destroying it again is harmless,
         // so a retry after a failure between the two steps completes the erasure.
-        await DecideAsync(writePath, chapterId, new EraseProspect(referralId, caller.ActingMemberId, caller.IsLeader, clock.GetUtcNow()), caller, context, ct);
+        await DecideAsync(bus, chapterId, new EraseProspect(referralId, caller.ActingMemberId, caller.IsLeader, clock.GetUtcNow()), caller, context, ct);
         await ProspectKeys.DestroyAsync(db, chapterId, referralId, ct);
         logger.LogInformation("Prospect of referral {ReferralId} in chapter {ChapterId} erased by {Actor}", referralId, chapterId, caller.Actor);
         return TypedResults.NoContent();
@@ -269,11 +270,10 @@ public static class ReferralEndpoints
     private static ReferralView AsSeenBy(Caller caller, ReferralView view) =>
         caller.IsLeader || (caller.IsMember && TookPart(caller, view)) ? view : view with { Prospect = null };
 
-    private static Task<(long Version, bool Appended)> DecideAsync(
-        WritePath writePath, string chapterId, ReferralCommand command, Caller caller, HttpContext context, CancellationToken ct) =>
-        writePath.DecideAsync<Referral, ReferralEvent>(
-            ReferralDecider.StreamId(command.ReferralId), chapterId, Referral.Initial, Referral.Evolve,
-            state => ReferralDecider.Decide(command, state), RequestMetadata.For(context, caller), ct);
+    private static async Task<bool> DecideAsync(
+        IMessageBus bus, string chapterId, ReferralCommand command, Caller caller, HttpContext context, CancellationToken ct) =>
+        (await bus.InvokeForTenantAsync<Decided>(chapterId,
+            new DecideReferral(ReferralDecider.StreamId(command.ReferralId), command, RequestMetadata.For(context, caller)), ct)).Appended;
 
     private static string WithETag(HttpContext context, ReferralView view)
     {

@@ -1,0 +1,91 @@
+using JasperFx;
+using JasperFx.CodeGeneration;
+using JasperFx.Events;
+using Marten;
+using Marten.Events.Aggregation;
+using Marten.Exceptions;
+using Wolverine;
+using Wolverine.ErrorHandling;
+using Wolverine.Marten;
+
+namespace Chapter.Api.Infrastructure;
+
+public static class Commands
+{
+    /// <summary>Commands go through Wolverine: its aggregate handler workflow on Marten, and its transactional outbox.</summary>
+    public static void AddChapterCommands(this WebApplicationBuilder builder)
+    {
+        builder.Host.UseWolverine(options =>
+        {
+            options.Policies.AutoApplyTransactions();
+            options.Policies.UseDurableLocalQueues();
+            options.Policies.ForMessagesOfType<IStreamCommand>().AddMiddleware(typeof(EventMetadataMiddleware));
+            // Someone appended between our read and our write: decide again on what they wrote, so a retried request
+            // meets the decider's idempotency rules rather than a bare 409. The third conflict is the caller's 409.
+            options.OnException(IsConcurrencyConflict).RetryTimes(2);
+            options.CodeGeneration.TypeLoadMode = TypeLoadMode.Dynamic;
+        });
+    }
+
+    /// <summary>Marten's ways of saying that another writer got there first.</summary>
+    public static bool IsConcurrencyConflict(Exception e) =>
+        e is ConcurrencyException or JasperFx.Events.EventStreamUnexpectedMaxEventIdException
+            or Marten.Exceptions.ExistingStreamIdCollisionException or JasperFx.Events.ExistingStreamIdCollisionException;
+
+    /// <summary>The write side's streams, folded by their deciders' Evolve for FetchForWriting.</summary>
+    public static void AddStreamFolds(StoreOptions options)
+    {
+        options.Projections.Add(new StreamFold<Referrals.ReferralStream, Domain.Referrals.Referral, Domain.Referrals.ReferralEvent>(
+            Domain.Referrals.Referral.Initial, Domain.Referrals.Referral.Evolve, s => s.State, (id, state) => new(id, state)), JasperFx.Events.Projections.ProjectionLifecycle.Live);
+        options.Projections.Add(new StreamFold<Members.MemberStream, Domain.Members.Member, Domain.Members.MemberEvent>(
+            Domain.Members.Member.Initial, Domain.Members.Member.Evolve, s => s.State, (id, state) => new(id, state)), JasperFx.Events.Projections.ProjectionLifecycle.Live);
+        options.Projections.Add(new StreamFold<Chapters.ChapterStream, Domain.Chapters.ChapterState, Domain.Chapters.ChapterEvent>(
+            Domain.Chapters.ChapterState.Initial, Domain.Chapters.ChapterState.Evolve, s => s.State, (id, state) => new(id, state)), JasperFx.Events.Projections.ProjectionLifecycle.Live);
+        options.Projections.Add(new StreamFold<OneToOnes.OneToOneStream, Domain.OneToOnes.OneToOne, Domain.OneToOnes.OneToOneHeld>(
+            Domain.OneToOnes.OneToOne.Initial, Domain.OneToOnes.OneToOne.Evolve, s => s.State, (id, state) => new(id, state)), JasperFx.Events.Projections.ProjectionLifecycle.Live);
+    }
+}
+
+/// <summary>
+/// A domain command addressed to its stream, with who sent it. Wolverine's aggregate handler workflow fetches the stream
+/// for writing by <see cref="StreamKey"/> (at its version), the handler asks the decider, and the events it returns are
+/// appended at that version with the inline views and any outgoing messages, in one transaction.
+/// </summary>
+public interface IStreamCommand
+{
+    string StreamKey { get; }
+    EventMetadata Metadata { get; }
+}
+
+/// <summary>What a command did: false when the decider found it a repeat and appended nothing.</summary>
+public sealed record Decided(bool Appended)
+{
+    public static (Decided, Events) Append(IEnumerable<object> events)
+    {
+        var appended = new Events();
+        appended.AddRange(events);
+        return (new Decided(appended.Count > 0), appended);
+    }
+}
+
+/// <summary>The correlation, causation and acting principal of a command, onto the events it appends.</summary>
+public static class EventMetadataMiddleware
+{
+    public static void Before(IStreamCommand command, IDocumentSession session)
+    {
+        session.CorrelationId = command.Metadata.CorrelationId;
+        session.CausationId = command.Metadata.CausationId;
+        session.LastModifiedBy = command.Metadata.ActorId;
+    }
+}
+
+/// <summary>
+/// A stream folded by its decider's Evolve, for FetchForWriting: Marten wants an aggregate with an Id, and the domain's
+/// states have none, so the state travels inside <typeparamref name="TStream"/>.
+/// </summary>
+public sealed class StreamFold<TStream, TState, TEvent>(TState initial, Func<TState, TEvent, TState> evolve, Func<TStream, TState> state, Func<string, TState, TStream> stream)
+    : SingleStreamProjection<TStream, string> where TStream : class
+{
+    public override TStream? Evolve(TStream? snapshot, string id, IEvent e) =>
+        e.Data is TEvent data ? stream(id, evolve(snapshot is null ? initial : state(snapshot), data)) : snapshot;
+}
