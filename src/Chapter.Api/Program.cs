@@ -12,6 +12,7 @@ using Chapter.Api.Reports;
 using Chapter.Api.Referrals;
 using Chapter.Api.Web;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using JasperFx;
 using Microsoft.AspNetCore.Http.Json;
 
 var builder = WebApplication.CreateBuilder(args);
@@ -31,6 +32,10 @@ builder.Services.Configure<JsonOptions>(options =>
 builder.Services.AddOpenApi(options => options.AddBearerSecurity());
 
 var app = builder.Build();
+// "codegen write", "db-patch schema.sql", "describe": JasperFx's commands for Marten and Wolverine, without starting the service.
+if (args is [var command, ..] && !command.StartsWith('-'))
+    return await app.RunJasperFxCommands(args);
+
 await app.MigrateChapterDatabaseAsync();
 await app.EnsureOperatorCanSignInAsync();
 
@@ -57,6 +62,7 @@ app.MapReciprocity();
 app.MapReports();
 app.MapProjectionAdmin();
 
-app.Run();
+await app.RunAsync();
+return 0;
 
 public partial class Program;

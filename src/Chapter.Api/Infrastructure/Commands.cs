@@ -17,13 +17,21 @@ public static class Commands
     {
         builder.Host.UseWolverine(options =>
         {
+            // Only these: Wolverine's conventions would also take ASP.NET Core's authorization handlers for message handlers.
+            options.Discovery.DisableConventionalDiscovery()
+                .IncludeType(typeof(Referrals.ReferralHandler))
+                .IncludeType(typeof(Members.MemberHandler))
+                .IncludeType(typeof(Chapters.ChapterHandler))
+                .IncludeType(typeof(OneToOnes.OneToOneHandler));
             options.Policies.AutoApplyTransactions();
             options.Policies.UseDurableLocalQueues();
             options.Policies.ForMessagesOfType<IStreamCommand>().AddMiddleware(typeof(EventMetadataMiddleware));
             // Someone appended between our read and our write: decide again on what they wrote, so a retried request
             // meets the decider's idempotency rules rather than a bare 409. The third conflict is the caller's 409.
             options.OnException(IsConcurrencyConflict).RetryTimes(2);
-            options.CodeGeneration.TypeLoadMode = TypeLoadMode.Dynamic;
+            // Handlers run on code generated ahead of time (Internal/Generated, "codegen write"): no Roslyn at run time,
+            // and a first command 0.4 s after start instead of 2.4 s. GeneratedCodeTests fails when that code is stale.
+            options.CodeGeneration.TypeLoadMode = TypeLoadMode.Static;
         });
     }
 
