@@ -40,8 +40,13 @@ public sealed class ApiFixture : WebApplicationFactory<Program>, IAsyncLifetime
         return Task.CompletedTask;
     }
 
+    /// <summary>Services a test class adds or replaces; applied before the host starts.</summary>
+    public Action<IServiceCollection>? ExtraServices { get; init; }
+
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
+        if (ExtraServices is { } extra)
+            builder.ConfigureServices(extra);
         builder.UseSetting("ConnectionStrings:Chapter", _connectionString);
         builder.UseSetting("Chapter:AdminToken", OperatorToken);
         foreach (var (key, value) in Settings)
@@ -70,6 +75,9 @@ public sealed class ApiFixture : WebApplicationFactory<Program>, IAsyncLifetime
 
     public async Task<long> ScalarAsync(string sql, params object[] parameters) =>
         Convert.ToInt64(await QueryScalarAsync(sql, parameters));
+
+    public async Task<string> ScalarTextAsync(string sql, params object[] parameters) =>
+        Convert.ToString(await QueryScalarAsync(sql, parameters)) ?? "";
 
     public async Task<JsonObject> ScalarJsonAsync(string sql, params object[] parameters) =>
         JsonNode.Parse((string)(await QueryScalarAsync(sql, parameters))!)!.AsObject();
