@@ -189,3 +189,51 @@ public sealed class EventStoreConfigurationTests : IAsyncLifetime
         (await _marten.ScalarAsync("SELECT count(*) FROM counted")).ShouldBe(2);
     }
 }
+
+public sealed class EventStoreConcurrencyTests : IAsyncLifetime
+{
+    private MartenFixture _marten = null!;
+
+    public async Task InitializeAsync() => _marten = await MartenFixture.CreateAsync();
+    public async Task DisposeAsync() => await _marten.DisposeAsync();
+
+    [Fact]
+    public async Task Case2_fifty_parallel_appends_to_one_stream_without_an_expected_version_get_versions_one_to_fifty()
+    {
+        var anna = Guid.NewGuid();
+        var stream = MemberDecider.StreamId(anna);
+        await _marten.AppendAsync("north", stream, new MemberJoined(anna, "north", "Anna", "Trade", ["sv"], DateTimeOffset.UtcNow));
+
+        await Task.WhenAll(Enumerable.Range(2, 49).Select(async i =>
+        {
+            await using var session = _marten.Store.LightweightSession("north");
+            // Exclusive: the stream row is locked for the append, so parallel writers queue instead of colliding.
+            await session.Events.AppendExclusive(stream, new MemberDetailsChanged(anna, $"Anna {i}", "Trade", ["sv"], MemberRole.Member, DateTimeOffset.UtcNow));
+            await session.SaveChangesAsync();
+        }));
+
+        (await _marten.ScalarAsync("SELECT count(DISTINCT version) FROM mt_events WHERE stream_id = $1", stream)).ShouldBe(50);
+        (await _marten.ScalarAsync("SELECT min(version) * 100 + max(version) FROM mt_events WHERE stream_id = $1", stream)).ShouldBe(150);
+        (await _marten.ScalarAsync("SELECT version FROM mt_streams WHERE id = $1", stream)).ShouldBe(50);
+    }
+
+    [Fact]
+    public async Task Case6_a_session_idle_in_a_transaction_that_wrote_nothing_holds_nothing_back()
+    {
+        await _marten.StartDaemonAsync();
+        await using var idle = await _marten.Db.OpenConnectionAsync();
+        await using var transaction = await idle.BeginTransactionAsync();
+        await using (var read = new NpgsqlCommand("SELECT count(*) FROM mt_events", idle, transaction))
+            await read.ExecuteScalarAsync();
+
+        var last = 0L;
+        for (var i = 0; i < 20; i++)
+        {
+            var id = Guid.NewGuid();
+            last = await _marten.AppendAsync("north", MemberDecider.StreamId(id), new MemberJoined(id, "north", "M", "Trade", ["sv"], DateTimeOffset.UtcNow));
+        }
+
+        (await MartenFixture.EventuallyAsync(async () => await _marten.ProgressAsync(CountingProjection.Name) >= last, TimeSpan.FromSeconds(15))).ShouldBeTrue();
+        (await _marten.ScalarAsync("SELECT count(*) FROM counted")).ShouldBe(20);
+    }
+}

@@ -39,8 +39,13 @@ public sealed class ProjectionFailedException(string projection, long? sequence,
 public static class Projections
 {
     /// <summary>Status, rebuilds and health of the async projections Marten's daemon runs.</summary>
+    /// <summary>Where Marten's daemon says, every ~250 ms at Information, that it holds before an open transaction's gap.</summary>
+    public const string DaemonCoordinatorLog = "Marten.Events.Daemon.Coordination.ProjectionCoordinator";
+
     public static void AddChapterProjections(this WebApplicationBuilder builder)
     {
+        // That hold is the status's heldBackBy and /health's Degraded, and a warning once a minute: not four lines a second.
+        builder.Logging.AddFilter(DaemonCoordinatorLog, LogLevel.Warning);
         builder.Services.AddSingleton<AsyncProjections>();
         builder.Services.AddHostedService(services => services.GetRequiredService<AsyncProjections>());
         builder.Services.AddHealthChecks().AddCheck<ProjectionsHealthCheck>("projections");

@@ -1,0 +1,80 @@
+using System.Net;
+using System.Text.Json.Nodes;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Npgsql;
+
+namespace Chapter.Api.Tests;
+
+/// <summary>
+/// Marten's daemon never passes an append whose transaction is still open, so every async projection waits behind it:
+/// that shows as lag with the blocking session, and in /health, never as silence.
+/// </summary>
+public sealed class HeldBackApiTests(ApiFixture api) : IClassFixture<ApiFixture>
+{
+    [Fact]
+    public async Task An_open_append_transaction_shows_as_lag_with_its_session_and_the_held_events_follow_its_commit()
+    {
+        var scenario = await new Scenario(api).WithChapterAsync();
+        var anna = await scenario.AddMemberAsync("Anna");
+        await api.WaitForProjectionsAsync();
+
+        await using var held = new NpgsqlConnection(api.ConnectionString);
+        await held.OpenAsync();
+        var pid = held.ProcessID;
+        await using var transaction = await held.BeginTransactionAsync();
+        // An append that has taken its sequence number and not committed yet, as a slow writer's would.
+        await using (var stream = new NpgsqlCommand("INSERT INTO mt_streams (id, version, tenant_id) VALUES ('member-held', 1, $1)", held, transaction))
+        {
+            stream.Parameters.Add(new NpgsqlParameter { Value = scenario.ChapterId });
+            await stream.ExecuteNonQueryAsync();
+        }
+        await using (var append = new NpgsqlCommand(
+            """
+            INSERT INTO mt_events (seq_id, id, stream_id, version, data, type, tenant_id, timestamp, mt_dotnet_type)
+            VALUES (nextval('mt_events_sequence'), gen_random_uuid(), 'member-held', 1, '{}', 'member.left.v1', $1, now(), 'Chapter.Domain.Members.MemberLeft, Chapter.Domain')
+            """, held, transaction))
+        {
+            append.Parameters.Add(new NpgsqlParameter { Value = scenario.ChapterId });
+            await append.ExecuteNonQueryAsync();
+        }
+        var bram = await scenario.AddMemberAsync("Bram");
+
+        JsonNode status = null!;
+        var until = DateTime.UtcNow.AddSeconds(20);
+        do
+        {
+            await Task.Delay(200);
+            status = (await (await scenario.Operator.GetAsync("/api/admin/projections")).ReadJsonAsync())["items"]!.AsArray().Single()!;
+        } while (status["heldBackBy"] is null && DateTime.UtcNow < until);
+
+        status["heldBackBy"]!["processId"]!.GetValue<int>().ShouldBe(pid);
+        status["lagEvents"]!.GetValue<long>().ShouldBeGreaterThan(0);
+        var health = JsonNode.Parse(await (await scenario.Operator.GetAsync("/health")).Content.ReadAsStringAsync())!;
+        health["status"]!.GetValue<string>().ShouldBe("Degraded");
+        health["checks"]!.AsArray().Single(c => c!["name"]!.GetValue<string>() == "projections")!["description"]!.GetValue<string>()
+            .ShouldContain($"process {pid}");
+
+        // Waiting for the projections cannot hang: it ends in time, saying what holds them back.
+        var waited = await Should.ThrowAsync<TimeoutException>(() =>
+            api.Services.GetRequiredService<Infrastructure.AsyncProjections>().WaitForAsync(long.MaxValue, TimeSpan.FromSeconds(1)));
+        waited.Message.ShouldContain($"held back by pid {pid}");
+
+        // Past Marten's stale-sequence threshold (3 s), where its high-water agent starts reporting the hold every ~250 ms.
+        await Task.Delay(TimeSpan.FromSeconds(4));
+        await transaction.CommitAsync();
+        await api.WaitForProjectionsAsync();
+        (await api.ScalarAsync("SELECT count(*) FROM proj_activity.members WHERE chapter_id = $1", scenario.ChapterId)).ShouldBe(2);
+        (await api.ScalarAsync("SELECT count(*) FROM mt_high_water_skips")).ShouldBe(0);
+        _ = (anna, bram);
+
+        // Marten says it holds about four times a second, at Information; the service's logs keep only its warnings.
+        var holding = api.Logs.Lines.Where(l => l.Contains("holding before the sequence gap")).ToList();
+        holding.ShouldNotBeEmpty("the test captures every category at Debug, whatever the service's filters");
+        holding.ShouldAllBe(l => l.Contains(Infrastructure.Projections.DaemonCoordinatorLog));
+        var filters = api.Services.GetRequiredService<IOptions<LoggerFilterOptions>>().Value.Rules;
+        filters.ShouldContain(rule => rule.CategoryName == Infrastructure.Projections.DaemonCoordinatorLog && rule.ProviderName == null
+                                      && rule.LogLevel == LogLevel.Warning);
+    }
+}
