@@ -34,7 +34,14 @@ builder.Services.AddOpenApi(options => options.AddBearerSecurity());
 var app = builder.Build();
 // "codegen write", "db-patch schema.sql", "describe": JasperFx's commands for Marten and Wolverine, without starting the service.
 if (args is [var command, ..] && !command.StartsWith('-'))
-    return await app.RunJasperFxCommands(args);
+{
+    // The commands dispose the services when done: take the embedded cluster (if any) first, to stop it after them.
+    var embedded = app.Services.GetService<Chapter.LocalPostgres.LocalPostgresCluster>();
+    var exitCode = await app.RunJasperFxCommands(args);
+    if (embedded is not null)
+        await embedded.StopAsync();
+    return exitCode;
+}
 
 await app.MigrateChapterDatabaseAsync();
 await app.EnsureOperatorCanSignInAsync();
