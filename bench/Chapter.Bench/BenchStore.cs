@@ -11,7 +11,7 @@ namespace Chapter.Bench;
 internal static class BenchStore
 {
     public static DocumentStore Create(string connectionString, int activityBatchSize = ChapterEventStore.DefaultActivityBatchSize) =>
-        DocumentStore.For(options => ChapterEventStore.Configure(options, connectionString, new ActivityProjection(), activityBatchSize));
+        DocumentStore.For(options => ChapterEventStore.Configure(options, connectionString, new ActivityProjection(activityBatchSize), activityBatchSize));
 
     public static async Task<DocumentStore> CreateSchemaAsync(string connectionString, NpgsqlDataSource dataSource)
     {

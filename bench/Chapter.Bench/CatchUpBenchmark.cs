@@ -89,8 +89,8 @@ internal static class CatchUpBenchmark
         for (var run = 0; run < Runs; run++)
         {
             // From scratch each time: no projection tables, no checkpoint.
-            await using (var reset = dataSource.CreateCommand(
-                $"DROP SCHEMA IF EXISTS {ActivityProjection.Schema} CASCADE; DELETE FROM mt_event_progression WHERE name = '{ChapterEventStore.ActivityShard}'"))
+            await ActivityProjection.DropSchemaAsync(dataSource, ActivityProjection.Schema);
+            await using (var reset = dataSource.CreateCommand($"DELETE FROM mt_event_progression WHERE name = '{ChapterEventStore.ActivityShard}'"))
                 await reset.ExecuteNonQueryAsync();
             await ActivityProjection.EnsureSchemaAsync(dataSource);
             await CheckpointAsync(dataSource); // each run starts alike, not in the checkpoint the one before forced

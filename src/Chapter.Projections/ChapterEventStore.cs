@@ -53,7 +53,8 @@ public static class ChapterEventStore
         options.Projections.Add(new Members.MemberProjection(), ProjectionLifecycle.Inline);
         options.Projections.Add(new Referrals.ReferralProjection(), ProjectionLifecycle.Inline);
 
-        options.Projections.Add(activity, ProjectionLifecycle.Async, ActivityProjection.ProjectionName, async => async.BatchSize = activityBatchSize);
+        activity.Options.BatchSize = activityBatchSize;
+        options.Events.Subscribe(activity);
 
         // Never skip a gap while a transaction that could fill it is alive (Marten 9's defaults, kept on purpose:
         // changing either lost a held-open append here). The price is lag while such a transaction is open,

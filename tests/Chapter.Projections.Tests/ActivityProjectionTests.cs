@@ -71,7 +71,8 @@ public sealed class ActivityProjectionTests : IAsyncLifetime
     /// <summary>As if the projection had never run: its tables and Marten's checkpoint for it gone.</summary>
     private async Task ForgetTheProjectionAsync()
     {
-        await using (var reset = _db.CreateCommand($"DROP SCHEMA {ActivityProjection.Schema} CASCADE; DELETE FROM mt_event_progression WHERE name = '{ChapterEventStore.ActivityShard}'"))
+        await ActivityProjection.DropSchemaAsync(_db, ActivityProjection.Schema);
+        await using (var reset = _db.CreateCommand($"DELETE FROM mt_event_progression WHERE name = '{ChapterEventStore.ActivityShard}'"))
             await reset.ExecuteNonQueryAsync();
         await ActivityProjection.EnsureSchemaAsync(_db);
     }

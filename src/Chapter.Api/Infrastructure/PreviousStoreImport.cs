@@ -59,13 +59,17 @@ public static class PreviousStoreImport
             ALTER TABLE streams RENAME TO streams_imported_to_marten;
             -- The activity facts are rebuilt from the imported events by Marten's daemon, from its first checkpoint.
             DROP TABLE IF EXISTS projection_progress;
-            DROP SCHEMA IF EXISTS proj_activity CASCADE;
-            DROP SCHEMA IF EXISTS proj_activity__rebuild CASCADE;
+            DO $$ BEGIN
+                IF to_regnamespace('proj_activity') IS NOT NULL THEN ALTER SCHEMA proj_activity RENAME TO proj_activity__previous_store; END IF;
+            END $$;
             """, ct);
 
         await using var count = new NpgsqlCommand("SELECT count(*) FROM mt_events", connection, transaction);
         var imported = (long)(await count.ExecuteScalarAsync(ct))!;
         await transaction.CommitAsync(ct);
+        // The previous store's facts go, a few hundred partitions at a time; Marten's daemon rebuilds them from the imported events.
+        await ActivityProjection.DropSchemaAsync(db, $"{ActivityProjection.Schema}__previous_store", ct);
+        await ActivityProjection.DropSchemaAsync(db, ActivityProjection.RebuildSchema, ct);
         await ActivityProjection.EnsureSchemaAsync(db, ct);
         logger.LogWarning("Imported {Count} events of the previous event store into Marten's tables; the old tables are kept as *_imported_to_marten", imported);
         return imported;

@@ -244,42 +244,56 @@ public sealed class AsyncProjections(
         logger.LogInformation("Rebuilding projection {Projection} beside the live tables", ActivityProjection.ProjectionName);
         try
         {
+            await ActivityProjection.DropSchemaAsync(db, ActivityProjection.RebuildSchema, ct);
             await ExecuteAsync(
                 $"""
-                DROP SCHEMA IF EXISTS {ActivityProjection.RebuildSchema} CASCADE;
                 CREATE SCHEMA {ActivityProjection.RebuildSchema};
                 SET LOCAL search_path TO {ActivityProjection.RebuildSchema};
                 {ActivityProjection.SchemaSql}
                 """, ct);
-            activity.TargetSchema = ActivityProjection.RebuildSchema;
-            // Marten's rebuild stops the agent, replays every event from the first (a poison event stops nothing here:
-            // the stop recorded by a live run is cleared below once the replay got past it), and leaves the agent stopped.
+            // Replay every event from the first into the copy while the live tables keep serving. A stop at a poison event
+            // recorded by the live run is cleared: the replay meets the event again, and stops again if it is still poison.
+            await daemon.StopAgentAsync(ChapterEventStore.ActivityShard);
             await ExecuteAsync("UPDATE projection_state SET failed_seq = NULL, error = NULL WHERE name = 'activity'", ct);
-            await daemon.RebuildProjectionAsync(ActivityProjection.ProjectionName, TimeSpan.FromHours(2), ct);
+            activity.TargetSchema = ActivityProjection.RebuildSchema;
+            var target = await ScalarAsync("SELECT coalesce(max(seq_id), 0) FROM mt_events", ct);
+            await daemon.RewindSubscriptionAsync(ActivityProjection.ProjectionName, ct, sequenceFloor: 0);
+            while (await ScalarAsync($"SELECT coalesce((SELECT last_seq_id FROM mt_event_progression WHERE name = '{ChapterEventStore.ActivityShard}'), 0)", ct) < target
+                   && await ScalarAsync("SELECT count(*) FROM projection_state WHERE name = 'activity' AND failed_seq IS NOT NULL", ct) == 0)
+                await Task.Delay(TimeSpan.FromMilliseconds(100), ct);
+
+            // Caught up (or stopped at a poison event the replay met again): swap the copy in at the position it reached.
+            await daemon.StopAgentAsync(ChapterEventStore.ActivityShard);
             await ExecuteAsync(
                 $"""
                 ALTER SCHEMA {ActivityProjection.Schema} RENAME TO {ActivityProjection.Schema}__old;
                 ALTER SCHEMA {ActivityProjection.RebuildSchema} RENAME TO {ActivityProjection.Schema};
-                DROP SCHEMA {ActivityProjection.Schema}__old CASCADE;
                 UPDATE public.projection_state SET rebuild_requested = false, updated_at = now() WHERE name = 'activity';
                 """, ct);
+            activity.TargetSchema = ActivityProjection.Schema;
+            await daemon.StartAgentAsync(ChapterEventStore.ActivityShard, CancellationToken.None);
+            await ActivityProjection.DropSchemaAsync(db, $"{ActivityProjection.Schema}__old", CancellationToken.None);
             logger.LogInformation("Projection {Projection} rebuilt and swapped in", ActivityProjection.ProjectionName);
         }
         catch (Exception e) when (e is not OperationCanceledException || !ct.IsCancellationRequested)
         {
-            // Marten's checkpoint now points into the half-built copy, so the live tables must not be applied to from
+            // Marten's checkpoint may now point into the half-built copy, so the live tables must not be applied to from
             // it: the projection stays stopped, and says so, until a rebuild succeeds.
             activity.TargetSchema = ActivityProjection.Schema;
+            await daemon.StopAgentAsync(ChapterEventStore.ActivityShard);
             logger.LogError(e, "Rebuilding projection {Projection} failed; it stays stopped until a rebuild succeeds", ActivityProjection.ProjectionName);
             await using var record = db.CreateCommand(
                 "UPDATE projection_state SET rebuild_requested = false, rebuild_error = $1, error = $2, updated_at = now() WHERE name = 'activity'");
             record.Parameters.Add(new NpgsqlParameter { Value = e.Message });
             record.Parameters.Add(new NpgsqlParameter { Value = $"rebuild failed: {e.Message}" });
             await record.ExecuteNonQueryAsync(CancellationToken.None);
-            return;
         }
-        activity.TargetSchema = ActivityProjection.Schema;
-        await daemon.StartAgentAsync(ChapterEventStore.ActivityShard, CancellationToken.None);
+    }
+
+    private async Task<long> ScalarAsync(string sql, CancellationToken ct)
+    {
+        await using var command = db.CreateCommand(sql);
+        return Convert.ToInt64(await command.ExecuteScalarAsync(ct));
     }
 
     private async Task ExecuteAsync(string sql, CancellationToken ct)

@@ -6,7 +6,10 @@ using Chapter.Domain.Referrals;
 using Chapter.Domain.Shared;
 using JasperFx.Events;
 using Marten;
-using Marten.Events.Projections;
+using JasperFx.Events.Daemon;
+using JasperFx.Events.Projections;
+using Marten.Services;
+using Marten.Subscriptions;
 using Npgsql;
 
 namespace Chapter.Projections.Activity;
@@ -16,14 +19,23 @@ namespace Chapter.Projections.Activity;
 /// Marten's daemon. It keeps no prospect data: who the prospect was does not matter to how help circulates.
 /// Its tables live in a schema of their own (<see cref="Schema"/>), so a rebuild can fill a second copy
 /// (<see cref="RebuildSchema"/>) while the first keeps serving, and then swap them.
+/// It is a Marten subscription rather than an <c>IProjection</c>: a raw projection is handed each batch in slices, one per
+/// tenant (chapter), and each slice paid its own statements; a subscription gets the whole page, and its writes commit with
+/// its progress in one transaction all the same.
 /// </summary>
-public sealed class ActivityProjection : IProjection
+public sealed class ActivityProjection : SubscriptionBase
 {
     public const string ProjectionName = "activity";
     public const string Schema = "proj_activity";
     public const string RebuildSchema = "proj_activity__rebuild";
 
     private volatile string _targetSchema = Schema;
+
+    public ActivityProjection(int batchSize = 5000)
+    {
+        Name = ProjectionName;
+        Options.BatchSize = batchSize;
+    }
 
     /// <summary>Where batches are written: the live schema, or the rebuild's while one runs in this process.</summary>
     public string TargetSchema
@@ -65,6 +77,34 @@ public sealed class ActivityProjection : IProjection
         END $$;
         """;
 
+    /// <summary>
+    /// Drops one of this projection's schemas. With a partition pair per chapter, one DROP SCHEMA … CASCADE would lock every
+    /// chapter's tables in one transaction and run out of PostgreSQL's lock table (53200) at a couple of thousand chapters on
+    /// the default settings, so the partitions go a few hundred at a time first.
+    /// </summary>
+    public static async Task DropSchemaAsync(NpgsqlDataSource db, string schema, CancellationToken ct = default)
+    {
+        if (schema is not (Schema or RebuildSchema) && !schema.StartsWith(Schema + "__", StringComparison.Ordinal))
+            throw new ArgumentException($"Not a schema of this projection: {schema}");
+        while (true)
+        {
+            await using var partitions = db.CreateCommand(
+                """
+                SELECT string_agg(format('%I.%I', n.nspname, c.relname), ', ')
+                FROM (SELECT c.relname, c.relnamespace FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                      WHERE n.nspname = $1 AND c.relkind = 'r' AND c.relispartition LIMIT 200) c
+                JOIN pg_namespace n ON n.oid = c.relnamespace
+                """);
+            partitions.Parameters.Add(new NpgsqlParameter { Value = schema });
+            if (await partitions.ExecuteScalarAsync(ct) is not string names)
+                break;
+            await using var drop = db.CreateCommand($"DROP TABLE {names}");
+            await drop.ExecuteNonQueryAsync(ct);
+        }
+        await using var dropSchema = db.CreateCommand($"DROP SCHEMA IF EXISTS {schema} CASCADE");
+        await dropSchema.ExecuteNonQueryAsync(ct);
+    }
+
     /// <summary>Creates the live schema when it is missing (a new database); several instances may start at once.</summary>
     public static async Task EnsureSchemaAsync(NpgsqlDataSource db, CancellationToken ct = default)
     {
@@ -92,7 +132,14 @@ public sealed class ActivityProjection : IProjection
     /// A poison event (one the tables cannot take) stops this projection, and only it: the events before it
     /// are applied, the event is recorded with its sequence, and nothing after it is applied until a rebuild.
     /// </summary>
-    public async Task ApplyAsync(IDocumentOperations operations, IReadOnlyList<IEvent> events, CancellationToken cancellation)
+    public override async Task<IChangeListener> ProcessEventsAsync(EventRange page, ISubscriptionController controller,
+        IDocumentOperations operations, CancellationToken cancellation)
+    {
+        await ApplyAsync(operations, page.Events, cancellation);
+        return NullChangeListener.Instance;
+    }
+
+    internal async Task ApplyAsync(IDocumentOperations operations, IReadOnlyList<IEvent> events, CancellationToken cancellation)
     {
         if (await ProjectionState.IsStoppedAsync(operations, ProjectionName, cancellation))
             return;
