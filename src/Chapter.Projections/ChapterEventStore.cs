@@ -19,7 +19,7 @@ public static class ChapterEventStore
 {
     public const string ActivityShard = ActivityProjection.ProjectionName + ":All";
 
-    public const int DefaultActivityBatchSize = 5000;
+    public const int DefaultActivityBatchSize = 10_000;
 
     public static void Configure(StoreOptions options, string connectionString, ActivityProjection activity, int activityBatchSize = DefaultActivityBatchSize)
     {

@@ -205,6 +205,7 @@ public sealed class ActivityProjectionTests : IAsyncLifetime
                 names.Add(reader.GetString(0));
             return [.. names];
         }
+        // Hash-partitioned by chapter: a chapter's rows lie in one partition; "north" and "south" hash to different ones of 32.
         var north = (await TablesHolding("referrals", "north")).ShouldHaveSingleItem();
         (await TablesHolding("referrals", "south")).ShouldHaveSingleItem().ShouldNotBe(north);
         (await TablesHolding("referral_steps", "north")).ShouldHaveSingleItem().ShouldNotBe((await TablesHolding("referral_steps", "south")).ShouldHaveSingleItem());

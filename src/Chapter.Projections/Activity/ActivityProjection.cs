@@ -31,7 +31,7 @@ public sealed class ActivityProjection : SubscriptionBase
 
     private volatile string _targetSchema = Schema;
 
-    public ActivityProjection(int batchSize = 5000)
+    public ActivityProjection(int batchSize = ChapterEventStore.DefaultActivityBatchSize)
     {
         Name = ProjectionName;
         Options.BatchSize = batchSize;
@@ -44,12 +44,17 @@ public sealed class ActivityProjection : SubscriptionBase
         set => _targetSchema = value is Schema or RebuildSchema ? value : throw new ArgumentException($"Not a schema of this projection: {value}");
     }
 
-    // A report reads one chapter's whole history. Rows of many chapters appended in time order would put
-    // nearly each of a chapter's referrals on a page of its own, so referrals and their later steps live in a
-    // partition per chapter, made when the chapter's first referral arrives. Later steps are inserted as rows of
-    // their own instead of updating the referral: no statement looks rows up to change them, and steps need no index.
+    /// <summary>How many hash partitions referrals and their steps are spread over (a power of two).</summary>
+    public const int Partitions = 32;
+
+    // A report reads one chapter's whole history. Rows of many chapters appended in time order would put nearly each of
+    // a chapter's referrals on a page of its own, so referrals and their later steps are hash-partitioned by chapter: a
+    // chapter's rows share a partition with those of about one in 32 of the other chapters. (A partition per chapter read
+    // faster still, but a batch spanning a couple of thousand chapters then locked more partitions than PostgreSQL's lock
+    // table holds on its default settings: 53200.) Later steps are inserted as rows of their own instead of updating the
+    // referral: no statement looks rows up to change them, and steps need no index.
     public static string SchemaSql =>
-        """
+        $"""
         CREATE TABLE chapters (id text PRIMARY KEY, time_zone text NOT NULL, currency text NOT NULL, tie_half_life_days int NOT NULL);
         CREATE TABLE members (chapter_id text NOT NULL, id uuid NOT NULL, name text NOT NULL, joined_at timestamptz NOT NULL, left_at timestamptz,
             PRIMARY KEY (chapter_id, id));
@@ -57,30 +62,21 @@ public sealed class ActivityProjection : SubscriptionBase
             chapter_id text NOT NULL, id uuid NOT NULL, giver_id uuid NOT NULL, receiver_id uuid NOT NULL, given_at timestamptz NOT NULL,
             accepted_at timestamptz, declined_at timestamptz, closed_at timestamptz, outcome text, value_amount numeric, value_currency text,
             thanked_at timestamptz,
-            PRIMARY KEY (chapter_id, id)) PARTITION BY LIST (chapter_id);
+            PRIMARY KEY (chapter_id, id)) PARTITION BY HASH (chapter_id);
         CREATE TABLE referral_steps (
             chapter_id text NOT NULL, referral_id uuid NOT NULL,
             accepted_at timestamptz, declined_at timestamptz, closed_at timestamptz, outcome text, value_amount numeric, value_currency text,
-            thanked_at timestamptz) PARTITION BY LIST (chapter_id);
+            thanked_at timestamptz) PARTITION BY HASH (chapter_id);
+        {string.Concat(Enumerable.Range(0, Partitions).Select(i =>
+            $"CREATE TABLE referrals_{i} PARTITION OF referrals FOR VALUES WITH (MODULUS {Partitions}, REMAINDER {i});\n" +
+            $"CREATE TABLE referral_steps_{i} PARTITION OF referral_steps FOR VALUES WITH (MODULUS {Partitions}, REMAINDER {i});\n"))}
         CREATE TABLE one_to_ones (chapter_id text NOT NULL, id uuid NOT NULL, member_a uuid NOT NULL, member_b uuid NOT NULL, held_on date NOT NULL,
             PRIMARY KEY (chapter_id, id));
-        -- Creating a partition locks the parent until the batch commits: once per chapter.
-        CREATE FUNCTION add_chapter_partitions(chapter_ids text[]) RETURNS void LANGUAGE plpgsql AS $$
-        DECLARE chapter text;
-        BEGIN
-            FOREACH chapter IN ARRAY chapter_ids LOOP
-                IF to_regclass(quote_ident('referrals_' || md5(chapter))) IS NULL THEN
-                    EXECUTE format('CREATE TABLE %I PARTITION OF referrals FOR VALUES IN (%L)', 'referrals_' || md5(chapter), chapter);
-                    EXECUTE format('CREATE TABLE %I PARTITION OF referral_steps FOR VALUES IN (%L)', 'referral_steps_' || md5(chapter), chapter);
-                END IF;
-            END LOOP;
-        END $$;
         """;
 
     /// <summary>
-    /// Drops one of this projection's schemas. With a partition pair per chapter, one DROP SCHEMA … CASCADE would lock every
-    /// chapter's tables in one transaction and run out of PostgreSQL's lock table (53200) at a couple of thousand chapters on
-    /// the default settings, so the partitions go a few hundred at a time first.
+    /// Drops one of this projection's schemas, its partitions a few hundred at a time: a schema built by the previous layout
+    /// (a partition pair per chapter) held thousands, more than one transaction can lock on PostgreSQL's default settings.
     /// </summary>
     public static async Task DropSchemaAsync(NpgsqlDataSource db, string schema, CancellationToken ct = default)
     {
@@ -254,9 +250,6 @@ public sealed class ActivityProjection : SubscriptionBase
         }
         if (referrals.Count == 0)
             return;
-
-        var chapterIds = referrals.Values.Select(r => r.Given is null ? r.ChapterId : r.Given.ChapterId).Where(c => c is not null).Distinct().ToArray();
-        batch.Sql("SELECT add_chapter_partitions($1::text[])", (object)chapterIds);
 
         static string? OutcomeName(ReferralClosed? closed) => closed is null ? null : JsonNamingPolicy.CamelCase.ConvertName(closed.Outcome.ToString());
         var given = referrals.Values.Where(r => r.Given is not null).ToList();
