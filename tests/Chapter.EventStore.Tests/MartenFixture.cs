@@ -22,6 +22,11 @@ public sealed class CountingProjection : IProjection
     }
 }
 
+public sealed class ProbeFold : Marten.Events.Aggregation.SingleStreamProjection<EventStoreConfigurationTests.Probe, string>
+{
+    public override EventStoreConfigurationTests.Probe? Evolve(EventStoreConfigurationTests.Probe? snapshot, string id, IEvent e) => new(id);
+}
+
 /// <summary>
 /// A database of its own with Chapter's Marten configuration (the API's, not a copy), plus a counting projection beside
 /// the activity projection, and a daemon to run over it.
@@ -48,6 +53,7 @@ public sealed class MartenFixture : IAsyncDisposable
         {
             ChapterEventStore.Configure(options, connectionString, new ActivityProjection(), activityBatchSize: 100);
             options.Projections.Add(new CountingProjection(), ProjectionLifecycle.Async, CountingProjection.Name);
+            options.Projections.Add(new ProbeFold(), ProjectionLifecycle.Live);
         });
         await store.Storage.ApplyAllConfiguredChangesToDatabaseAsync();
         await SchemaMigrator.MigrateAsync(db, ReadModelSchema.Migrations);
