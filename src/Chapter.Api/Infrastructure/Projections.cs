@@ -253,11 +253,15 @@ public sealed class AsyncProjections(
                 """, ct);
             // Replay every event from the first into the copy while the live tables keep serving. A stop at a poison event
             // recorded by the live run is cleared: the replay meets the event again, and stops again if it is still poison.
+            // The live agent stops first, so no page of it lands in the copy.
             await daemon.StopAgentAsync(ChapterEventStore.ActivityShard);
             await ExecuteAsync("UPDATE projection_state SET failed_seq = NULL, error = NULL WHERE name = 'activity'", ct);
             activity.TargetSchema = ActivityProjection.RebuildSchema;
             var target = await ScalarAsync("SELECT coalesce(max(seq_id), 0) FROM mt_events", ct);
             await daemon.RewindSubscriptionAsync(ActivityProjection.ProjectionName, ct, sequenceFloor: 0);
+            // Seen here: after the agent was stopped and rewound, the high-water mark stayed where it was (and the rebuild
+            // waited for ever while events kept coming) until its agent was restarted.
+            await daemon.RestartHighWaterAgentAsync(ct);
             while (await ScalarAsync($"SELECT coalesce((SELECT last_seq_id FROM mt_event_progression WHERE name = '{ChapterEventStore.ActivityShard}'), 0)", ct) < target
                    && await ScalarAsync("SELECT count(*) FROM projection_state WHERE name = 'activity' AND failed_seq IS NOT NULL", ct) == 0)
                 await Task.Delay(TimeSpan.FromMilliseconds(100), ct);
@@ -268,11 +272,12 @@ public sealed class AsyncProjections(
                 $"""
                 ALTER SCHEMA {ActivityProjection.Schema} RENAME TO {ActivityProjection.Schema}__old;
                 ALTER SCHEMA {ActivityProjection.RebuildSchema} RENAME TO {ActivityProjection.Schema};
-                UPDATE public.projection_state SET rebuild_requested = false, updated_at = now() WHERE name = 'activity';
                 """, ct);
             activity.TargetSchema = ActivityProjection.Schema;
             await daemon.StartAgentAsync(ChapterEventStore.ActivityShard, CancellationToken.None);
+            // Done once the old copy is gone too: nothing of it is left to read after the status says so.
             await ActivityProjection.DropSchemaAsync(db, $"{ActivityProjection.Schema}__old", CancellationToken.None);
+            await ExecuteAsync("UPDATE public.projection_state SET rebuild_requested = false, updated_at = now() WHERE name = 'activity'", CancellationToken.None);
             logger.LogInformation("Projection {Projection} rebuilt and swapped in", ActivityProjection.ProjectionName);
         }
         catch (Exception e) when (e is not OperationCanceledException || !ct.IsCancellationRequested)
