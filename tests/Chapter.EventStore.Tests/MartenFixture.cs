@@ -45,10 +45,9 @@ public sealed class MartenFixture : IAsyncDisposable
     public DocumentStore Store { get; }
     public IProjectionDaemon? Daemon { get; private set; }
 
-    /// <summary>On a database of the shared test server, or of <paramref name="connectionString"/> (a cluster of the test's own).</summary>
-    public static async Task<MartenFixture> CreateAsync(string? connectionString = null)
+    public static async Task<MartenFixture> CreateAsync()
     {
-        connectionString ??= await TestPostgres.CreateDatabaseAsync();
+        var connectionString = await TestPostgres.CreateDatabaseAsync();
         var db = NpgsqlDataSource.Create(connectionString);
         var store = DocumentStore.For(options =>
         {
