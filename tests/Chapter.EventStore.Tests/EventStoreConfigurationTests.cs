@@ -248,3 +248,60 @@ public sealed class EventStoreConcurrencyTests : IAsyncLifetime
         (await _marten.ScalarAsync("SELECT count(*) FROM counted")).ShouldBe(20);
     }
 }
+
+/// <summary>Fails its first batch at commit time, after its writes were queued: as a crash between applying and checkpointing.</summary>
+public sealed class FailsOnceAtCommit : Marten.Events.Projections.IProjection
+{
+    public const string Name = "fails_once";
+    private int _batches;
+
+    public Task ApplyAsync(IDocumentOperations operations, IReadOnlyList<IEvent> events, CancellationToken cancellation)
+    {
+        operations.QueueSqlCommand("INSERT INTO public.counted_once (seq_id) SELECT unnest(?::bigint[])", (object)events.Select(e => e.Sequence).ToArray());
+        if (Interlocked.Increment(ref _batches) == 1)
+            operations.QueueSqlCommand("SELECT 1 / 0");
+        return Task.CompletedTask;
+    }
+}
+
+public sealed class EventStoreAtomicityTests : IAsyncLifetime
+{
+    private MartenFixture _marten = null!;
+
+    public async Task InitializeAsync() => _marten = await MartenFixture.CreateAsync();
+    public async Task DisposeAsync() => await _marten.DisposeAsync();
+
+    [Fact]
+    public async Task Case7_a_batch_that_fails_after_its_writes_commits_neither_them_nor_its_checkpoint_and_is_applied_once_later()
+    {
+        await using (var table = _marten.Db.CreateCommand("CREATE TABLE counted_once (seq_id bigint NOT NULL)"))
+            await table.ExecuteNonQueryAsync();
+        await using var store = DocumentStore.For(options =>
+        {
+            Chapter.Projections.ChapterEventStore.Configure(options, _marten.ConnectionString, new ActivityProjection());
+            options.Projections.Add(new FailsOnceAtCommit(), JasperFx.Events.Projections.ProjectionLifecycle.Async, FailsOnceAtCommit.Name);
+        });
+        var last = 0L;
+        for (var i = 0; i < 20; i++)
+        {
+            var id = Guid.NewGuid();
+            last = await _marten.AppendAsync("north", MemberDecider.StreamId(id), new MemberJoined(id, "north", $"M{i}", "Trade", ["sv"], DateTimeOffset.UtcNow));
+        }
+
+        using var daemon = await store.BuildProjectionDaemonAsync();
+        await daemon.StartAllAsync();
+        // The first batch fails at commit (division by zero after the inserts): nothing of it, and no checkpoint, is kept.
+        (await MartenFixture.EventuallyAsync(async () => await _marten.ProgressAsync(ActivityProjection.ProjectionName) >= last, TimeSpan.FromSeconds(30))).ShouldBeTrue();
+        (await _marten.ProgressAsync(FailsOnceAtCommit.Name)).ShouldBe(0);
+        (await _marten.ScalarAsync("SELECT count(*) FROM counted_once")).ShouldBe(0);
+
+        // Started again (as after a crash and restart), it applies every event once.
+        await daemon.StopAgentAsync($"{FailsOnceAtCommit.Name}:All");
+        await daemon.StartAgentAsync($"{FailsOnceAtCommit.Name}:All", CancellationToken.None);
+        (await MartenFixture.EventuallyAsync(async () => await _marten.ProgressAsync(FailsOnceAtCommit.Name) >= last, TimeSpan.FromSeconds(30))).ShouldBeTrue();
+        await daemon.StopAllAsync();
+
+        (await _marten.ScalarAsync("SELECT count(*) FROM counted_once")).ShouldBe(20);
+        (await _marten.ScalarAsync("SELECT count(DISTINCT seq_id) FROM counted_once")).ShouldBe(20);
+    }
+}
