@@ -3,6 +3,7 @@ using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
 using Chapter.Testing;
+using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
 
 namespace Chapter.Api.Tests;
@@ -35,10 +36,13 @@ public sealed class PreviousStoreApiTests
     public async Task A_database_of_the_previous_store_is_imported_once_and_every_read_answers_as_before()
     {
         var connectionString = await TestPostgres.CreateDatabaseAsync();
+        // Both services read at the same moment: relationship strengths decay with time, and the two reads are seconds apart.
+        var now = new FrozenTime(DateTimeOffset.UtcNow);
+        Action<IServiceCollection> sameClock = services => services.AddSingleton<TimeProvider>(now);
         string chapterId, leaderToken;
         Dictionary<string, string> before;
         long events;
-        await using (var first = new ApiFixture())
+        await using (var first = new ApiFixture { ExtraServices = sameClock })
         {
             await first.StartOnAsync(connectionString);
             var scenario = await new Scenario(first).WithChapterAsync();
@@ -65,7 +69,7 @@ public sealed class PreviousStoreApiTests
         await RewriteAsThePreviousStoreAsync(connectionString);
         var oldCursor = await OldCursorAfterThirdEventAsync(connectionString, chapterId);
 
-        await using var second = new ApiFixture();
+        await using var second = new ApiFixture { ExtraServices = sameClock };
         await second.StartOnAsync(connectionString);
         (await second.ScalarAsync("SELECT count(*) FROM mt_events")).ShouldBe(events);
         (await second.ScalarAsync("SELECT count(*) FROM events_imported_to_marten")).ShouldBe(events);
@@ -83,6 +87,11 @@ public sealed class PreviousStoreApiTests
             .StatusCode.ShouldBe(HttpStatusCode.Created);
         (await second.ScalarAsync("SELECT min(seq_id) FROM mt_events WHERE stream_id IN (SELECT id FROM mt_streams WHERE id NOT IN (SELECT id FROM streams_imported_to_marten))"))
             .ShouldBeGreaterThan(await second.ScalarAsync("SELECT max(seq_id) FROM events_imported_to_marten"));
+    }
+
+    private sealed class FrozenTime(DateTimeOffset now) : TimeProvider
+    {
+        public override DateTimeOffset GetUtcNow() => now;
     }
 
     /// <summary>Every read a leader has of the chapter, by path: the feed whole, page by page.</summary>
