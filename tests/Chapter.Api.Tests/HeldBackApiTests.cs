@@ -1,3 +1,4 @@
+using Chapter.Testing;
 using System.Net;
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.DependencyInjection;
@@ -25,20 +26,8 @@ public sealed class HeldBackApiTests(ApiFixture api) : IClassFixture<ApiFixture>
         var pid = held.ProcessID;
         await using var transaction = await held.BeginTransactionAsync();
         // An append that has taken its sequence number and not committed yet, as a slow writer's would.
-        await using (var stream = new NpgsqlCommand("INSERT INTO mt_streams (id, version, tenant_id) VALUES ('member-held', 1, $1)", held, transaction))
-        {
-            stream.Parameters.Add(new NpgsqlParameter { Value = scenario.ChapterId });
-            await stream.ExecuteNonQueryAsync();
-        }
-        await using (var append = new NpgsqlCommand(
-            """
-            INSERT INTO mt_events (seq_id, id, stream_id, version, data, type, tenant_id, timestamp, mt_dotnet_type)
-            VALUES (nextval('mt_events_sequence'), gen_random_uuid(), 'member-held', 1, '{}', 'member.left.v1', $1, now(), 'Chapter.Domain.Members.MemberLeft, Chapter.Domain')
-            """, held, transaction))
-        {
-            append.Parameters.Add(new NpgsqlParameter { Value = scenario.ChapterId });
-            await append.ExecuteNonQueryAsync();
-        }
+        await RawEvents.InsertAsync(held, "member-held", scenario.ChapterId, "member.left.v1", "{}",
+            "Chapter.Domain.Members.MemberLeft, Chapter.Domain", transaction);
         var bram = await scenario.AddMemberAsync("Bram");
 
         JsonNode status = null!;

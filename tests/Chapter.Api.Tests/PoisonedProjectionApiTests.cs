@@ -1,3 +1,4 @@
+using Chapter.Testing;
 using System.Net;
 using System.Text.Json.Nodes;
 
@@ -14,12 +15,7 @@ public sealed class PoisonedProjectionApiTests(ApiFixture api) : IClassFixture<A
         var scenario = await new Scenario(api).WithChapterAsync();
         await scenario.AddMemberAsync("Anna");
         // A given referral whose payload lacks everything: the fact table refuses its NULLs.
-        var poison = await api.ScalarAsync(
-            """
-            INSERT INTO mt_streams (id, version, tenant_id) VALUES ('referral-poison', 1, 'x');
-            INSERT INTO mt_events (seq_id, id, stream_id, version, data, type, tenant_id, timestamp)
-            VALUES (nextval('mt_events_sequence'), gen_random_uuid(), 'referral-poison', 1, '{}', 'referral.given.v2', 'x', now()) RETURNING seq_id;
-            """);
+        var poison = await RawEvents.InsertAsync(api.ConnectionString, "referral-poison", "x", "referral.given.v2", "{}");
 
         JsonNode status = null!;
         var until = DateTime.UtcNow.AddSeconds(20);

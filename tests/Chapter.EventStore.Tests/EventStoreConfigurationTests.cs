@@ -1,3 +1,4 @@
+using Chapter.Testing;
 using Chapter.Domain.Members;
 using Chapter.Domain.Referrals;
 using Chapter.Projections;
@@ -96,14 +97,9 @@ public sealed class EventStoreConfigurationTests : IAsyncLifetime
             await session.SaveChangesAsync();
             await transaction.RollbackAsync();
         }
-        var last = 0L;
-        for (var i = 0; i < 100; i++)
-        {
-            var id = Guid.NewGuid();
-            last = await _marten.AppendAsync("north", MemberDecider.StreamId(id), Joined(id));
-        }
+        var last = await _marten.JoinMembersAsync(100);
 
-        (await MartenFixture.EventuallyAsync(async () => await _marten.ProgressAsync(CountingProjection.Name) >= last, TimeSpan.FromSeconds(30))).ShouldBeTrue();
+        (await _marten.ReachesAsync(CountingProjection.Name, last, TimeSpan.FromSeconds(30))).ShouldBeTrue();
         (await _marten.ScalarAsync("SELECT count(*) FROM counted")).ShouldBe(100);
         (await _marten.ScalarAsync("SELECT count(*) FROM proj_activity.members")).ShouldBe(100);
     }
@@ -121,19 +117,14 @@ public sealed class EventStoreConfigurationTests : IAsyncLifetime
             await session.SaveChangesAsync();
         }
         var heldSequence = await _marten.ScalarAsync("SELECT last_value FROM mt_events_sequence");
-        var last = 0L;
-        for (var i = 0; i < 100; i++)
-        {
-            var id = Guid.NewGuid();
-            last = await _marten.AppendAsync("north", MemberDecider.StreamId(id), Joined(id));
-        }
+        var last = await _marten.JoinMembersAsync(100);
 
         // For as long as the transaction stays open (10 s here), the daemon holds before its number, applying nothing past it.
-        (await MartenFixture.EventuallyAsync(async () => await _marten.ProgressAsync(CountingProjection.Name) >= heldSequence, TimeSpan.FromSeconds(10))).ShouldBeFalse();
+        (await _marten.ReachesAsync(CountingProjection.Name, heldSequence, TimeSpan.FromSeconds(10))).ShouldBeFalse();
         (await _marten.ScalarAsync("SELECT count(*) FROM mt_high_water_skips")).ShouldBe(0);
 
         await transaction.CommitAsync();
-        (await MartenFixture.EventuallyAsync(async () => await _marten.ProgressAsync(CountingProjection.Name) >= last, TimeSpan.FromSeconds(30))).ShouldBeTrue();
+        (await _marten.ReachesAsync(CountingProjection.Name, last, TimeSpan.FromSeconds(30))).ShouldBeTrue();
         (await _marten.ScalarAsync("SELECT count(*) FROM counted")).ShouldBe(101);
         (await _marten.ScalarAsync("SELECT count(*) FROM counted WHERE seq_id = $1", heldSequence)).ShouldBe(1);
         (await _marten.ScalarAsync("SELECT count(*) FROM proj_activity.members WHERE name = 'Held'")).ShouldBe(1);
@@ -146,20 +137,15 @@ public sealed class EventStoreConfigurationTests : IAsyncLifetime
         var before = Guid.NewGuid();
         await _marten.AppendAsync("north", MemberDecider.StreamId(before), Joined(before));
         // A referral.given.v2 whose payload lacks everything: the facts cannot take it.
-        var poison = await _marten.ScalarAsync(
-            """
-            INSERT INTO mt_streams (id, version, tenant_id) VALUES ('referral-poison', 1, 'north');
-            INSERT INTO mt_events (seq_id, id, stream_id, version, data, type, tenant_id, timestamp)
-            VALUES (nextval('mt_events_sequence'), gen_random_uuid(), 'referral-poison', 1, '{}', 'referral.given.v2', 'north', now()) RETURNING seq_id;
-            """);
+        var poison = await RawEvents.InsertAsync(_marten.ConnectionString, "referral-poison", "north", "referral.given.v2", "{}");
         var after = Guid.NewGuid();
         var last = await _marten.AppendAsync("north", MemberDecider.StreamId(after), Joined(after, "After"));
 
         // The other projection goes on past the poison event.
-        (await MartenFixture.EventuallyAsync(async () => await _marten.ProgressAsync(CountingProjection.Name) >= last, TimeSpan.FromSeconds(30))).ShouldBeTrue();
+        (await _marten.ReachesAsync(CountingProjection.Name, last, TimeSpan.FromSeconds(30))).ShouldBeTrue();
         (await MartenFixture.EventuallyAsync(async () => await _marten.ScalarAsync("SELECT coalesce(failed_seq, 0) FROM projection_state WHERE name = 'activity'") == poison,
             TimeSpan.FromSeconds(30))).ShouldBeTrue();
-        (await MartenFixture.EventuallyAsync(async () => await _marten.ProgressAsync(ActivityProjection.ProjectionName) >= last, TimeSpan.FromSeconds(30))).ShouldBeTrue();
+        (await _marten.ReachesAsync(ActivityProjection.ProjectionName, last, TimeSpan.FromSeconds(30))).ShouldBeTrue();
         // Stopped: what came before the poison is applied, nothing after it.
         (await _marten.ScalarAsync("SELECT count(*) FROM proj_activity.members")).ShouldBe(1);
         (await _marten.ScalarAsync("SELECT count(*) FROM counted")).ShouldBe(3);
@@ -169,17 +155,12 @@ public sealed class EventStoreConfigurationTests : IAsyncLifetime
     public async Task Case13_an_event_type_no_code_knows_is_skipped_while_running()
     {
         await _marten.StartDaemonAsync();
-        await _marten.ScalarAsync(
-            """
-            INSERT INTO mt_streams (id, version, tenant_id) VALUES ('future-1', 1, 'north');
-            INSERT INTO mt_events (seq_id, id, stream_id, version, data, type, tenant_id, timestamp, mt_dotnet_type)
-            VALUES (nextval('mt_events_sequence'), gen_random_uuid(), 'future-1', 1, '{"x":1}', 'something.from-the-future.v1', 'north', now(),
-                    'Chapter.Domain.Future.SomethingFromTheFuture, Chapter.Domain') RETURNING seq_id;
-            """);
+        await RawEvents.InsertAsync(_marten.ConnectionString, "future-1", "north", "something.from-the-future.v1", "{\"x\":1}",
+            "Chapter.Domain.Future.SomethingFromTheFuture, Chapter.Domain");
         var id = Guid.NewGuid();
         var last = await _marten.AppendAsync("north", MemberDecider.StreamId(id), Joined(id));
 
-        (await MartenFixture.EventuallyAsync(async () => await _marten.ProgressAsync(ActivityProjection.ProjectionName) >= last, TimeSpan.FromSeconds(30))).ShouldBeTrue();
+        (await _marten.ReachesAsync(ActivityProjection.ProjectionName, last, TimeSpan.FromSeconds(30))).ShouldBeTrue();
         (await _marten.ScalarAsync("SELECT count(*) FROM proj_activity.members")).ShouldBe(1);
         (await _marten.ScalarAsync("SELECT count(*) FROM projection_state WHERE failed_seq IS NOT NULL")).ShouldBe(0);
     }
@@ -194,7 +175,7 @@ public sealed class EventStoreConfigurationTests : IAsyncLifetime
         var next = Guid.NewGuid();
         var last = await _marten.AppendAsync("north", MemberDecider.StreamId(next), Joined(next));
 
-        (await MartenFixture.EventuallyAsync(async () => await _marten.ProgressAsync(CountingProjection.Name) >= last, TimeSpan.FromSeconds(30))).ShouldBeTrue();
+        (await _marten.ReachesAsync(CountingProjection.Name, last, TimeSpan.FromSeconds(30))).ShouldBeTrue();
         (await _marten.ProgressAsync(CountingProjection.Name)).ShouldBe(last);
         (await _marten.ScalarAsync("SELECT max(last_seq_id) FROM mt_event_progression")).ShouldBeLessThanOrEqualTo(last);
         (await _marten.ScalarAsync("SELECT count(*) FROM counted")).ShouldBe(2);
@@ -237,14 +218,9 @@ public sealed class EventStoreConcurrencyTests : IAsyncLifetime
         await using (var read = new NpgsqlCommand("SELECT count(*) FROM mt_events", idle, transaction))
             await read.ExecuteScalarAsync();
 
-        var last = 0L;
-        for (var i = 0; i < 20; i++)
-        {
-            var id = Guid.NewGuid();
-            last = await _marten.AppendAsync("north", MemberDecider.StreamId(id), new MemberJoined(id, "north", "M", "Trade", ["sv"], DateTimeOffset.UtcNow));
-        }
+        var last = await _marten.JoinMembersAsync(20);
 
-        (await MartenFixture.EventuallyAsync(async () => await _marten.ProgressAsync(CountingProjection.Name) >= last, TimeSpan.FromSeconds(15))).ShouldBeTrue();
+        (await _marten.ReachesAsync(CountingProjection.Name, last, TimeSpan.FromSeconds(15))).ShouldBeTrue();
         (await _marten.ScalarAsync("SELECT count(*) FROM counted")).ShouldBe(20);
     }
 }
@@ -281,24 +257,19 @@ public sealed class EventStoreAtomicityTests : IAsyncLifetime
             Chapter.Projections.ChapterEventStore.Configure(options, _marten.ConnectionString, new ActivityProjection());
             options.Projections.Add(new FailsOnceAtCommit(), JasperFx.Events.Projections.ProjectionLifecycle.Async, FailsOnceAtCommit.Name);
         });
-        var last = 0L;
-        for (var i = 0; i < 20; i++)
-        {
-            var id = Guid.NewGuid();
-            last = await _marten.AppendAsync("north", MemberDecider.StreamId(id), new MemberJoined(id, "north", $"M{i}", "Trade", ["sv"], DateTimeOffset.UtcNow));
-        }
+        var last = await _marten.JoinMembersAsync(20);
 
         using var daemon = await store.BuildProjectionDaemonAsync();
         await daemon.StartAllAsync();
         // The first batch fails at commit (division by zero after the inserts): nothing of it, and no checkpoint, is kept.
-        (await MartenFixture.EventuallyAsync(async () => await _marten.ProgressAsync(ActivityProjection.ProjectionName) >= last, TimeSpan.FromSeconds(30))).ShouldBeTrue();
+        (await _marten.ReachesAsync(ActivityProjection.ProjectionName, last, TimeSpan.FromSeconds(30))).ShouldBeTrue();
         (await _marten.ProgressAsync(FailsOnceAtCommit.Name)).ShouldBe(0);
         (await _marten.ScalarAsync("SELECT count(*) FROM counted_once")).ShouldBe(0);
 
         // Started again (as after a crash and restart), it applies every event once.
         await daemon.StopAgentAsync($"{FailsOnceAtCommit.Name}:All");
         await daemon.StartAgentAsync($"{FailsOnceAtCommit.Name}:All", CancellationToken.None);
-        (await MartenFixture.EventuallyAsync(async () => await _marten.ProgressAsync(FailsOnceAtCommit.Name) >= last, TimeSpan.FromSeconds(30))).ShouldBeTrue();
+        (await _marten.ReachesAsync(FailsOnceAtCommit.Name, last, TimeSpan.FromSeconds(30))).ShouldBeTrue();
         await daemon.StopAllAsync();
 
         (await _marten.ScalarAsync("SELECT count(*) FROM counted_once")).ShouldBe(20);

@@ -78,6 +78,19 @@ public sealed class MartenFixture : IAsyncDisposable
         return await ScalarAsync("SELECT max(seq_id) FROM mt_events");
     }
 
+    /// <summary>Members joining chapter "north", one new stream each; returns the last event's sequence number.</summary>
+    public async Task<long> JoinMembersAsync(int count)
+    {
+        var last = 0L;
+        for (var i = 0; i < count; i++)
+        {
+            var id = Guid.NewGuid();
+            last = await AppendAsync("north", Chapter.Domain.Members.MemberDecider.StreamId(id),
+                new Chapter.Domain.Members.MemberJoined(id, "north", $"Member {i}", "Trade", ["sv"], DateTimeOffset.UtcNow));
+        }
+        return last;
+    }
+
     public async Task<long> ScalarAsync(string sql, params object[] parameters)
     {
         await using var command = Db.CreateCommand(sql);
@@ -88,6 +101,10 @@ public sealed class MartenFixture : IAsyncDisposable
 
     public Task<long> ProgressAsync(string projection) =>
         ScalarAsync("SELECT coalesce((SELECT last_seq_id FROM mt_event_progression WHERE name = $1), 0)", projection + ":All");
+
+    /// <summary>Waits, boundedly, until the projection's checkpoint reaches <paramref name="sequence"/>; false when the time ran out.</summary>
+    public Task<bool> ReachesAsync(string projection, long sequence, TimeSpan within) =>
+        EventuallyAsync(async () => await ProgressAsync(projection) >= sequence, within);
 
     /// <summary>Waits, boundedly, until <paramref name="condition"/> holds; false when the time ran out.</summary>
     public static async Task<bool> EventuallyAsync(Func<Task<bool>> condition, TimeSpan within)
