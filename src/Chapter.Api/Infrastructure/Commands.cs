@@ -1,6 +1,15 @@
+using Chapter.Api.Chapters;
+using Chapter.Api.Members;
+using Chapter.Api.OneToOnes;
+using Chapter.Api.Referrals;
+using Chapter.Domain.Chapters;
+using Chapter.Domain.Members;
+using Chapter.Domain.OneToOnes;
+using Chapter.Domain.Referrals;
 using JasperFx;
 using JasperFx.CodeGeneration;
 using JasperFx.Events;
+using JasperFx.Events.Projections;
 using Marten;
 using Marten.Events.Aggregation;
 using Marten.Exceptions;
@@ -19,18 +28,18 @@ public static class Commands
         {
             // Only these: Wolverine's conventions would also take ASP.NET Core's authorization handlers for message handlers.
             options.Discovery.DisableConventionalDiscovery()
-                .IncludeType(typeof(Referrals.ReferralHandler))
-                .IncludeType(typeof(Members.MemberHandler))
-                .IncludeType(typeof(Chapters.ChapterHandler))
-                .IncludeType(typeof(OneToOnes.OneToOneHandler));
+                .IncludeType(typeof(ReferralHandler))
+                .IncludeType(typeof(MemberHandler))
+                .IncludeType(typeof(ChapterHandler))
+                .IncludeType(typeof(OneToOneHandler));
             options.Policies.AutoApplyTransactions();
             options.Policies.UseDurableLocalQueues();
             options.Policies.ForMessagesOfType<IStreamCommand>().AddMiddleware(typeof(EventMetadataMiddleware));
             // Someone appended between our read and our write: decide again on what they wrote, so a retried request
             // meets the decider's idempotency rules rather than a bare 409. The third conflict is the caller's 409.
             options.OnException(IsConcurrencyConflict).RetryTimes(2);
-            // Handlers run on code generated ahead of time (Internal/Generated, "codegen write"): no Roslyn at run time,
-            // and a first command 0.4 s after start instead of 2.4 s. GeneratedCodeTests fails when that code is stale.
+            // Handlers run on code generated ahead of time (Internal/Generated, "./chapter codegen"): no Roslyn at run time,
+            // which made the first command after start take seconds. GeneratedCodeTests fails when that code is stale.
             options.CodeGeneration.TypeLoadMode = TypeLoadMode.Static;
         });
     }
@@ -43,14 +52,14 @@ public static class Commands
     /// <summary>The write side's streams, folded by their deciders' Evolve for FetchForWriting.</summary>
     public static void AddStreamFolds(StoreOptions options)
     {
-        options.Projections.Add(new StreamFold<Referrals.ReferralStream, Domain.Referrals.Referral, Domain.Referrals.ReferralEvent>(
-            Domain.Referrals.Referral.Initial, Domain.Referrals.Referral.Evolve, s => s.State, (id, state) => new(id, state)), JasperFx.Events.Projections.ProjectionLifecycle.Live);
-        options.Projections.Add(new StreamFold<Members.MemberStream, Domain.Members.Member, Domain.Members.MemberEvent>(
-            Domain.Members.Member.Initial, Domain.Members.Member.Evolve, s => s.State, (id, state) => new(id, state)), JasperFx.Events.Projections.ProjectionLifecycle.Live);
-        options.Projections.Add(new StreamFold<Chapters.ChapterStream, Domain.Chapters.ChapterState, Domain.Chapters.ChapterEvent>(
-            Domain.Chapters.ChapterState.Initial, Domain.Chapters.ChapterState.Evolve, s => s.State, (id, state) => new(id, state)), JasperFx.Events.Projections.ProjectionLifecycle.Live);
-        options.Projections.Add(new StreamFold<OneToOnes.OneToOneStream, Domain.OneToOnes.OneToOne, Domain.OneToOnes.OneToOneHeld>(
-            Domain.OneToOnes.OneToOne.Initial, Domain.OneToOnes.OneToOne.Evolve, s => s.State, (id, state) => new(id, state)), JasperFx.Events.Projections.ProjectionLifecycle.Live);
+        options.Projections.Add(new StreamFold<ReferralStream, Referral, ReferralEvent>(
+            Referral.Initial, Referral.Evolve, s => s.State, (id, state) => new(id, state)), ProjectionLifecycle.Live);
+        options.Projections.Add(new StreamFold<MemberStream, Member, MemberEvent>(
+            Member.Initial, Member.Evolve, s => s.State, (id, state) => new(id, state)), ProjectionLifecycle.Live);
+        options.Projections.Add(new StreamFold<ChapterStream, ChapterState, ChapterEvent>(
+            ChapterState.Initial, ChapterState.Evolve, s => s.State, (id, state) => new(id, state)), ProjectionLifecycle.Live);
+        options.Projections.Add(new StreamFold<OneToOneStream, OneToOne, OneToOneHeld>(
+            OneToOne.Initial, OneToOne.Evolve, s => s.State, (id, state) => new(id, state)), ProjectionLifecycle.Live);
     }
 }
 
