@@ -17,14 +17,31 @@ public static class ProjectionAdminEndpoints
             .WithSummary("Status of every async projection")
             .WithDescription(
                 "position: highest event sequence applied; lagEvents and lagSeconds: committed events not applied yet and the age of the oldest; " +
-                "state: running | failed (stopped at the event errorSequence) | rebuilding; heldBackBy: an open transaction that keeps newer events from being applied.");
+                "state: running | failed (stopped at the event errorSequence) | rebuilding (rebuildPosition: how far the copy has got); " +
+                "rebuildError: why the last rebuild failed; heldBackBy: an open transaction that keeps newer events from being applied.");
 
         group.MapPost("/{name}/rebuild", RebuildAsync)
             .WithName("RebuildProjection")
             .WithSummary("Rebuild a projection from the first event, beside the live one, then swap")
             .WithDescription("Reads keep being served from the live tables until the rebuilt ones are swapped in. Also restarts a projection stopped at a poison event, once the code is fixed.");
 
+        group.MapDelete("/{name}/rebuild", CancelRebuildAsync)
+            .WithName("CancelProjectionRebuild")
+            .WithSummary("Cancel a rebuild asked for or under way")
+            .WithDescription("The half-built copy is dropped, and the live tables go on from where they were. 409 when no rebuild is asked for.")
+            .ProducesProblem(StatusCodes.Status409Conflict);
+
         return group;
+    }
+
+    private static async Task<Results<Accepted<ProjectionStatus>, ProblemHttpResult>> CancelRebuildAsync(string name, AsyncProjections projections, CancellationToken ct)
+    {
+        if (!AsyncProjections.Names.Contains(name))
+            return Problems.NotFound($"No projection named '{name}'.");
+        if (!await projections.RequestRebuildCancelAsync(name, ct))
+            return Problems.Conflict($"No rebuild of '{name}' is asked for or under way.");
+        var status = (await projections.GetStatusAsync(ct)).Single(s => s.Name == name);
+        return TypedResults.Accepted("/api/admin/projections", status);
     }
 
     private static async Task<Results<Accepted<ProjectionStatus>, ProblemHttpResult>> RebuildAsync(string name, AsyncProjections projections, CancellationToken ct)

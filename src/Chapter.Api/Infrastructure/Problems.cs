@@ -26,6 +26,9 @@ public static class Problems
             Detail = detail,
         });
 
+    public static ProblemHttpResult Conflict(string detail) =>
+        TypedResults.Problem(new ProblemDetails { Status = StatusCodes.Status409Conflict, Title = "Conflict.", Detail = detail });
+
     public static ProblemHttpResult Forbidden(string detail) =>
         TypedResults.Problem(new ProblemDetails { Status = StatusCodes.Status403Forbidden, Title = "Not allowed.", Detail = detail });
 

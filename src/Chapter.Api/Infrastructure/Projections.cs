@@ -9,10 +9,12 @@ namespace Chapter.Api.Infrastructure;
 
 /// <summary>What an operator needs to know about one async projection.</summary>
 /// <param name="State">running, failed (stopped at a poison event), or rebuilding (running, with a rebuild under way).</param>
-/// <param name="Position">The highest sequence number applied.</param>
+/// <param name="Position">The highest sequence number applied to the tables reads come from.</param>
 /// <param name="LagEvents">Committed events not applied yet (counted up to 1,000,000).</param>
 /// <param name="LagSeconds">Age of the oldest committed event not applied yet; 0 when caught up.</param>
 /// <param name="Leader">The node applying it, when it is this one.</param>
+/// <param name="RebuildError">Why the last rebuild failed (the live tables went on), until the next one is asked for.</param>
+/// <param name="RebuildPosition">How far a rebuild under way has got: the highest sequence applied to the copy.</param>
 /// <param name="HeldBackBy">An open transaction that keeps committed events from being applied, if any.</param>
 public sealed record ProjectionStatus(
     string Name,
@@ -28,6 +30,7 @@ public sealed record ProjectionStatus(
     bool RebuildRequested,
     string? RebuildError,
     DateTimeOffset UpdatedAt,
+    long? RebuildPosition,
     BlockingTransaction? HeldBackBy);
 
 public sealed record BlockingTransaction(int ProcessId, string? State, double AgeSeconds);
@@ -62,6 +65,9 @@ public static class Projections
                 var failed = statuses.Where(s => s.State == "failed").ToList();
                 if (failed.Count > 0)
                     return HealthCheckResult.Degraded(string.Join("; ", failed.Select(s => $"projection '{s.Name}' stopped at event {s.ErrorSequence}: {s.Error}")));
+                var failedRebuilds = statuses.Where(s => s.RebuildError is not null).ToList();
+                if (failedRebuilds.Count > 0)
+                    return HealthCheckResult.Degraded(string.Join("; ", failedRebuilds.Select(s => $"rebuild of projection '{s.Name}' failed (the live tables go on): {s.RebuildError}")));
                 var held = statuses.Where(s => s.HeldBackBy is not null).ToList();
                 var lag = $"largest lag {statuses.Select(s => s.LagEvents).DefaultIfEmpty().Max()} events, {statuses.Select(s => s.LagSeconds).DefaultIfEmpty().Max()} s";
                 return held.Count == 0
@@ -94,20 +100,30 @@ public static class Projections
 /// the live schema, swaps the two, and starts the projection's agent again.
 /// </summary>
 public sealed class AsyncProjections(
-    NpgsqlDataSource db, ActivityProjection activity, IProjectionCoordinator coordinator, ILogger<AsyncProjections> logger) : BackgroundService
+    NpgsqlDataSource db, IProjectionCoordinator coordinator, ILogger<AsyncProjections> logger) : BackgroundService
 {
     public static readonly IReadOnlyList<string> Names = [ActivityProjection.ProjectionName];
     private static readonly string[] KnownEventTypes = [.. Chapter.Domain.EventNames.All.Values];
     private static readonly TimeSpan LongTransaction = TimeSpan.FromSeconds(2);
     private readonly string _node = $"{Environment.MachineName}:{Environment.ProcessId}";
     private DateTime _lastHeldBackWarning = DateTime.MinValue;
+    private volatile bool _agentStoppedHere;
 
     public async Task RequestRebuildAsync(string projection, CancellationToken ct)
     {
         await using var command = db.CreateCommand(
-            "UPDATE projection_state SET rebuild_requested = true, rebuild_error = NULL, error = CASE WHEN failed_seq IS NULL THEN NULL ELSE error END, updated_at = now() WHERE name = $1");
+            "UPDATE projection_state SET rebuild_requested = true, cancel_requested = false, rebuild_error = NULL, updated_at = now() WHERE name = $1");
         command.Parameters.Add(new NpgsqlParameter { Value = projection });
         await command.ExecuteNonQueryAsync(ct);
+    }
+
+    /// <returns>False when no rebuild of the projection is asked for or under way.</returns>
+    public async Task<bool> RequestRebuildCancelAsync(string projection, CancellationToken ct)
+    {
+        await using var command = db.CreateCommand(
+            "UPDATE projection_state SET cancel_requested = true, updated_at = now() WHERE name = $1 AND rebuild_requested");
+        command.Parameters.Add(new NpgsqlParameter { Value = projection });
+        return await command.ExecuteNonQueryAsync(ct) > 0;
     }
 
     /// <param name="countEvents">
@@ -118,17 +134,22 @@ public sealed class AsyncProjections(
     {
         await using var command = db.CreateCommand(
             """
-            WITH p AS (
-                SELECT s.name, s.failed_seq, s.error, s.rebuild_requested, s.rebuild_error, s.updated_at,
-                       least(coalesce((SELECT last_seq_id FROM mt_event_progression WHERE name = s.name || ':All'), 0),
-                             coalesce(s.failed_seq - 1, 9223372036854775807)) AS position
-                FROM projection_state s WHERE s.name = ANY($1))
+            WITH s AS (
+                -- While a rebuild runs, Marten's checkpoint is the copy's; the live tables' position and stop are kept aside.
+                SELECT s.name, s.rebuild_requested, s.rebuild_error, s.updated_at, s.live_position,
+                       CASE WHEN s.live_position IS NULL THEN s.failed_seq ELSE s.live_failed_seq END AS failed_seq,
+                       CASE WHEN s.live_position IS NULL THEN s.error ELSE s.live_error END AS error,
+                       coalesce((SELECT last_seq_id FROM mt_event_progression WHERE name = s.name || ':All'), 0) AS checkpoint
+                FROM projection_state s WHERE s.name = ANY($1)),
+            p AS (
+                SELECT s.*, least(coalesce(s.live_position, s.checkpoint), coalesce(s.failed_seq - 1, 9223372036854775807)) AS position FROM s)
             SELECT p.name, p.failed_seq, p.error, p.rebuild_requested, p.rebuild_error, p.updated_at, p.position,
                    (SELECT count(*) FROM (SELECT 1 FROM mt_events e WHERE e.seq_id > p.position LIMIT 1000000) pending),
                    (SELECT extract(epoch FROM now() - e.timestamp)::float8 FROM mt_events e WHERE e.seq_id > p.position ORDER BY e.seq_id LIMIT 1),
                    CASE WHEN $3 THEN (SELECT count(*) FROM mt_events e WHERE e.seq_id <= p.position) ELSE 0 END,
                    -- Marten's daemon skips events of a type this version does not know (written by a newer one): count them.
-                   CASE WHEN $3 THEN (SELECT count(*) FROM mt_events e WHERE e.seq_id <= p.position AND e.type <> ALL($2)) ELSE 0 END
+                   CASE WHEN $3 THEN (SELECT count(*) FROM mt_events e WHERE e.seq_id <= p.position AND e.type <> ALL($2)) ELSE 0 END,
+                   CASE WHEN p.live_position IS NOT NULL THEN p.checkpoint END
             FROM p ORDER BY p.name
             """);
         command.Parameters.Add(new NpgsqlParameter { Value = Names.ToArray() });
@@ -139,8 +160,7 @@ public sealed class AsyncProjections(
         {
             while (await reader.ReadAsync(ct))
             {
-                // Stopped at a poison event, or after a rebuild that failed (its agent stays stopped until a rebuild succeeds).
-                var failed = !reader.IsDBNull(1) || !reader.IsDBNull(4);
+                var failed = !reader.IsDBNull(1);
                 var rebuilding = reader.GetBoolean(3);
                 rows.Add(new ProjectionStatus(
                     Name: reader.GetString(0),
@@ -156,6 +176,7 @@ public sealed class AsyncProjections(
                     RebuildRequested: rebuilding,
                     RebuildError: reader.IsDBNull(4) ? null : reader.GetString(4),
                     UpdatedAt: reader.GetFieldValue<DateTimeOffset>(5),
+                    RebuildPosition: reader.IsDBNull(11) ? null : reader.GetInt64(11),
                     HeldBackBy: null));
             }
         }
@@ -226,7 +247,12 @@ public sealed class AsyncProjections(
             try
             {
                 await Task.Delay(TimeSpan.FromMilliseconds(250), stoppingToken);
-                if (LeadsHere(ActivityProjection.ProjectionName) && await RebuildRequestedAsync(stoppingToken))
+                if (!LeadsHere(ActivityProjection.ProjectionName) && !_agentStoppedHere)
+                    continue;
+                var (requested, cancelRequested) = await RebuildRequestAsync(stoppingToken);
+                if (cancelRequested)
+                    await ReturnToLiveTablesAsync(rebuildError: null, stoppingToken);
+                else if (requested)
                     await RebuildActivityAsync(stoppingToken);
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
@@ -240,19 +266,34 @@ public sealed class AsyncProjections(
         }
     }
 
-    private async Task<bool> RebuildRequestedAsync(CancellationToken ct)
+    private async Task<(bool Requested, bool CancelRequested)> RebuildRequestAsync(CancellationToken ct)
     {
-        await using var command = db.CreateCommand("SELECT rebuild_requested FROM projection_state WHERE name = $1");
+        await using var command = db.CreateCommand("SELECT rebuild_requested, cancel_requested FROM projection_state WHERE name = $1");
         command.Parameters.Add(new NpgsqlParameter { Value = ActivityProjection.ProjectionName });
-        return await command.ExecuteScalarAsync(ct) is true;
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        return await reader.ReadAsync(ct) ? (reader.GetBoolean(0), reader.GetBoolean(1)) : (false, false);
     }
 
+    /// <summary>
+    /// Fills <see cref="ActivityProjection.RebuildSchema"/> from the first event while reads go on from the live tables,
+    /// then swaps the two. Every step leaves the database consistent: the live tables' position is kept in
+    /// <c>projection_state</c> in the same transaction that hands Marten's checkpoint to the copy, and the copy replaces
+    /// them in the same transaction that hands it back. Interrupted (a restart, another node taking over), it starts
+    /// again from the first event; cancelled or failed, the live tables go on from where they were.
+    /// </summary>
     private async Task RebuildActivityAsync(CancellationToken ct)
     {
         var daemon = coordinator.DaemonForMainDatabase();
         logger.LogInformation("Rebuilding projection {Projection} beside the live tables", ActivityProjection.ProjectionName);
         try
         {
+            await StopAgentAsync(daemon);
+            // Marten's daemon skips an event of a type this version does not know. Running, that is counted in the status;
+            // a rebuild that left one out would be a copy with a hole, so it is refused, loudly.
+            if (await FirstUnknownEventAsync(ct) is { } unknown)
+                throw new InvalidOperationException(
+                    $"event {unknown.Sequence} is of type '{unknown.Type}', which this version does not know: a rebuild would leave it out. Deploy the version that knows it, then rebuild.");
+
             await ActivityProjection.DropSchemaAsync(db, ActivityProjection.RebuildSchema, ct);
             await ExecuteAsync(
                 $"""
@@ -260,48 +301,128 @@ public sealed class AsyncProjections(
                 SET LOCAL search_path TO {ActivityProjection.RebuildSchema};
                 {ActivityProjection.SchemaSql}
                 """, ct);
-            // Replay every event from the first into the copy while the live tables keep serving. A stop at a poison event
-            // recorded by the live run is cleared: the replay meets the event again, and stops again if it is still poison.
-            // The live agent stops first, so no page of it lands in the copy.
-            await daemon.StopAgentAsync(ChapterEventStore.ActivityShard);
-            await ExecuteAsync("UPDATE projection_state SET failed_seq = NULL, error = NULL WHERE name = 'activity'", ct);
-            activity.TargetSchema = ActivityProjection.RebuildSchema;
+            // A stop at a poison event is kept with the live position and cleared for the copy: the replay meets the event
+            // again, and stops again if it is still poison. Started again after an interruption, the live state kept the
+            // first time stays.
+            await ExecuteAsync(
+                $"""
+                UPDATE projection_state SET
+                    live_failed_seq = CASE WHEN live_position IS NULL THEN failed_seq ELSE live_failed_seq END,
+                    live_error = CASE WHEN live_position IS NULL THEN error ELSE live_error END,
+                    live_position = coalesce(live_position, (SELECT last_seq_id FROM mt_event_progression WHERE name = '{ChapterEventStore.ActivityShard}'), 0),
+                    failed_seq = NULL, error = NULL, rebuild_error = NULL, updated_at = now()
+                WHERE name = '{ActivityProjection.ProjectionName}';
+                -- No progression row is how Marten's daemon starts from the first event (it inserts the row with its first batch).
+                DELETE FROM mt_event_progression WHERE name = '{ChapterEventStore.ActivityShard}';
+                """, ct);
             var target = await ScalarAsync("SELECT coalesce(max(seq_id), 0) FROM mt_events", ct);
-            await daemon.RewindSubscriptionAsync(ActivityProjection.ProjectionName, ct, sequenceFloor: 0);
-            // Seen here: after the agent was stopped and rewound, the high-water mark stayed where it was (and the rebuild
-            // waited for ever while events kept coming) until its agent was restarted.
+            logger.LogInformation("Filling a fresh copy of {Projection} from the first event to event {Target}", ActivityProjection.ProjectionName, target);
+            await StartAgentAsync(daemon);
+            // Seen here: after the agent was stopped and started again from the first event, the high-water mark stayed where
+            // it was (and the rebuild waited for ever while events kept coming) until its agent was restarted.
             await daemon.RestartHighWaterAgentAsync(ct);
             while (await ScalarAsync($"SELECT coalesce((SELECT last_seq_id FROM mt_event_progression WHERE name = '{ChapterEventStore.ActivityShard}'), 0)", ct) < target
-                   && await ScalarAsync("SELECT count(*) FROM projection_state WHERE name = 'activity' AND failed_seq IS NOT NULL", ct) == 0)
+                   && await ScalarAsync($"SELECT count(*) FROM projection_state WHERE name = '{ActivityProjection.ProjectionName}' AND failed_seq IS NOT NULL", ct) == 0)
+            {
+                if ((await RebuildRequestAsync(ct)).CancelRequested)
+                {
+                    await ReturnToLiveTablesAsync(rebuildError: null, ct);
+                    return;
+                }
                 await Task.Delay(TimeSpan.FromMilliseconds(100), ct);
+            }
 
             // Caught up (or stopped at a poison event the replay met again): swap the copy in at the position it reached.
-            await daemon.StopAgentAsync(ChapterEventStore.ActivityShard);
+            await StopAgentAsync(daemon);
             await ExecuteAsync(
                 $"""
                 ALTER SCHEMA {ActivityProjection.Schema} RENAME TO {ActivityProjection.Schema}__old;
                 ALTER SCHEMA {ActivityProjection.RebuildSchema} RENAME TO {ActivityProjection.Schema};
+                UPDATE projection_state SET live_position = NULL, live_failed_seq = NULL, live_error = NULL, updated_at = now()
+                WHERE name = '{ActivityProjection.ProjectionName}';
                 """, ct);
-            activity.TargetSchema = ActivityProjection.Schema;
-            await daemon.StartAgentAsync(ChapterEventStore.ActivityShard, CancellationToken.None);
+            await StartAgentAsync(daemon);
             // Done once the old copy is gone too: nothing of it is left to read after the status says so.
             await ActivityProjection.DropSchemaAsync(db, $"{ActivityProjection.Schema}__old", CancellationToken.None);
-            await ExecuteAsync("UPDATE public.projection_state SET rebuild_requested = false, updated_at = now() WHERE name = 'activity'", CancellationToken.None);
+            await ExecuteAsync(
+                $"UPDATE projection_state SET rebuild_requested = false, cancel_requested = false, updated_at = now() WHERE name = '{ActivityProjection.ProjectionName}'",
+                CancellationToken.None);
             logger.LogInformation("Projection {Projection} rebuilt and swapped in", ActivityProjection.ProjectionName);
         }
         catch (Exception e) when (e is not OperationCanceledException || !ct.IsCancellationRequested)
         {
-            // Marten's checkpoint may now point into the half-built copy, so the live tables must not be applied to from
-            // it: the projection stays stopped, and says so, until a rebuild succeeds.
-            activity.TargetSchema = ActivityProjection.Schema;
-            await daemon.StopAgentAsync(ChapterEventStore.ActivityShard);
-            logger.LogError(e, "Rebuilding projection {Projection} failed; it stays stopped until a rebuild succeeds", ActivityProjection.ProjectionName);
-            await using var record = db.CreateCommand(
-                "UPDATE projection_state SET rebuild_requested = false, rebuild_error = $1, error = $2, updated_at = now() WHERE name = 'activity'");
-            record.Parameters.Add(new NpgsqlParameter { Value = e.Message });
-            record.Parameters.Add(new NpgsqlParameter { Value = $"rebuild failed: {e.Message}" });
-            await record.ExecuteNonQueryAsync(CancellationToken.None);
+            logger.LogError(e, "Rebuilding projection {Projection} failed; the live tables go on from where they were", ActivityProjection.ProjectionName);
+            await ReturnToLiveTablesAsync(e.Message, CancellationToken.None);
         }
+    }
+
+    /// <summary>
+    /// Ends a rebuild that was cancelled or failed: Marten's checkpoint goes back to the live tables' position (and their
+    /// stop at a poison event, if they had one) in one transaction, the agent goes on applying to them, and the copy is dropped.
+    /// </summary>
+    private async Task ReturnToLiveTablesAsync(string? rebuildError, CancellationToken ct)
+    {
+        var daemon = coordinator.DaemonForMainDatabase();
+        await StopAgentAsync(daemon);
+        await using (var connection = await db.OpenConnectionAsync(ct))
+        await using (var transaction = await connection.BeginTransactionAsync(ct))
+        {
+            await using var batch = new NpgsqlBatch(connection, transaction)
+            {
+                BatchCommands =
+                {
+                    new NpgsqlBatchCommand(
+                        $"""
+                        DELETE FROM mt_event_progression
+                        WHERE name = '{ChapterEventStore.ActivityShard}'
+                          AND EXISTS (SELECT FROM projection_state WHERE name = '{ActivityProjection.ProjectionName}' AND live_position IS NOT NULL)
+                        """),
+                    new NpgsqlBatchCommand(
+                        $"""
+                        INSERT INTO mt_event_progression (name, last_seq_id, last_updated)
+                        SELECT '{ChapterEventStore.ActivityShard}', live_position, now() FROM projection_state
+                        WHERE name = '{ActivityProjection.ProjectionName}' AND live_position > 0
+                        """),
+                    new NpgsqlBatchCommand(
+                        $"""
+                        UPDATE projection_state SET
+                            failed_seq = CASE WHEN live_position IS NULL THEN failed_seq ELSE live_failed_seq END,
+                            error = CASE WHEN live_position IS NULL THEN error ELSE live_error END,
+                            live_position = NULL, live_failed_seq = NULL, live_error = NULL,
+                            rebuild_requested = false, cancel_requested = false, rebuild_error = $1, updated_at = now()
+                        WHERE name = '{ActivityProjection.ProjectionName}'
+                        """) { Parameters = { new NpgsqlParameter { Value = (object?)rebuildError ?? DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Text } } },
+                },
+            };
+            await batch.ExecuteNonQueryAsync(ct);
+            await transaction.CommitAsync(ct);
+        }
+        await StartAgentAsync(daemon);
+        await daemon.RestartHighWaterAgentAsync(ct);
+        await ActivityProjection.DropSchemaAsync(db, ActivityProjection.RebuildSchema, ct);
+        logger.LogInformation("Projection {Projection} goes on from its live tables{Reason}", ActivityProjection.ProjectionName,
+            rebuildError is null ? " (rebuild cancelled)" : " (rebuild failed)");
+    }
+
+    private async Task<(long Sequence, string Type)?> FirstUnknownEventAsync(CancellationToken ct)
+    {
+        await using var command = db.CreateCommand("SELECT seq_id, type FROM mt_events WHERE type <> ALL($1) ORDER BY seq_id LIMIT 1");
+        command.Parameters.Add(new NpgsqlParameter { Value = KnownEventTypes });
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        return await reader.ReadAsync(ct) ? (reader.GetInt64(0), reader.GetString(1)) : null;
+    }
+
+    // While this node has the agent stopped for a rebuild, it no longer shows among the daemon's agents; it still leads.
+    private async Task StopAgentAsync(IProjectionDaemon daemon)
+    {
+        _agentStoppedHere = true;
+        await daemon.StopAgentAsync(ChapterEventStore.ActivityShard);
+    }
+
+    private async Task StartAgentAsync(IProjectionDaemon daemon)
+    {
+        await daemon.StartAgentAsync(ChapterEventStore.ActivityShard, CancellationToken.None);
+        _agentStoppedHere = false;
     }
 
     private async Task<long> ScalarAsync(string sql, CancellationToken ct)

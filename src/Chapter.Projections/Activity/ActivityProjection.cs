@@ -29,19 +29,10 @@ public sealed class ActivityProjection : SubscriptionBase
     public const string Schema = "proj_activity";
     public const string RebuildSchema = "proj_activity__rebuild";
 
-    private volatile string _targetSchema = Schema;
-
     public ActivityProjection(int batchSize = ChapterEventStore.DefaultActivityBatchSize)
     {
         Name = ProjectionName;
         Options.BatchSize = batchSize;
-    }
-
-    /// <summary>Where batches are written: the live schema, or the rebuild's while one runs in this process.</summary>
-    public string TargetSchema
-    {
-        get => _targetSchema;
-        set => _targetSchema = value is Schema or RebuildSchema ? value : throw new ArgumentException($"Not a schema of this projection: {value}");
     }
 
     /// <summary>How many hash partitions referrals and their steps are spread over (a power of two).</summary>
@@ -137,7 +128,8 @@ public sealed class ActivityProjection : SubscriptionBase
 
     internal async Task ApplyAsync(IDocumentOperations operations, IReadOnlyList<IEvent> events, CancellationToken cancellation)
     {
-        if (await ProjectionState.IsStoppedAsync(operations, ProjectionName, cancellation))
+        var target = await ProjectionState.TargetAsync(operations, ProjectionName, cancellation);
+        if (target == ProjectionTarget.Stopped)
             return;
 
         var poison = -1;
@@ -151,7 +143,7 @@ public sealed class ActivityProjection : SubscriptionBase
         var applicable = poison < 0 ? events : events.Take(poison).ToList();
 
         // Set only for this transaction: unqualified names below go to the target schema. Marten names its own tables in full.
-        operations.QueueSqlCommand($"SET LOCAL search_path TO {TargetSchema}, public");
+        operations.QueueSqlCommand($"SET LOCAL search_path TO {(target == ProjectionTarget.Rebuild ? RebuildSchema : Schema)}, public");
         Apply(operations, applicable);
         if (poison >= 0)
             ProjectionState.Stop(operations, ProjectionName, events[poison].Sequence, reason!);
