@@ -6,7 +6,10 @@ using Microsoft.Extensions.DependencyInjection;
 
 namespace Chapter.Api.Tests;
 
-/// <summary>Two instances of the service on one database: Marten's HotCold daemon lets exactly one apply the async projection.</summary>
+/// <summary>
+/// Two instances of the service on one database: Marten's HotCold daemon lets exactly one apply the async projection, and
+/// the other takes over when it stops or is killed.
+/// </summary>
 public sealed class TwoNodesApiTests
 {
     private static bool Leads(ApiFixture node) =>
@@ -44,5 +47,82 @@ public sealed class TwoNodesApiTests
             .StatusCode.ShouldBe(System.Net.HttpStatusCode.Created);
         await survivor.WaitForProjectionsAsync();
         (await survivor.ScalarAsync("SELECT count(*) FROM proj_activity.members WHERE chapter_id = $1", scenario.ChapterId)).ShouldBe(2);
+    }
+
+    [Fact]
+    public async Task When_the_leading_process_is_killed_the_other_node_takes_over_within_seconds()
+    {
+        var connectionString = await TestPostgres.CreateDatabaseAsync();
+        using var killed = StartServiceProcess(connectionString, out var baseAddress);
+        using var operatorOfKilled = new HttpClient { BaseAddress = baseAddress };
+        operatorOfKilled.DefaultRequestHeaders.Authorization = new("Bearer", ApiFixture.OperatorToken);
+        var until = DateTime.UtcNow.AddSeconds(60);
+        while (!await LeadsAsync(operatorOfKilled, killed.Id))
+        {
+            killed.HasExited.ShouldBeFalse("the service process stopped before it led");
+            DateTime.UtcNow.ShouldBeLessThan(until, "the service process did not come to lead the projection");
+            await Task.Delay(200);
+        }
+
+        await using var survivor = new ApiFixture();
+        await survivor.StartOnAsync(connectionString);
+        var scenario = await new Scenario(survivor).WithChapterAsync();
+        await scenario.AddMemberAsync("Anna");
+        await Task.Delay(TimeSpan.FromSeconds(2));
+        Leads(survivor).ShouldBeFalse("the first process still leads");
+
+        var sinceKill = Stopwatch.StartNew();
+        killed.Kill(entireProcessTree: true); // SIGKILL: no shutdown, no lock released by the process itself
+        await killed.WaitForExitAsync();
+        until = DateTime.UtcNow.AddSeconds(15);
+        while (!Leads(survivor) && DateTime.UtcNow < until)
+            await Task.Delay(50);
+        Leads(survivor).ShouldBeTrue();
+        sinceKill.Elapsed.ShouldBeLessThan(TimeSpan.FromSeconds(15));
+
+        await scenario.AddMemberAsync("Bram");
+        await survivor.WaitForProjectionsAsync();
+        (await survivor.ScalarAsync("SELECT count(*) FROM proj_activity.members WHERE chapter_id = $1", scenario.ChapterId)).ShouldBe(2);
+    }
+
+    private static async Task<bool> LeadsAsync(HttpClient operatorClient, int processId)
+    {
+        try
+        {
+            var response = await operatorClient.GetAsync("/api/admin/projections");
+            if (!response.IsSuccessStatusCode)
+                return false;
+            var leader = (await response.ReadJsonAsync())["items"]!.AsArray().Single()!["leader"]?.GetValue<string>();
+            return leader?.EndsWith($":{processId}") == true;
+        }
+        catch (HttpRequestException)
+        {
+            return false; // not listening yet
+        }
+    }
+
+    /// <summary>The service as its own process, built beside the tests, on a free loopback port.</summary>
+    private static Process StartServiceProcess(string connectionString, out Uri baseAddress)
+    {
+        using var probe = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        probe.Start();
+        var port = ((System.Net.IPEndPoint)probe.LocalEndpoint).Port;
+        probe.Stop();
+        baseAddress = new Uri($"http://127.0.0.1:{port}");
+        var start = new ProcessStartInfo("dotnet", [Path.Combine(AppContext.BaseDirectory, "Chapter.Api.dll"), "--urls", baseAddress.ToString()])
+        {
+            WorkingDirectory = AppContext.BaseDirectory,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        start.Environment["ConnectionStrings__Chapter"] = connectionString;
+        start.Environment["Chapter__AdminToken"] = ApiFixture.OperatorToken;
+        start.Environment["ASPNETCORE_ENVIRONMENT"] = "Production";
+        var process = Process.Start(start)!;
+        process.OutputDataReceived += (_, _) => { };
+        process.ErrorDataReceived += (_, _) => { };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        return process;
     }
 }

@@ -29,7 +29,7 @@ public static class Database
                 builder.Services.AddSingleton(cluster);
         }
 
-        var connectionString = builder.Configuration.GetConnectionString(ConnectionStringName)!;
+        var connectionString = CheckingForDeadClients(builder.Configuration.GetConnectionString(ConnectionStringName)!);
         builder.Services.AddSingleton(_ =>
         {
             var dataSource = new NpgsqlDataSourceBuilder(connectionString);
@@ -37,6 +37,7 @@ public static class Database
             // unless the connection string says otherwise.
             if (!connectionString.Contains("Auto Prepare", StringComparison.OrdinalIgnoreCase))
                 dataSource.ConnectionStringBuilder.MaxAutoPrepare = 50;
+
             return dataSource.Build();
         });
 
@@ -57,6 +58,19 @@ public static class Database
 
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddHealthChecks().AddCheck<PostgresHealthCheck>("postgres");
+    }
+
+    /// <summary>
+    /// The daemon's leader holds its advisory lock on a connection that waits in a long <c>pg_sleep</c> (that is how
+    /// Marten's distributed lock keeps it alive). When the leading process dies (kill -9, a lost VM), PostgreSQL notices the
+    /// client is gone, and frees the lock for another node, only when that query ends, unless it checks while it runs.
+    /// </summary>
+    private static string CheckingForDeadClients(string connectionString)
+    {
+        var builder = new NpgsqlConnectionStringBuilder(connectionString);
+        if (builder.Options?.Contains("client_connection_check_interval", StringComparison.OrdinalIgnoreCase) != true)
+            builder.Options = $"{builder.Options} -c client_connection_check_interval=1000".Trim();
+        return builder.ConnectionString;
     }
 
     /// <summary>
