@@ -1,5 +1,3 @@
-using System.Text.Json;
-using System.Text.Json.Serialization;
 using Chapter.Api.Access;
 using Chapter.Api.Admin;
 using Chapter.Api.Chapters;
@@ -13,7 +11,6 @@ using Chapter.Api.Referrals;
 using Chapter.Api.Web;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using JasperFx;
-using Microsoft.AspNetCore.Http.Json;
 
 var builder = WebApplication.CreateBuilder(args);
 
@@ -25,10 +22,7 @@ builder.AddChapterHardening();
 builder.AddChapterWeb();
 builder.Services.AddProblemDetails();
 builder.Services.AddExceptionHandler<ProblemMapping>();
-// Bad JSON becomes an exception that ProblemMapping turns into a problem naming the field.
-builder.Services.Configure<RouteHandlerOptions>(options => options.ThrowOnBadRequest = true);
-builder.Services.Configure<JsonOptions>(options =>
-    options.SerializerOptions.Converters.Add(new JsonStringEnumConverter(JsonNamingPolicy.CamelCase)));
+builder.AddChapterJson();
 builder.Services.AddOpenApi(options => options.AddBearerSecurity());
 
 var app = builder.Build();
@@ -48,6 +42,7 @@ await app.EnsureOperatorCanSignInAsync();
 
 app.UseSecurityHeaders();
 app.UseBodySizeLimit();
+app.UseNoBodyOnReads();
 app.UseExceptionHandler();
 app.UseStatusCodePages();
 app.UseStaticFiles();

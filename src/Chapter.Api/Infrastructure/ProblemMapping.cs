@@ -54,6 +54,11 @@ public sealed partial class ProblemMapping(IProblemDetailsService problems, ILog
 
     private static ProblemDetails FromBadRequest(BadHttpRequestException e)
     {
+        if (e.InnerException is UnreadableTextException text)
+        {
+            var field = FieldFromJsonPath(text.Path);
+            return Validation(StatusCodes.Status400BadRequest, "The request has invalid fields.", field, $"'{field}' {text.Message}");
+        }
         if (e.InnerException is JsonException json)
         {
             var field = FieldFromJsonPath(json.Path);
@@ -74,6 +79,8 @@ public sealed partial class ProblemMapping(IProblemDetailsService problems, ILog
 
         if (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
             return Problem(e.StatusCode, "The request body is too large.", "The request body is over the size limit.");
+        if (e.StatusCode == StatusCodes.Status415UnsupportedMediaType)
+            return Problem(e.StatusCode, "Unsupported media type.", "Send the body as JSON, with Content-Type: application/json.");
         return Problem(e.StatusCode, "Bad request.", "The request could not be read.");
     }
 

@@ -388,8 +388,7 @@ public sealed class AsyncProjections(
                         UPDATE projection_state SET
                             failed_seq = CASE WHEN live_position IS NULL THEN failed_seq ELSE live_failed_seq END,
                             error = CASE WHEN live_position IS NULL THEN error ELSE live_error END,
-                            live_position = NULL, live_failed_seq = NULL, live_error = NULL,
-                            rebuild_requested = false, cancel_requested = false, rebuild_error = $1, updated_at = now()
+                            live_position = NULL, live_failed_seq = NULL, live_error = NULL, rebuild_error = $1, updated_at = now()
                         WHERE name = '{ActivityProjection.ProjectionName}'
                         """) { Parameters = { new NpgsqlParameter { Value = (object?)rebuildError ?? DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Text } } },
                 },
@@ -399,7 +398,10 @@ public sealed class AsyncProjections(
         }
         await StartAgentAsync(daemon);
         await daemon.RestartHighWaterAgentAsync(ct);
+        // Done once the copy is gone too; until then, a node that takes over does all this again (it is idempotent).
         await ActivityProjection.DropSchemaAsync(db, ActivityProjection.RebuildSchema, ct);
+        await ExecuteAsync(
+            $"UPDATE projection_state SET rebuild_requested = false, cancel_requested = false, updated_at = now() WHERE name = '{ActivityProjection.ProjectionName}'", ct);
         logger.LogInformation("Projection {Projection} goes on from its live tables{Reason}", ActivityProjection.ProjectionName,
             rebuildError is null ? " (rebuild cancelled)" : " (rebuild failed)");
     }

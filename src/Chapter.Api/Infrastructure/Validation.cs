@@ -23,12 +23,13 @@ public sealed class Validation
         _errors.ToDictionary(e => e.Key, e => e.Value.ToArray()),
         title: "The request has invalid fields.");
 
+    /// <summary>A required text; up to <see cref="MaxNameLength"/> characters it is one line (a name, a label), longer a note.</summary>
     public string Text(string? value, string field, int maxLength = MaxNameLength)
     {
         if (string.IsNullOrWhiteSpace(value))
             Add(field, $"'{field}' is required and cannot be empty.");
-        else if (value.Trim().Length > maxLength)
-            Add(field, $"'{field}' can be at most {maxLength} characters.");
+        else
+            CheckLength(value.Trim(), field, maxLength);
         return value?.Trim() ?? "";
     }
 
@@ -36,9 +37,16 @@ public sealed class Validation
     {
         if (string.IsNullOrWhiteSpace(value))
             return null;
-        if (value.Trim().Length > maxLength)
-            Add(field, $"'{field}' can be at most {maxLength} characters.");
+        CheckLength(value.Trim(), field, maxLength);
         return value.Trim();
+    }
+
+    private void CheckLength(string text, string field, int maxLength)
+    {
+        if (text.Length > maxLength)
+            Add(field, $"'{field}' can be at most {maxLength} characters.");
+        else if (maxLength <= MaxNameLength && text.AsSpan().IndexOfAny('\n', '\r', '\t') >= 0)
+            Add(field, $"'{field}' must be one line: no line breaks or tabs.");
     }
 
     public T Required<T>(T? value, string field) where T : struct

@@ -1,0 +1,91 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Microsoft.AspNetCore.Http.Json;
+using ProblemDetails = Microsoft.AspNetCore.Mvc.ProblemDetails;
+
+namespace Chapter.Api.Infrastructure;
+
+/// <summary>A text in a request that no reader (or PostgreSQL's jsonb, which cannot hold NUL) can take.</summary>
+public sealed class UnreadableTextException(string message) : JsonException(message);
+
+/// <summary>
+/// How request bodies are read: strictly. Every string of every body is checked once, here, before any endpoint or
+/// decider sees it: no control characters but tab and line breaks (names refuse those too, in <see cref="Validation"/>),
+/// no lone UTF-16 surrogates. Duplicate keys are refused rather than one silently winning.
+/// </summary>
+public static class RequestJson
+{
+    public static void AddChapterJson(this WebApplicationBuilder builder)
+    {
+        // Bad JSON becomes an exception that ProblemMapping turns into a problem naming the field.
+        builder.Services.Configure<RouteHandlerOptions>(options => options.ThrowOnBadRequest = true);
+        builder.Services.Configure<JsonOptions>(options =>
+        {
+            options.SerializerOptions.Converters.Add(new JsonStringEnumConverter(JsonNamingPolicy.CamelCase));
+            options.SerializerOptions.Converters.Add(new ReadableTextConverter());
+            options.SerializerOptions.AllowDuplicateProperties = false;
+        });
+    }
+
+    /// <summary>A GET or HEAD with a body is a client's mistake (a proxy may drop the body): say so instead of ignoring it.</summary>
+    public static void UseNoBodyOnReads(this WebApplication app) =>
+        app.Use(async (context, next) =>
+        {
+            var request = context.Request;
+            if ((HttpMethods.IsGet(request.Method) || HttpMethods.IsHead(request.Method))
+                && (request.ContentLength > 0 || request.Headers.TransferEncoding.Count > 0))
+            {
+                context.Response.StatusCode = StatusCodes.Status400BadRequest;
+                await Problems.WriteAsync(context, new ProblemDetails
+                {
+                    Status = StatusCodes.Status400BadRequest,
+                    Title = "Bad request.",
+                    Detail = $"A {request.Method} request has no body; send the parameters in the query string.",
+                });
+                return;
+            }
+            await next();
+        });
+
+    /// <returns>Why the text cannot be stored or shown, or null when it can.</returns>
+    public static string? WhyUnreadable(string text)
+    {
+        for (var i = 0; i < text.Length; i++)
+        {
+            var c = text[i];
+            if (char.IsHighSurrogate(c) && i + 1 < text.Length && char.IsLowSurrogate(text[i + 1]))
+            {
+                i++;
+                continue;
+            }
+            if (char.IsSurrogate(c))
+                return $"holds a lone UTF-16 surrogate (U+{(int)c:X4}) at position {i}.";
+            if ((c < ' ' && c is not ('\t' or '\n' or '\r')) || c == '\u007F')
+                return $"holds the control character U+{(int)c:X4} at position {i}.";
+        }
+        return null;
+    }
+
+    private sealed class ReadableTextConverter : JsonConverter<string>
+    {
+        public override bool HandleNull => false;
+
+        public override string Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
+        {
+            if (reader.TokenType != JsonTokenType.String)
+                throw new JsonException();
+            string text;
+            try
+            {
+                text = reader.GetString()!;
+            }
+            catch (InvalidOperationException)
+            {
+                throw new UnreadableTextException("is not valid Unicode: it holds a lone UTF-16 surrogate or an escape that makes none.");
+            }
+            return WhyUnreadable(text) is { } why ? throw new UnreadableTextException(why) : text;
+        }
+
+        public override void Write(Utf8JsonWriter writer, string value, JsonSerializerOptions options) => writer.WriteStringValue(value);
+    }
+}
