@@ -54,13 +54,8 @@ public static class Hardening
         {
             if (context.Request.ContentLength > maxBodyBytes)
             {
-                context.Response.StatusCode = StatusCodes.Status413PayloadTooLarge;
-                await Problems.WriteAsync(context, new ProblemDetails
-                    {
-                        Status = StatusCodes.Status413PayloadTooLarge,
-                        Title = "The request body is too large.",
-                        Detail = $"Request bodies can be at most {maxBodyBytes / 1024} KiB.",
-                    });
+                await Problems.WriteAsync(context, StatusCodes.Status413PayloadTooLarge, "The request body is too large.",
+                    $"Request bodies can be at most {maxBodyBytes / 1024} KiB.");
                 return;
             }
             // Bodies without a length (chunked) are cut off by the server at the same limit.

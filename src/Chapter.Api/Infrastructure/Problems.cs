@@ -37,4 +37,10 @@ public static class Problems
     /// asked for HTML still gets an answer it can read, instead of the writer refusing and a 500.
     /// </summary>
     public static Task WriteAsync(HttpContext context, ProblemDetails problem) => TypedResults.Problem(problem).ExecuteAsync(context);
+
+    public static Task WriteAsync(HttpContext context, int status, string title, string detail)
+    {
+        context.Response.StatusCode = status;
+        return WriteAsync(context, new ProblemDetails { Status = status, Title = title, Detail = detail });
+    }
 }

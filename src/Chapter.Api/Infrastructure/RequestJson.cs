@@ -1,7 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Microsoft.AspNetCore.Http.Json;
-using ProblemDetails = Microsoft.AspNetCore.Mvc.ProblemDetails;
 
 namespace Chapter.Api.Infrastructure;
 
@@ -35,13 +34,8 @@ public static class RequestJson
             if ((HttpMethods.IsGet(request.Method) || HttpMethods.IsHead(request.Method))
                 && (request.ContentLength > 0 || request.Headers.TransferEncoding.Count > 0))
             {
-                context.Response.StatusCode = StatusCodes.Status400BadRequest;
-                await Problems.WriteAsync(context, new ProblemDetails
-                {
-                    Status = StatusCodes.Status400BadRequest,
-                    Title = "Bad request.",
-                    Detail = $"A {request.Method} request has no body; send the parameters in the query string.",
-                });
+                await Problems.WriteAsync(context, StatusCodes.Status400BadRequest, "Bad request.",
+                    $"A {request.Method} request has no body; send the parameters in the query string.");
                 return;
             }
             await next();
