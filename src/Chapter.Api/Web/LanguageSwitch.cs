@@ -26,6 +26,10 @@ public static class LanguageSwitch
     public static void AddChapterWeb(this WebApplicationBuilder builder)
     {
         builder.Services.AddLocalization();
+        // Razor's encoder writes every letter outside Basic Latin as an entity ("Trao m&#x1ED9;t"); pages are UTF-8, so they
+        // carry Swedish and Vietnamese as they are. What HTML needs escaped (<, >, &, quotes) still is.
+        builder.Services.Configure<Microsoft.Extensions.WebEncoders.WebEncoderOptions>(options =>
+            options.TextEncoderSettings = new System.Text.Encodings.Web.TextEncoderSettings(System.Text.Unicode.UnicodeRanges.All));
         builder.Services.AddRazorPages(options => options.RootDirectory = "/Web");
         // Razor components render the leader's report as HTML on the server (static rendering, no circuit).
         builder.Services.AddRazorComponents();
