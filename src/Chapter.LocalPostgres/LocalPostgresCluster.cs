@@ -26,6 +26,7 @@ public sealed class LocalPostgresCluster : IAsyncDisposable
 {
     private readonly string _binDirectory;
     private readonly bool _deleteOnDispose;
+    private string _serverOptions = "";
 
     private LocalPostgresCluster(string binDirectory, string dataDirectory, int port, bool deleteOnDispose)
     {
@@ -75,9 +76,8 @@ public sealed class LocalPostgresCluster : IAsyncDisposable
             "-c unix_socket_directories=''",
             $"-c max_connections={options.MaxConnections}",
             options.Throwaway ? "-c fsync=off -c synchronous_commit=off -c full_page_writes=off" : "");
-        await RunServerToolAsync("pg_ctl",
-            ["-D", DataDirectory, "-l", Path.Combine(DataDirectory, "server.log"), "-o", serverOptions, "-w", "-t", "60", "start"],
-            cancellationToken);
+        _serverOptions = serverOptions;
+        await StartAgainAsync(cancellationToken);
     }
 
     public async Task StopAsync(CancellationToken cancellationToken = default)
@@ -85,6 +85,12 @@ public sealed class LocalPostgresCluster : IAsyncDisposable
         await RunServerToolAsync("pg_ctl",
             ["-D", DataDirectory, "-m", _deleteOnDispose ? "immediate" : "fast", "-w", "stop"], cancellationToken);
     }
+
+    /// <summary>Starts the server again after <see cref="StopAsync"/>, with the same settings (for outage tests).</summary>
+    public Task StartAgainAsync(CancellationToken cancellationToken = default) =>
+        RunServerToolAsync("pg_ctl",
+            ["-D", DataDirectory, "-l", Path.Combine(DataDirectory, "server.log"), "-o", _serverOptions, "-w", "-t", "60", "start"],
+            cancellationToken);
 
     /// <summary>Restarts the server with the same settings, dropping every connection (for resilience tests).</summary>
     public Task RestartAsync(CancellationToken cancellationToken = default) =>

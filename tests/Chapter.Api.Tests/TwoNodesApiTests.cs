@@ -53,9 +53,8 @@ public sealed class TwoNodesApiTests
     public async Task When_the_leading_process_is_killed_the_other_node_takes_over_within_seconds()
     {
         var connectionString = await TestPostgres.CreateDatabaseAsync();
-        using var killed = StartServiceProcess(connectionString, out var baseAddress);
-        using var operatorOfKilled = new HttpClient { BaseAddress = baseAddress };
-        operatorOfKilled.DefaultRequestHeaders.Authorization = new("Bearer", ApiFixture.OperatorToken);
+        using var killed = ServiceProcess.Start(connectionString, out var baseAddress);
+        using var operatorOfKilled = ServiceProcess.Client(baseAddress, ApiFixture.OperatorToken);
         var until = DateTime.UtcNow.AddSeconds(60);
         while (!await LeadsAsync(operatorOfKilled, killed.Id))
         {
@@ -99,30 +98,5 @@ public sealed class TwoNodesApiTests
         {
             return false; // not listening yet
         }
-    }
-
-    /// <summary>The service as its own process, built beside the tests, on a free loopback port.</summary>
-    private static Process StartServiceProcess(string connectionString, out Uri baseAddress)
-    {
-        using var probe = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
-        probe.Start();
-        var port = ((System.Net.IPEndPoint)probe.LocalEndpoint).Port;
-        probe.Stop();
-        baseAddress = new Uri($"http://127.0.0.1:{port}");
-        var start = new ProcessStartInfo("dotnet", [Path.Combine(AppContext.BaseDirectory, "Chapter.Api.dll"), "--urls", baseAddress.ToString()])
-        {
-            WorkingDirectory = AppContext.BaseDirectory,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        };
-        start.Environment["ConnectionStrings__Chapter"] = connectionString;
-        start.Environment["Chapter__AdminToken"] = ApiFixture.OperatorToken;
-        start.Environment["ASPNETCORE_ENVIRONMENT"] = "Production";
-        var process = Process.Start(start)!;
-        process.OutputDataReceived += (_, _) => { };
-        process.ErrorDataReceived += (_, _) => { };
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-        return process;
     }
 }

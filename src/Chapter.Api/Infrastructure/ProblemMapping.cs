@@ -28,8 +28,15 @@ public sealed partial class ProblemMapping(IProblemDetailsService problems, ILog
             // An id taken in another chapter: each chapter's streams are its own, but a view's key is unique across chapters.
             _ when UniqueViolation(exception) => Problem(StatusCodes.Status409Conflict, "Already exists.", "Something with this id already exists."),
             BadHttpRequestException e => FromBadRequest(e),
+            _ when DatabaseUnavailable(exception) => Problem(StatusCodes.Status503ServiceUnavailable, "The service is unavailable for a moment.",
+                $"The database does not answer. Nothing of this request was stored; retry it in {RetryAfterSeconds} seconds."),
             _ => null,
         };
+        if (problem?.Status == StatusCodes.Status503ServiceUnavailable)
+        {
+            logger.LogWarning("PostgreSQL unavailable on {Method} {Path}: {Error}", context.Request.Method, context.Request.Path, exception.Message);
+            context.Response.Headers.RetryAfter = RetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        }
 
         if (problem is null)
         {
@@ -42,6 +49,24 @@ public sealed partial class ProblemMapping(IProblemDetailsService problems, ILog
         if (!await problems.TryWriteAsync(new ProblemDetailsContext { HttpContext = context, ProblemDetails = problem }))
             await Problems.WriteAsync(context, problem);
         return true;
+    }
+
+    private const int RetryAfterSeconds = 5;
+
+    /// <summary>
+    /// PostgreSQL refused, dropped or did not answer in time (Npgsql calls that transient), however deep Marten or
+    /// Wolverine wrapped it. Whatever the request wrote was in a transaction that did not commit.
+    /// </summary>
+    private static bool DatabaseUnavailable(Exception exception)
+    {
+        for (Exception? e = exception; e is not null; e = e.InnerException)
+        {
+            if (e is NpgsqlException { IsTransient: true } or TimeoutException or System.Net.Sockets.SocketException)
+                return true;
+            if (e is AggregateException aggregate && aggregate.InnerExceptions.Any(DatabaseUnavailable))
+                return true;
+        }
+        return false;
     }
 
     private static bool UniqueViolation(Exception e) =>

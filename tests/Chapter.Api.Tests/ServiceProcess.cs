@@ -1,0 +1,63 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+
+namespace Chapter.Api.Tests;
+
+/// <summary>The service as a process of its own (built beside the tests), for what an in-process host cannot show: kill -9, SIGTERM.</summary>
+public static class ServiceProcess
+{
+    public static Process Start(string connectionString, out Uri baseAddress)
+    {
+        using var probe = new TcpListener(IPAddress.Loopback, 0);
+        probe.Start();
+        var port = ((IPEndPoint)probe.LocalEndpoint).Port;
+        probe.Stop();
+        baseAddress = new Uri($"http://127.0.0.1:{port}");
+        var start = new ProcessStartInfo("dotnet", [Path.Combine(AppContext.BaseDirectory, "Chapter.Api.dll"), "--urls", baseAddress.ToString()])
+        {
+            WorkingDirectory = AppContext.BaseDirectory,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        start.Environment["ConnectionStrings__Chapter"] = connectionString;
+        start.Environment["Chapter__AdminToken"] = ApiFixture.OperatorToken;
+        start.Environment["Chapter__RateLimit__WritesPerMinute"] = "1000000";
+        start.Environment["ASPNETCORE_ENVIRONMENT"] = "Production";
+        var process = Process.Start(start)!;
+        process.OutputDataReceived += (_, _) => { };
+        process.ErrorDataReceived += (_, _) => { };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        return process;
+    }
+
+    public static HttpClient Client(Uri baseAddress, string? token)
+    {
+        var client = new HttpClient { BaseAddress = baseAddress };
+        if (token is not null)
+            client.DefaultRequestHeaders.Authorization = new("Bearer", token);
+        return client;
+    }
+
+    /// <summary>Waits until the process answers /health (any status), or fails the test.</summary>
+    public static async Task WaitUntilListeningAsync(Process process, Uri baseAddress)
+    {
+        using var client = Client(baseAddress, null);
+        var until = DateTime.UtcNow.AddSeconds(60);
+        while (true)
+        {
+            process.HasExited.ShouldBeFalse("the service process stopped while starting");
+            try
+            {
+                await client.GetAsync("/health");
+                return;
+            }
+            catch (HttpRequestException) when (DateTime.UtcNow < until) { }
+            await Task.Delay(200);
+        }
+    }
+
+    /// <summary>What a container runtime or systemd sends to stop a service.</summary>
+    public static void Terminate(Process process) => Process.Start("kill", ["-TERM", process.Id.ToString()])!.WaitForExit();
+}
