@@ -80,11 +80,11 @@ public sealed class LocalPostgresCluster : IAsyncDisposable
         await StartAgainAsync(cancellationToken);
     }
 
-    public async Task StopAsync(CancellationToken cancellationToken = default)
-    {
-        await RunServerToolAsync("pg_ctl",
-            ["-D", DataDirectory, "-m", _deleteOnDispose ? "immediate" : "fast", "-w", "stop"], cancellationToken);
-    }
+    /// <summary>A clean shutdown: what is committed stays (a throwaway cluster runs with synchronous_commit off).</summary>
+    public Task StopAsync(CancellationToken cancellationToken = default) => StopAsync("fast", cancellationToken);
+
+    private Task StopAsync(string mode, CancellationToken cancellationToken) =>
+        RunServerToolAsync("pg_ctl", ["-D", DataDirectory, "-m", mode, "-w", "stop"], cancellationToken);
 
     /// <summary>Starts the server again after <see cref="StopAsync"/>, with the same settings (for outage tests).</summary>
     public Task StartAgainAsync(CancellationToken cancellationToken = default) =>
@@ -100,7 +100,8 @@ public sealed class LocalPostgresCluster : IAsyncDisposable
     {
         try
         {
-            await StopAsync();
+            // A throwaway cluster's data is deleted next: no need to write it out first.
+            await StopAsync(_deleteOnDispose ? "immediate" : "fast", CancellationToken.None);
         }
         finally
         {

@@ -17,14 +17,9 @@ public sealed class DatabaseOutageApiTests
     [Fact]
     public async Task While_postgresql_is_down_requests_get_503_with_retry_after_and_the_service_recovers_by_itself()
     {
-        if (TestPostgres.Source != TestPostgresSource.LocalCluster)
+        await using var cluster = await TestPostgres.StartOwnClusterAsync();
+        if (cluster is null)
             return; // a configured server or a container is not ours to stop
-        await using var cluster = await LocalPostgresCluster.StartAsync(new LocalPostgresOptions { Throwaway = true, MaxConnections = 60 });
-        await using (var create = new NpgsqlConnection(cluster.ConnectionString()))
-        {
-            await create.OpenAsync();
-            await new NpgsqlCommand("CREATE DATABASE chapter", create).ExecuteNonQueryAsync();
-        }
         await using var api = new ApiFixture();
         await api.StartOnAsync(cluster.ConnectionString("chapter"));
         var scenario = await new Scenario(api).WithChapterAsync();

@@ -12,14 +12,9 @@ public sealed class PostgresRestartApiTests
     [Fact]
     public async Task After_postgresql_restarts_the_daemon_resumes_by_itself_without_restarting_the_service()
     {
-        if (TestPostgres.Source != TestPostgresSource.LocalCluster)
-            return; // a configured server or a container is not ours to restart
-        await using var cluster = await LocalPostgresCluster.StartAsync(new LocalPostgresOptions { Throwaway = true, MaxConnections = 60 });
-        await using (var create = new NpgsqlConnection(cluster.ConnectionString()))
-        {
-            await create.OpenAsync();
-            await new NpgsqlCommand("CREATE DATABASE chapter", create).ExecuteNonQueryAsync();
-        }
+        await using var cluster = await TestPostgres.StartOwnClusterAsync();
+        if (cluster is null)
+            return; // a configured server or a container is not ours to stop
         await using var api = new ApiFixture();
         await api.StartOnAsync(cluster.ConnectionString("chapter"));
         var scenario = await new Scenario(api).WithChapterAsync();

@@ -34,6 +34,22 @@ public static class TestPostgres
     }
 
     /// <summary>What this test process uses, decided once: a configured server, Docker, or a local cluster.</summary>
+    /// <summary>
+    /// A throwaway cluster of the test's own, with a database <c>chapter</c>, for tests that stop or restart PostgreSQL; null
+    /// unless tests run on local clusters (a configured server or a container is not the test's to stop).
+    /// </summary>
+    public static async Task<LocalPostgresCluster?> StartOwnClusterAsync()
+    {
+        if (Source != TestPostgresSource.LocalCluster)
+            return null;
+        var cluster = await LocalPostgresCluster.StartAsync(new LocalPostgresOptions { Throwaway = true, MaxConnections = 60 });
+        await using var connection = new NpgsqlConnection(cluster.ConnectionString());
+        await connection.OpenAsync();
+        await using var create = new NpgsqlCommand("CREATE DATABASE chapter", connection);
+        await create.ExecuteNonQueryAsync();
+        return cluster;
+    }
+
     public static TestPostgresSource Source { get; } =
         !string.IsNullOrWhiteSpace(Environment.GetEnvironmentVariable(ConnectionStringVariable)) ? TestPostgresSource.Configured
         : DockerAnswers() ? TestPostgresSource.Testcontainers
