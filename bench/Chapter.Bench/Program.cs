@@ -4,6 +4,7 @@ using Chapter.LocalPostgres;
 
 // ./chapter bench appends [--seconds 10]
 // ./chapter bench catchup [--events 1000000] [--chapters 100] [--members 40] [--samples 300] [--batch N (default: the daemon's)]
+// ./chapter bench http [--seconds 10]    (CHAPTER_BENCH_SERVICE_CONNECTION_EXTRA=";Key=Value" adds to the service's connection string)
 // CHAPTER_BENCH_POSTGRES=<connection string> runs against another server instead of a throwaway local cluster.
 
 int Option(string name, int fallback) =>
@@ -11,9 +12,9 @@ int Option(string name, int fallback) =>
 
 // The benchmark's name comes first when given; options (and their values) follow.
 var benchmark = args.Length > 0 && !args[0].StartsWith("--", StringComparison.Ordinal) ? args[0] : "appends";
-if (benchmark is not ("appends" or "catchup"))
+if (benchmark is not ("appends" or "catchup" or "http"))
 {
-    Console.Error.WriteLine("usage: bench [appends] [--seconds N] | bench catchup [--events N] [--chapters N] [--members N] [--samples N] [--batch N]");
+    Console.Error.WriteLine("usage: bench [appends] [--seconds N] | bench catchup [--events N] [--chapters N] [--members N] [--samples N] [--batch N] | bench http [--seconds N]");
     return 2;
 }
 
@@ -21,8 +22,9 @@ LocalPostgresCluster? cluster = null;
 var connectionString = Environment.GetEnvironmentVariable("CHAPTER_BENCH_POSTGRES");
 if (string.IsNullOrWhiteSpace(connectionString))
 {
-    // Durable settings (fsync on): the baselines pay for them too, so the ratios stay honest.
-    cluster = await LocalPostgresCluster.StartAsync(new LocalPostgresOptions { MaxConnections = 100 });
+    // Durable settings (fsync on): the baselines pay for them too, so the ratios stay honest. The HTTP benchmark runs with
+    // fsync off, as the load was first measured: there the service's own cost is the question, not the disk's.
+    cluster = await LocalPostgresCluster.StartAsync(new LocalPostgresOptions { MaxConnections = 200, Throwaway = benchmark == "http" });
     connectionString = cluster.ConnectionString();
 }
 
@@ -30,6 +32,8 @@ try
 {
     if (benchmark == "appends")
         await AppendBenchmark.RunAsync(connectionString, Option("--seconds", 5));
+    else if (benchmark == "http")
+        await HttpBenchmark.RunAsync(connectionString, Option("--seconds", 10));
     else
         await CatchUpBenchmark.RunAsync(connectionString, Option("--events", 1_000_000), Option("--chapters", 100), Option("--members", 40), Option("--samples", 300), Option("--batch", ChapterEventStore.DefaultActivityBatchSize));
     return 0;

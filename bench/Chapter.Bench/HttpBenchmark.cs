@@ -1,0 +1,226 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Net.Sockets;
+using System.Text.Json.Nodes;
+using Npgsql;
+
+namespace Chapter.Bench;
+
+/// <summary>
+/// The write path over HTTP: the service as its own process on Kestrel (loopback) over a database of its own, and
+/// concurrent clients giving referrals with the tokens of 20 members, then running whole lifecycles (give, accept, close,
+/// thank). Beside it, in the same run on the same server: raw single-row INSERTs of the same JSON size, at the same
+/// concurrency. Prints requests/s, p50/p99 latency and the service's peak RSS.
+/// </summary>
+internal static class HttpBenchmark
+{
+    private const int Members = 20;
+
+    public static async Task RunAsync(string serverConnectionString, int seconds)
+    {
+        await using var admin = NpgsqlDataSource.Create(serverConnectionString);
+        await using (var create = admin.CreateCommand("DROP DATABASE IF EXISTS bench_http WITH (FORCE); CREATE DATABASE bench_http"))
+            await create.ExecuteNonQueryAsync();
+        var connectionString = new NpgsqlConnectionStringBuilder(serverConnectionString) { Database = "bench_http" }.ConnectionString;
+
+        using var service = StartService(connectionString, out var address);
+        try
+        {
+            await WaitUntilListeningAsync(service, address);
+            var chapter = await SetUpChapterAsync(address);
+            await using var db = new NpgsqlDataSourceBuilder(connectionString) { ConnectionStringBuilder = { MaxPoolSize = 64 } }.Build();
+            var giveJson = GiveBody(Guid.NewGuid(), chapter.Members[0].Id, chapter.Members[1].Id).ToJsonString();
+            await using (var table = db.CreateCommand("CREATE TABLE raw_gives (id bigserial PRIMARY KEY, stream_id text NOT NULL, data jsonb NOT NULL)"))
+                await table.ExecuteNonQueryAsync();
+
+            Console.WriteLine($"PostgreSQL {await ScalarAsync(db, "SHOW server_version")}, fsync={await ScalarAsync(db, "SHOW fsync")}, " +
+                              $"{Environment.ProcessorCount} cores, {seconds} s per measurement, give body {giveJson.Length} bytes, {Members} members' tokens");
+            Console.WriteLine();
+            Console.WriteLine("| clients | what | requests/s | p50 ms | p99 ms | raw INSERT rows/s | ratio |");
+            Console.WriteLine("|--------:|------|-----------:|-------:|-------:|------------------:|------:|");
+
+            using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 64, PooledConnectionLifetime = Timeout.InfiniteTimeSpan })
+            {
+                BaseAddress = address,
+            };
+            foreach (var clients in new[] { 8, 32 })
+            {
+                var raw = await MeasureAsync(clients, seconds, async _ =>
+                {
+                    await using var insert = db.CreateCommand("INSERT INTO raw_gives (stream_id, data) VALUES ($1, $2::jsonb)");
+                    insert.Parameters.Add(new NpgsqlParameter { Value = $"referral-{Guid.NewGuid()}" });
+                    insert.Parameters.Add(new NpgsqlParameter { Value = giveJson });
+                    await insert.ExecuteNonQueryAsync();
+                    return 1;
+                });
+                var gives = await MeasureAsync(clients, seconds, async random =>
+                {
+                    var (giver, receiver) = chapter.Pair(random);
+                    await SendAsync(http, HttpMethod.Post, $"/api/chapters/{chapter.Id}/referrals", giver.Token,
+                        GiveBody(Guid.CreateVersion7(), giver.Id, receiver.Id), HttpStatusCode.Created);
+                    return 1;
+                });
+                Console.WriteLine($"| {clients,7} | give | {gives.PerSecond,10:N0} | {gives.P50,6:N1} | {gives.P99,6:N1} | {raw.PerSecond,17:N0} | {gives.PerSecond / raw.PerSecond,5:P0} |");
+                var lifecycles = await MeasureAsync(clients, seconds, async random =>
+                {
+                    var (giver, receiver) = chapter.Pair(random);
+                    var referral = Guid.CreateVersion7();
+                    var path = $"/api/chapters/{chapter.Id}/referrals";
+                    await SendAsync(http, HttpMethod.Post, path, giver.Token, GiveBody(referral, giver.Id, receiver.Id), HttpStatusCode.Created);
+                    await SendAsync(http, HttpMethod.Post, $"{path}/{referral}/accept", receiver.Token, new JsonObject(), HttpStatusCode.OK);
+                    await SendAsync(http, HttpMethod.Post, $"{path}/{referral}/close", receiver.Token,
+                        new JsonObject { ["outcome"] = "won", ["value"] = new JsonObject { ["amount"] = 12000, ["currency"] = "SEK" } }, HttpStatusCode.OK);
+                    await SendAsync(http, HttpMethod.Post, $"{path}/{referral}/thank", receiver.Token, new JsonObject { ["note"] = "Signed, thank you!" }, HttpStatusCode.OK);
+                    return 4;
+                });
+                Console.WriteLine($"| {clients,7} | lifecycle (4 requests, latency per lifecycle) | {lifecycles.PerSecond,10:N0} | {lifecycles.P50,6:N1} | {lifecycles.P99,6:N1} | | |");
+            }
+            Console.WriteLine();
+            Console.WriteLine($"Service peak RSS (VmHWM): {PeakRssMegabytes(service):N0} MB");
+        }
+        finally
+        {
+            service.Kill(entireProcessTree: true);
+            await service.WaitForExitAsync();
+        }
+    }
+
+    private sealed record Member(Guid Id, string Token);
+
+    private sealed record Chapter(string Id, Member[] Members)
+    {
+        public (Member Giver, Member Receiver) Pair(Random random)
+        {
+            var giver = random.Next(Members.Length);
+            var receiver = (giver + 1 + random.Next(Members.Length - 1)) % Members.Length;
+            return (Members[giver], Members[receiver]);
+        }
+    }
+
+    private static JsonObject GiveBody(Guid referralId, Guid giver, Guid receiver) => new()
+    {
+        ["referralId"] = referralId,
+        ["giverId"] = giver,
+        ["receiverId"] = receiver,
+        ["prospect"] = new JsonObject { ["name"] = "Sara Lind", ["email"] = "sara.lind@example.se", ["phone"] = "+46 70 123 45 67", ["company"] = "Lind Bygg AB", ["consent"] = true },
+        ["need"] = "Looking for a new office lease in Södermalm, 200 m², from March",
+        ["temperature"] = "warm",
+        ["language"] = "sv",
+    };
+
+    private static async Task SendAsync(HttpClient http, HttpMethod method, string path, string token, JsonNode body, HttpStatusCode expected)
+    {
+        using var request = new HttpRequestMessage(method, path) { Content = JsonContent.Create(body) };
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        using var response = await http.SendAsync(request);
+        if (response.StatusCode != expected)
+            throw new InvalidOperationException($"{method} {path}: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
+    }
+
+    private static async Task<Chapter> SetUpChapterAsync(Uri address)
+    {
+        using var http = new HttpClient { BaseAddress = address };
+        http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", OperatorToken);
+        const string id = "bench-http";
+        (await http.PostAsJsonAsync("/api/chapters", new { id, name = "Bench", timeZone = "Europe/Stockholm", currency = "SEK" })).EnsureSuccessStatusCode();
+        var members = new List<Member>();
+        for (var i = 0; i < Members; i++)
+        {
+            var added = await http.PostAsJsonAsync($"/api/chapters/{id}/members", new { name = $"Member {i}", profession = $"Trade {i}", languages = new[] { "sv" } });
+            var memberId = JsonNode.Parse(await added.EnsureSuccessStatusCode().Content.ReadAsStringAsync())!["id"]!.GetValue<Guid>();
+            var issued = await http.PostAsJsonAsync($"/api/chapters/{id}/members/{memberId}/tokens", new { label = "bench" });
+            members.Add(new Member(memberId, JsonNode.Parse(await issued.EnsureSuccessStatusCode().Content.ReadAsStringAsync())!["token"]!.GetValue<string>()));
+        }
+        return new Chapter(id, [.. members]);
+    }
+
+    private sealed record Measured(double PerSecond, double P50, double P99);
+
+    // `clients` concurrent loops: a warm-up second, then `seconds` counted. The operation returns how many requests it made.
+    private static async Task<Measured> MeasureAsync(int clients, int seconds, Func<Random, Task<int>> operation)
+    {
+        await RunAsync(clients, TimeSpan.FromSeconds(1), operation, []);
+        var latencies = new List<double>[clients];
+        var stopwatch = Stopwatch.StartNew();
+        var requests = await RunAsync(clients, TimeSpan.FromSeconds(seconds), operation, latencies);
+        var elapsed = stopwatch.Elapsed.TotalSeconds;
+        var sorted = latencies.SelectMany(l => l).Order().ToArray();
+        return new Measured(requests / elapsed, sorted[sorted.Length / 2], sorted[(int)(sorted.Length * 0.99)]);
+    }
+
+    private static async Task<long> RunAsync(int clients, TimeSpan duration, Func<Random, Task<int>> operation, List<double>[] latencies)
+    {
+        long requests = 0;
+        var deadline = Stopwatch.GetTimestamp() + (long)(duration.TotalSeconds * Stopwatch.Frequency);
+        await Task.WhenAll(Enumerable.Range(0, clients).Select(client => Task.Run(async () =>
+        {
+            var random = new Random(client);
+            var mine = new List<double>();
+            while (Stopwatch.GetTimestamp() < deadline)
+            {
+                var started = Stopwatch.GetTimestamp();
+                var made = await operation(random);
+                mine.Add(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+                Interlocked.Add(ref requests, made);
+            }
+            if (latencies.Length > 0)
+                latencies[client] = mine;
+        })));
+        return requests;
+    }
+
+    private const string OperatorToken = "bench-operator-token-0123456789abcdef0123456789";
+
+    private static Process StartService(string connectionString, out Uri address)
+    {
+        using var probe = new TcpListener(IPAddress.Loopback, 0);
+        probe.Start();
+        var port = ((IPEndPoint)probe.LocalEndpoint).Port;
+        probe.Stop();
+        address = new Uri($"http://127.0.0.1:{port}");
+        var start = new ProcessStartInfo("dotnet", [Path.Combine(AppContext.BaseDirectory, "Chapter.Api.dll"), "--urls", address.ToString()])
+        {
+            WorkingDirectory = AppContext.BaseDirectory,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        start.Environment["ConnectionStrings__Chapter"] = connectionString + Environment.GetEnvironmentVariable("CHAPTER_BENCH_SERVICE_CONNECTION_EXTRA");
+        start.Environment["Chapter__AdminToken"] = OperatorToken;
+        start.Environment["Chapter__RateLimit__WritesPerMinute"] = "100000000";
+        start.Environment["ASPNETCORE_ENVIRONMENT"] = "Production";
+        start.Environment["Logging__LogLevel__Default"] = "Warning";
+        var process = Process.Start(start)!;
+        process.OutputDataReceived += (_, _) => { };
+        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) Console.Error.WriteLine($"service: {e.Data}"); };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        return process;
+    }
+
+    private static async Task WaitUntilListeningAsync(Process service, Uri address)
+    {
+        using var http = new HttpClient { BaseAddress = address };
+        var until = DateTime.UtcNow.AddSeconds(60);
+        while (true)
+        {
+            if (service.HasExited)
+                throw new InvalidOperationException($"The service exited with {service.ExitCode} while starting.");
+            try
+            {
+                (await http.GetAsync("/health")).EnsureSuccessStatusCode();
+                return;
+            }
+            catch (HttpRequestException) when (DateTime.UtcNow < until) { }
+            await Task.Delay(200);
+        }
+    }
+
+    // The kernel's high-water mark of the process's resident memory.
+    private static double PeakRssMegabytes(Process process) =>
+        File.ReadLines($"/proc/{process.Id}/status").Where(l => l.StartsWith("VmHWM:", StringComparison.Ordinal))
+            .Select(l => long.Parse(l.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1]) / 1024.0).Single();
+
+    private static Task<string> ScalarAsync(NpgsqlDataSource db, string sql) => AppendBenchmark.ScalarAsync(db, sql);
+}
