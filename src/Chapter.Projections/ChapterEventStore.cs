@@ -1,3 +1,4 @@
+using Npgsql;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Chapter.Domain;
@@ -24,6 +25,18 @@ public static class ChapterEventStore
     public static void Configure(StoreOptions options, string connectionString, ActivityProjection activity, int activityBatchSize = DefaultActivityBatchSize)
     {
         options.Connection(connectionString);
+        Configure(options, activity, activityBatchSize);
+    }
+
+    /// <summary>On the service's own pool, so Marten's statements are auto-prepared too and a connection is one pool's.</summary>
+    public static void Configure(StoreOptions options, NpgsqlDataSource dataSource, ActivityProjection activity, int activityBatchSize = DefaultActivityBatchSize)
+    {
+        options.Connection(dataSource);
+        Configure(options, activity, activityBatchSize);
+    }
+
+    private static void Configure(StoreOptions options, ActivityProjection activity, int activityBatchSize)
+    {
         // Marten's tables beside ours in public; our async read models live in schemas of their own (proj_*).
         options.DatabaseSchemaName = "public";
         options.AutoCreateSchemaObjects = AutoCreate.CreateOrUpdate;

@@ -120,11 +120,15 @@ public static class ReferralEndpoints
         if (!check.IsValid)
             return (ValidationProblem)check.Problem();
 
-        if (await ChapterProjection.GetAsync(db, chapterId, ct) is null)
+        // Both members in one read; a member's row implies the chapter, which is only looked up to say which is missing.
+        var members = await MemberProjection.GetManyAsync(db, chapterId, [giverId, receiverId], ct);
+        var giver = members.FirstOrDefault(m => m.Id == giverId);
+        var receiver = members.FirstOrDefault(m => m.Id == receiverId);
+        if ((giver is null || receiver is null) && await ChapterProjection.GetAsync(db, chapterId, ct) is null)
             return Problems.NotFound($"Chapter '{chapterId}' does not exist.");
-        if (await MemberProjection.GetAsync(db, chapterId, giverId, ct) is not { } giver)
+        if (giver is null)
             return Problems.NotFound("giverId", $"Member {giverId} is not in chapter '{chapterId}'.");
-        if (await MemberProjection.GetAsync(db, chapterId, receiverId, ct) is not { } receiver)
+        if (receiver is null)
             return Problems.NotFound("receiverId", $"Member {receiverId} is not in chapter '{chapterId}'.");
 
         var referralId = body.ReferralId ?? Guid.CreateVersion7();

@@ -63,6 +63,15 @@ public sealed class MemberProjection : IProjection
         return (await ReadAsync(command, ct)).SingleOrDefault();
     }
 
+    /// <summary>The chapter's members among <paramref name="memberIds"/>, in one round trip; missing ones are left out.</summary>
+    public static async Task<IReadOnlyList<MemberView>> GetManyAsync(NpgsqlDataSource db, string chapterId, Guid[] memberIds, CancellationToken ct)
+    {
+        await using var command = db.CreateCommand($"SELECT {Columns} FROM member_view WHERE chapter_id = $1 AND id = ANY($2)");
+        command.Parameters.Add(new NpgsqlParameter { Value = chapterId });
+        command.Parameters.Add(new NpgsqlParameter { Value = memberIds });
+        return await ReadAsync(command, ct);
+    }
+
     public static async Task<IReadOnlyList<MemberView>> ListAsync(NpgsqlDataSource db, string chapterId, CancellationToken ct)
     {
         await using var command = db.CreateCommand($"SELECT {Columns} FROM member_view WHERE chapter_id = $1 ORDER BY joined_at, id");
