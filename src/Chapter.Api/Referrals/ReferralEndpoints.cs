@@ -230,7 +230,7 @@ public static class ReferralEndpoints
 
     /// <summary>
     /// The receiver's steps share their shape: the signed-in member acts (a memberId in the body must be theirs), validate,
-    /// find the referral in this chapter, decide (only the receiver may), answer with the view.
+    /// decide (the referral must be this chapter's, and only the receiver may), answer with the view.
     /// </summary>
     private static async Task<Results<Ok<ReferralView>, ValidationProblem, ProblemHttpResult>> ActAsync(
         Validation check, Guid? claimedMemberId, Func<Guid, ReceiverCommand> command, string chapterId, IMessageBus bus, NpgsqlDataSource db,
@@ -241,9 +241,7 @@ public static class ReferralEndpoints
         if (!check.IsValid)
             return (ValidationProblem)check.Problem();
         var receiverCommand = command(caller.ActingMemberId);
-        if (await ReferralProjection.GetAsync(db, chapterId, receiverCommand.ReferralId, ct) is null)
-            return Problems.NotFound($"Referral {receiverCommand.ReferralId} is not in chapter '{chapterId}'.");
-
+        // A referral of another chapter is another tenant's stream: the decider finds none, and says so (404).
         await DecideAsync(bus, chapterId, receiverCommand, caller, context, ct);
 
         var view = AsSeenBy(caller, (await ReferralProjection.GetAsync(db, chapterId, receiverCommand.ReferralId, ct))!);
