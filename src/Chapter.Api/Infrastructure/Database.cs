@@ -62,10 +62,6 @@ public static class Database
     /// Marten's distributed lock keeps it alive). When the leading process dies (kill -9, a lost VM), PostgreSQL notices the
     /// client is gone, and frees the lock for another node, only when that query ends, unless it checks while it runs.
     /// A database that does not answer fails a request in 5 s (Npgsql waits 15 by default), which then gets a 503.
-    /// A connection back in the pool is not reset: a request takes one from the pool four or five times, and each reset is
-    /// seven statements on the server (the write path ran at about half its rate with them, bench/RESULTS.md). Nothing here
-    /// leaves state on a session: settings are SET LOCAL, advisory locks are transaction locks or held on connections of
-    /// their own, and Npgsql rolls back a transaction left open when a connection is closed.
     /// </summary>
     private static string WithServiceDefaults(string connectionString)
     {
@@ -74,8 +70,6 @@ public static class Database
             builder.Options = $"{builder.Options} -c client_connection_check_interval=1000".Trim();
         if (!System.Text.RegularExpressions.Regex.IsMatch(connectionString, @"(^|;)\s*Timeout\s*=", System.Text.RegularExpressions.RegexOptions.IgnoreCase))
             builder.Timeout = 5;
-        if (!connectionString.Contains("Reset On Close", StringComparison.OrdinalIgnoreCase))
-            builder.NoResetOnClose = true;
         return builder.ConnectionString;
     }
 
