@@ -31,7 +31,7 @@ public static partial class ChapterEndpoints
                 "The id is a slug (lowercase letters, digits and dashes) chosen by the caller; 409 when it is taken. " +
                 "tieHalfLifeDays (default 90) sets how fast a relationship's strength halves without new interactions.");
 
-        group.MapGet("/{chapterId}", GetAsync)
+        group.MapGet("/{chapterId}", GetAsync).WithContentETag()
             .RequireAuthorization(Policies.ReadChapter)
             .WithName("GetChapter")
             .WithSummary("Read a chapter");

@@ -34,13 +34,17 @@ public static class EventFeedEndpoints
             .WithDescription(
                 "Events in sequence order, up to the event store's high-water mark (below it, every transaction has committed or " +
                 "rolled back). Start without 'after', then pass each page's 'next' as 'after'; an event that commits late is never " +
-                "skipped. 'limit' is 1–1000 (default 100). Payloads are the stored JSON, except the prospect of " +
+                "skipped. 'limit' is 1–1000 (default 100). 'wait' (0–30 s): with nothing after 'after', answer as soon as an event " +
+                "commits, or with an empty page when the wait is over. Payloads are the stored JSON, except the prospect of " +
                 "referral.given.v2: leaders see their details (or \"erased\"), integrations never see them.")
             .ProducesValidationProblem()
             .ProducesProblem(StatusCodes.Status404NotFound);
 
+    private const int MaxWaitSeconds = 30;
+    private static readonly TimeSpan WaitPoll = TimeSpan.FromMilliseconds(200);
+
     private static async Task<Results<Ok<FeedPage>, ValidationProblem, ProblemHttpResult>> ReadAsync(
-        string chapterId, string? after, int? limit, NpgsqlDataSource db, Caller caller, CancellationToken ct)
+        string chapterId, string? after, int? limit, int? wait, NpgsqlDataSource db, Caller caller, CancellationToken ct)
     {
         var check = new Validation();
         var position = 0L;
@@ -56,12 +60,22 @@ public static class EventFeedEndpoints
             check.Add("after", "'after' is the 'next' value of a previous page, e.g. '1234'.");
         if (limit is < 1 or > MaxLimit)
             check.Add("limit", $"'limit' is a number from 1 to {MaxLimit}.");
+        if (wait is < 0 or > MaxWaitSeconds)
+            check.Add("wait", $"'wait' is a number of seconds from 0 to {MaxWaitSeconds}.");
         if (!check.IsValid)
             return (ValidationProblem)check.Problem();
         if (await ChapterProjection.GetAsync(db, chapterId, ct) is null)
             return Problems.NotFound($"Chapter '{chapterId}' does not exist.");
 
         var events = await ReadCommittedAsync(db, chapterId, position, limit ?? DefaultLimit, ct);
+        // A long poll: with nothing new, answer as soon as something commits (below the high-water mark, as always), or
+        // empty when the wait is over.
+        var until = DateTime.UtcNow.AddSeconds(wait ?? 0);
+        while (events.Count == 0 && DateTime.UtcNow + WaitPoll <= until)
+        {
+            await Task.Delay(WaitPoll, ct);
+            events = await ReadCommittedAsync(db, chapterId, position, limit ?? DefaultLimit, ct);
+        }
         var keys = caller.IsLeader
             ? await ProspectKeys.FindAsync(db, events.Where(e => e.Type == ReferralGivenType).Select(e => ReferralId(e.StreamId)).ToList(), ct)
             : new Dictionary<Guid, byte[]>();

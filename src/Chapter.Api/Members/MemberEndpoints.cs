@@ -32,12 +32,12 @@ public static class MemberEndpoints
                 "The server assigns the member's id. Languages are BCP 47 tags, e.g. [\"sv\", \"en\"]. " +
                 "role is member (default) or leader; leaders manage members and read all of the chapter's referrals and reports.");
 
-        group.MapGet("/", ListAsync)
+        group.MapGet("/", ListAsync).WithContentETag()
             .RequireAuthorization(Policies.ReadChapter)
             .WithName("ListMembers")
             .WithSummary("List a chapter's members, active and left, in the order they joined");
 
-        group.MapGet("/{memberId:guid}", GetAsync)
+        group.MapGet("/{memberId:guid}", GetAsync).WithContentETag()
             .RequireAuthorization(Policies.ReadChapter)
             .WithName("GetMember")
             .WithSummary("Read a member");

@@ -19,7 +19,7 @@ public static class WeeklyReportEndpoints
             .ProducesProblem(StatusCodes.Status404NotFound)
             .ProducesValidationProblem();
 
-        group.MapGet("/weekly/{isoWeek}", WeeklyAsync)
+        group.MapGet("/weekly/{isoWeek}", WeeklyAsync).WithContentETag()
             .WithName("GetWeeklyReport")
             .WithSummary("The weekly report of an ISO week, e.g. 2026-W47 (or 'latest': the last full week), taken in the chapter's time zone")
             .WithDescription(
