@@ -12,7 +12,8 @@ public sealed record MemberTokenIssued(Guid Id, string Token, string SignInUrl, 
 
 public sealed record IntegrationIssued(Guid Id, string Token, string Label, DateTimeOffset CreatedAt);
 
-public sealed record TokenList(IReadOnlyList<TokenView> Items);
+/// <param name="Next">The cursor of the next page (pass it as 'after'); null on the last page.</param>
+public sealed record TokenList(IReadOnlyList<TokenView> Items, string? Next);
 
 /// <summary>Who the token belongs to, so a client can greet its user and show what they may do.</summary>
 public sealed record Me(string Kind, string? ChapterId, Guid? MemberId, string? Name, string? Role);
@@ -74,11 +75,18 @@ public static class AccessEndpoints
             new MemberTokenIssued(issued.Id, issued.Token, SignInUrl(context, configuration, issued.Token), issued.Label, issued.CreatedAt));
     }
 
-    private static async Task<Results<Ok<TokenList>, ProblemHttpResult>> ListMemberTokensAsync(
-        string chapterId, Guid memberId, AccessTokens tokens, NpgsqlDataSource db, CancellationToken ct) =>
-        await MemberProjection.GetAsync(db, chapterId, memberId, ct) is null
-            ? Problems.NotFound($"Member {memberId} is not in chapter '{chapterId}'.")
-            : TypedResults.Ok(new TokenList(await tokens.ListAsync(chapterId, CallerKind.Member, memberId, ct)));
+    private static async Task<Results<Ok<TokenList>, ValidationProblem, ProblemHttpResult>> ListMemberTokensAsync(
+        string chapterId, Guid memberId, int? limit, string? after, AccessTokens tokens, NpgsqlDataSource db, CancellationToken ct)
+    {
+        var check = new Validation();
+        var page = check.Page(limit, after);
+        if (!check.IsValid)
+            return (ValidationProblem)check.Problem();
+        if (await MemberProjection.GetAsync(db, chapterId, memberId, ct) is null)
+            return Problems.NotFound($"Member {memberId} is not in chapter '{chapterId}'.");
+        var (items, next) = await tokens.ListAsync(chapterId, CallerKind.Member, memberId, page, ct);
+        return TypedResults.Ok(new TokenList(items, next));
+    }
 
     private static async Task<Results<NoContent, ProblemHttpResult>> RevokeMemberTokenAsync(
         string chapterId, Guid memberId, Guid tokenId, AccessTokens tokens, Caller caller, ILogger<AccessTokens> logger, CancellationToken ct)
@@ -107,11 +115,18 @@ public static class AccessEndpoints
             new IntegrationIssued(issued.Id, issued.Token, issued.Label, issued.CreatedAt));
     }
 
-    private static async Task<Results<Ok<TokenList>, ProblemHttpResult>> ListIntegrationsAsync(
-        string chapterId, AccessTokens tokens, NpgsqlDataSource db, CancellationToken ct) =>
-        await ChapterProjection.GetAsync(db, chapterId, ct) is null
-            ? Problems.NotFound($"Chapter '{chapterId}' does not exist.")
-            : TypedResults.Ok(new TokenList(await tokens.ListAsync(chapterId, CallerKind.Integration, null, ct)));
+    private static async Task<Results<Ok<TokenList>, ValidationProblem, ProblemHttpResult>> ListIntegrationsAsync(
+        string chapterId, int? limit, string? after, AccessTokens tokens, NpgsqlDataSource db, CancellationToken ct)
+    {
+        var check = new Validation();
+        var page = check.Page(limit, after);
+        if (!check.IsValid)
+            return (ValidationProblem)check.Problem();
+        if (await ChapterProjection.GetAsync(db, chapterId, ct) is null)
+            return Problems.NotFound($"Chapter '{chapterId}' does not exist.");
+        var (items, next) = await tokens.ListAsync(chapterId, CallerKind.Integration, null, page, ct);
+        return TypedResults.Ok(new TokenList(items, next));
+    }
 
     private static async Task<Results<NoContent, ProblemHttpResult>> RevokeIntegrationAsync(
         string chapterId, Guid tokenId, AccessTokens tokens, Caller caller, ILogger<AccessTokens> logger, CancellationToken ct)

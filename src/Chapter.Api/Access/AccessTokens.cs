@@ -95,17 +95,22 @@ public sealed class AccessTokens(NpgsqlDataSource db)
         return await command.ExecuteNonQueryAsync(ct) == 1;
     }
 
-    public async Task<IReadOnlyList<TokenView>> ListAsync(string chapterId, CallerKind kind, Guid? memberId, CancellationToken ct)
+    /// <summary>A page of the tokens, in the order they were issued.</summary>
+    public async Task<(IReadOnlyList<TokenView> Items, string? Next)> ListAsync(string chapterId, CallerKind kind, Guid? memberId, PageRequest page, CancellationToken ct)
     {
         await using var command = db.CreateCommand(
             """
             SELECT id, kind, member_id, label, created_at, created_by, last_used_at, revoked_at FROM access_tokens
             WHERE chapter_id = $1 AND kind = $2 AND member_id IS NOT DISTINCT FROM $3
-            ORDER BY created_at, id
+              AND ($4::timestamptz IS NULL OR (created_at, id) > ($4, $5::uuid))
+            ORDER BY created_at, id LIMIT $6
             """);
         command.Parameters.Add(new NpgsqlParameter { Value = chapterId });
         command.Parameters.Add(new NpgsqlParameter { Value = KindName(kind) });
         command.Parameters.Add(new NpgsqlParameter { Value = (object?)memberId ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Uuid });
+        command.Parameters.Add(new NpgsqlParameter { Value = page.AfterAt, NpgsqlDbType = NpgsqlDbType.TimestampTz });
+        command.Parameters.Add(new NpgsqlParameter { Value = page.AfterId, NpgsqlDbType = NpgsqlDbType.Uuid });
+        command.Parameters.Add(new NpgsqlParameter { Value = page.RowsToRead });
         var tokens = new List<TokenView>();
         await using var reader = await command.ExecuteReaderAsync(ct);
         while (await reader.ReadAsync(ct))
@@ -114,7 +119,7 @@ public sealed class AccessTokens(NpgsqlDataSource db)
             tokens.Add(new TokenView(reader.GetGuid(0), reader.GetString(1), reader.IsDBNull(2) ? null : reader.GetGuid(2),
                 reader.GetString(3), reader.GetFieldValue<DateTimeOffset>(4), reader.GetString(5), At(6), At(7)));
         }
-        return tokens;
+        return page.Cut(tokens, t => new PageCursor(t.CreatedAt, t.Id));
     }
 
     public async Task<bool> AnyOperatorTokenAsync(CancellationToken ct)

@@ -49,6 +49,22 @@ public sealed class Validation
             Add(field, $"'{field}' must be one line: no line breaks or tabs.");
     }
 
+    /// <summary>The page a list is asked for: <c>limit</c> 1–500 (default 50), <c>after</c> a previous page's <c>next</c>.</summary>
+    public Chapter.Projections.PageRequest Page(int? limit, string? after)
+    {
+        if (limit is < 1 or > Chapter.Projections.PageRequest.MaxLimit)
+            Add("limit", $"'limit' is a number from 1 to {Chapter.Projections.PageRequest.MaxLimit}.");
+        Chapter.Projections.PageCursor? cursor = null;
+        if (after is not null)
+        {
+            if (Chapter.Projections.PageCursor.TryDecode(after, out var decoded))
+                cursor = decoded;
+            else
+                Add("after", "'after' is the 'next' value of a previous page of this list.");
+        }
+        return new Chapter.Projections.PageRequest(limit ?? Chapter.Projections.PageRequest.DefaultLimit, cursor);
+    }
+
     public T Required<T>(T? value, string field) where T : struct
     {
         if (value is null)

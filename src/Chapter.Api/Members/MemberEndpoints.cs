@@ -14,7 +14,8 @@ public sealed record AddMemberRequest(string? Name, string? Profession, string[]
 
 public sealed record MemberDetailsRequest(string? Name, string? Profession, string[]? Languages, string? Role);
 
-public sealed record MemberList(IReadOnlyList<MemberView> Items);
+/// <param name="Next">The cursor of the next page (pass it as 'after'); null on the last page.</param>
+public sealed record MemberList(IReadOnlyList<MemberView> Items, string? Next);
 
 public static class MemberEndpoints
 {
@@ -35,7 +36,8 @@ public static class MemberEndpoints
         group.MapGet("/", ListAsync).WithContentETag()
             .RequireAuthorization(Policies.ReadChapter)
             .WithName("ListMembers")
-            .WithSummary("List a chapter's members, active and left, in the order they joined");
+            .WithSummary("List a chapter's members, active and left, in the order they joined")
+            .WithDescription("A page at a time: 'limit' 1–500 (default 50); pass the answer's 'next' as 'after' for the next page, until 'next' is null.");
 
         group.MapGet("/{memberId:guid}", GetAsync).WithContentETag()
             .RequireAuthorization(Policies.ReadChapter)
@@ -109,10 +111,18 @@ public static class MemberEndpoints
         return (name, profession, languages.Distinct().ToList(), role);
     }
 
-    private static async Task<Results<Ok<MemberList>, ProblemHttpResult>> ListAsync(string chapterId, NpgsqlDataSource db, CancellationToken ct) =>
-        await ChapterProjection.GetAsync(db, chapterId, ct) is null
-            ? Problems.NotFound($"Chapter '{chapterId}' does not exist.")
-            : TypedResults.Ok(new MemberList(await MemberProjection.ListAsync(db, chapterId, ct)));
+    private static async Task<Results<Ok<MemberList>, ValidationProblem, ProblemHttpResult>> ListAsync(
+        string chapterId, int? limit, string? after, NpgsqlDataSource db, CancellationToken ct)
+    {
+        var check = new Validation();
+        var page = check.Page(limit, after);
+        if (!check.IsValid)
+            return (ValidationProblem)check.Problem();
+        if (await ChapterProjection.GetAsync(db, chapterId, ct) is null)
+            return Problems.NotFound($"Chapter '{chapterId}' does not exist.");
+        var (items, next) = await MemberProjection.ListAsync(db, chapterId, page, ct);
+        return TypedResults.Ok(new MemberList(items, next));
+    }
 
     private static async Task<Results<Ok<MemberView>, ProblemHttpResult>> GetAsync(string chapterId, Guid memberId, NpgsqlDataSource db, CancellationToken ct) =>
         await MemberProjection.GetAsync(db, chapterId, memberId, ct) is { } member

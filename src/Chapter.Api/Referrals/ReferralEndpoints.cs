@@ -13,7 +13,8 @@ using Wolverine;
 
 namespace Chapter.Api.Referrals;
 
-public sealed record ReferralList(IReadOnlyList<ReferralView> Items);
+/// <param name="Next">The cursor of the next page (pass it as 'after'); null on the last page.</param>
+public sealed record ReferralList(IReadOnlyList<ReferralView> Items, string? Next);
 
 public static class ReferralEndpoints
 {
@@ -152,7 +153,7 @@ public static class ReferralEndpoints
     }
 
     private static async Task<Results<Ok<ReferralList>, ValidationProblem, ProblemHttpResult>> ListAsync(
-        string chapterId, string? status, Guid? memberId, NpgsqlDataSource db, Caller caller, CancellationToken ct)
+        string chapterId, string? status, Guid? memberId, int? limit, string? after, NpgsqlDataSource db, Caller caller, CancellationToken ct)
     {
         if (ReadsOnlyOwnReferrals(caller))
         {
@@ -160,16 +161,16 @@ public static class ReferralEndpoints
                 return Problems.Forbidden("A member lists the referrals they gave or received: leave 'memberId' out, or send your own id.");
             memberId = caller.MemberId;
         }
+        var check = new Validation();
         if (status is not null && !ReferralProjection.Statuses.Contains(status))
-        {
-            var check = new Validation();
             check.Add("status", $"'status' must be one of: {string.Join(", ", ReferralProjection.Statuses)}.");
+        var page = check.Page(limit, after);
+        if (!check.IsValid)
             return (ValidationProblem)check.Problem();
-        }
         if (await ChapterProjection.GetAsync(db, chapterId, ct) is null)
             return Problems.NotFound($"Chapter '{chapterId}' does not exist.");
-        var referrals = await ReferralProjection.ListAsync(db, chapterId, status, memberId, ct);
-        return TypedResults.Ok(new ReferralList(referrals.Select(view => AsSeenBy(caller, view)).ToList()));
+        var (referrals, next) = await ReferralProjection.ListAsync(db, chapterId, status, memberId, page, ct);
+        return TypedResults.Ok(new ReferralList(referrals.Select(view => AsSeenBy(caller, view)).ToList(), next));
     }
 
     private static async Task<Results<Ok<ReferralView>, StatusCodeHttpResult, ProblemHttpResult>> GetAsync(

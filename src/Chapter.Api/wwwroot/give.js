@@ -124,7 +124,7 @@
     const answer = await api('/api/me');
     if (answer.status === 401) { signInAgain(); return; }
     me = await answer.json();
-    const list = await (await api(`/api/chapters/${me.chapterId}/members`)).json();
+    const list = await window.chapterSession.list(`/api/chapters/${me.chapterId}/members`);
     members = list.items.filter(m => m.status === 'active' && m.id !== me.memberId)
       .sort((a, b) => a.name.localeCompare(b.name));
     showMembers('');

@@ -83,10 +83,9 @@
   }
 
   async function render() {
-    const response = await api('/members');
-    if (response.status === 401) { session.signInAgain(); return false; }
-    if (response.status === 403) { say(texts.leadersOnly, 'error'); return false; }
-    const list = await response.json();
+    const list = await session.list(`/api/chapters/${chapter}/members`);
+    if (list.status === 401) { session.signInAgain(); return false; }
+    if (list.status === 403) { say(texts.leadersOnly, 'error'); return false; }
     document.getElementById('members').replaceChildren(...list.items.map(card));
     page.dataset.ready = 'true';
     return true;

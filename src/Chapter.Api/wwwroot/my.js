@@ -82,7 +82,7 @@
   }
 
   async function render() {
-    const list = await (await api(`/api/chapters/${me.chapterId}/referrals`)).json();
+    const list = await window.chapterSession.list(`/api/chapters/${me.chapterId}/referrals`);
     const received = list.items.filter(r => r.receiverId === me.memberId);
     const given = list.items.filter(r => r.giverId === me.memberId);
     document.getElementById('received').replaceChildren(...received.map(r => card(r, true)));
@@ -97,7 +97,7 @@
     if (answer.status === 401) { signInAgain(); return; }
     me = await answer.json();
     chapter = await (await api(`/api/chapters/${me.chapterId}`)).json();
-    const members = await (await api(`/api/chapters/${me.chapterId}/members`)).json();
+    const members = await window.chapterSession.list(`/api/chapters/${me.chapterId}/members`);
     names = new Map(members.items.map(m => [m.id, m.name]));
     await render();
   })();

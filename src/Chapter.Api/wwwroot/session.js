@@ -11,6 +11,20 @@ window.chapterSession = {
     headers: { Authorization: `Bearer ${localStorage.getItem(TOKEN_KEY)}`, 'Content-Type': 'application/json', ...(options.headers ?? {}) },
   }),
   signInAgain: () => { localStorage.removeItem(TOKEN_KEY); location.replace('/signin'); },
+  // Every item of a paged list, following 'next' to the last page; status is the first answer that was not 200.
+  list: async (path) => {
+    const items = [];
+    let after = null;
+    do {
+      const query = `${path.includes('?') ? '&' : '?'}limit=500${after ? `&after=${encodeURIComponent(after)}` : ''}`;
+      const response = await window.chapterSession.api(path + query);
+      if (!response.ok) return { status: response.status, items };
+      const page = await response.json();
+      items.push(...page.items);
+      after = page.next;
+    } while (after);
+    return { status: 200, items };
+  },
 };
 
 document.addEventListener('DOMContentLoaded', () => {

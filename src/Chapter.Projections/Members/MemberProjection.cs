@@ -72,11 +72,20 @@ public sealed class MemberProjection : IProjection
         return await ReadAsync(command, ct);
     }
 
-    public static async Task<IReadOnlyList<MemberView>> ListAsync(NpgsqlDataSource db, string chapterId, CancellationToken ct)
+    /// <summary>A page of the chapter's members, in the order they joined.</summary>
+    public static async Task<(IReadOnlyList<MemberView> Items, string? Next)> ListAsync(NpgsqlDataSource db, string chapterId, PageRequest page, CancellationToken ct)
     {
-        await using var command = db.CreateCommand($"SELECT {Columns} FROM member_view WHERE chapter_id = $1 ORDER BY joined_at, id");
+        await using var command = db.CreateCommand(
+            $"""
+            SELECT {Columns} FROM member_view
+            WHERE chapter_id = $1 AND ($2::timestamptz IS NULL OR (joined_at, id) > ($2, $3::uuid))
+            ORDER BY joined_at, id LIMIT $4
+            """);
         command.Parameters.Add(new NpgsqlParameter { Value = chapterId });
-        return await ReadAsync(command, ct);
+        command.Parameters.Add(new NpgsqlParameter { Value = page.AfterAt, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.TimestampTz });
+        command.Parameters.Add(new NpgsqlParameter { Value = page.AfterId, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Uuid });
+        command.Parameters.Add(new NpgsqlParameter { Value = page.RowsToRead });
+        return page.Cut(await ReadAsync(command, ct), m => new PageCursor(m.JoinedAt, m.Id));
     }
 
     private static async Task<IReadOnlyList<MemberView>> ReadAsync(NpgsqlCommand command, CancellationToken ct)

@@ -114,18 +114,24 @@ public sealed class ReferralProjection : IProjection
     }
 
     /// <summary>A chapter's referrals, newest first; optionally by status, and by a member as giver or receiver.</summary>
-    public static async Task<IReadOnlyList<ReferralView>> ListAsync(NpgsqlDataSource db, string chapterId, string? status, Guid? memberId, CancellationToken ct)
+    /// <summary>A page of the chapter's referrals, the newest given first.</summary>
+    public static async Task<(IReadOnlyList<ReferralView> Items, string? Next)> ListAsync(
+        NpgsqlDataSource db, string chapterId, string? status, Guid? memberId, PageRequest page, CancellationToken ct)
     {
         await using var command = db.CreateCommand(
             $"""
             SELECT {Columns}
             WHERE v.chapter_id = $1 AND ($2::text IS NULL OR v.status = $2) AND ($3::uuid IS NULL OR v.giver_id = $3 OR v.receiver_id = $3)
-            ORDER BY v.given_at DESC, v.id
+              AND ($4::timestamptz IS NULL OR v.given_at < $4 OR (v.given_at = $4 AND v.id > $5::uuid))
+            ORDER BY v.given_at DESC, v.id LIMIT $6
             """);
         command.Parameters.Add(new NpgsqlParameter { Value = chapterId });
         command.Parameters.Add(new NpgsqlParameter { Value = (object?)status ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
         command.Parameters.Add(new NpgsqlParameter { Value = (object?)memberId ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Uuid });
-        return await ReadAsync(command, ct);
+        command.Parameters.Add(new NpgsqlParameter { Value = page.AfterAt, NpgsqlDbType = NpgsqlDbType.TimestampTz });
+        command.Parameters.Add(new NpgsqlParameter { Value = page.AfterId, NpgsqlDbType = NpgsqlDbType.Uuid });
+        command.Parameters.Add(new NpgsqlParameter { Value = page.RowsToRead });
+        return page.Cut(await ReadAsync(command, ct), r => new PageCursor(r.GivenAt, r.Id));
     }
 
     private static async Task<IReadOnlyList<ReferralView>> ReadAsync(NpgsqlCommand command, CancellationToken ct)
