@@ -19,6 +19,7 @@ builder.AddChapterCommands();
 builder.AddChapterProjections();
 builder.AddChapterAccess();
 builder.AddChapterHardening();
+builder.AddChapterTelemetry();
 builder.AddChapterWeb();
 builder.Services.AddProblemDetails();
 builder.Services.AddExceptionHandler<ProblemMapping>();

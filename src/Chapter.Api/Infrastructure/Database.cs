@@ -35,6 +35,12 @@ public static class Database
         // unless the connection string says otherwise.
         if (!connectionString.Contains("Auto Prepare", StringComparison.OrdinalIgnoreCase))
             dataSourceBuilder.ConnectionStringBuilder.MaxAutoPrepare = 50;
+        // Statements are traced as part of something (a request, a command, a daemon batch): the daemon's own polling,
+        // several statements a second on every node, would otherwise be most of the traces.
+        dataSourceBuilder.ConfigureTracing(tracing => tracing
+            .ConfigureCommandFilter(_ => System.Diagnostics.Activity.Current is not null)
+            .ConfigureBatchFilter(_ => System.Diagnostics.Activity.Current is not null)
+            .EnablePhysicalOpenTracing(false));
         // One pool for Marten, Wolverine's Marten sessions and our own reads.
         var dataSource = dataSourceBuilder.Build();
         builder.Services.AddSingleton(dataSource);

@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using System.Text.Json;
 using Chapter.Projections;
 using Chapter.Projections.Activity;
@@ -49,7 +50,12 @@ public static class Projections
     {
         // That hold is the status's heldBackBy and /health's Degraded, and a warning once a minute: not four lines a second.
         builder.Logging.AddFilter(DaemonCoordinatorLog, LogLevel.Warning);
-        builder.Services.AddSingleton<AsyncProjections>();
+        builder.Services.AddSingleton<AsyncProjections>(services =>
+        {
+            var projections = ActivatorUtilities.CreateInstance<AsyncProjections>(services);
+            projections.RegisterMeters(services.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>());
+            return projections;
+        });
         builder.Services.AddHostedService(services => services.GetRequiredService<AsyncProjections>());
         builder.Services.AddHealthChecks().AddCheck<ProjectionsHealthCheck>("projections");
     }
@@ -108,6 +114,49 @@ public sealed class AsyncProjections(
     private readonly string _node = $"{Environment.MachineName}:{Environment.ProcessId}";
     private DateTime _lastHeldBackWarning = DateTime.MinValue;
     private volatile bool _agentStoppedHere;
+    private static readonly TimeSpan MeasureEvery = TimeSpan.FromSeconds(5);
+    private DateTime _lastMeasured = DateTime.MinValue;
+    private volatile IReadOnlyList<ProjectionStatus> _measured = [];
+    private long _outboxDepth;
+    private long _deadLetters;
+
+    /// <summary>
+    /// The meter reads what the service measured last (every 5 s, on every node): lag per projection, and Wolverine's
+    /// envelopes not yet handled or sent, and those dead-lettered.
+    /// </summary>
+    public void RegisterMeters(IMeterFactory meters)
+    {
+        var meter = meters.Create(Telemetry.MeterName);
+        meter.CreateObservableGauge("chapter.projection.lag", () =>
+            _measured.Select(s => new Measurement<long>(s.LagEvents, new KeyValuePair<string, object?>("projection", s.Name))),
+            unit: "{event}", description: "Committed events an async projection has not applied yet.");
+        meter.CreateObservableGauge("chapter.projection.lag_seconds", () =>
+            _measured.Select(s => new Measurement<double>(s.LagSeconds, new KeyValuePair<string, object?>("projection", s.Name))),
+            unit: "s", description: "Age of the oldest committed event an async projection has not applied yet.");
+        meter.CreateObservableGauge("chapter.outbox.depth", () => Interlocked.Read(ref _outboxDepth),
+            unit: "{message}", description: "Messages in Wolverine's durable inbox and outbox, not handled or sent yet.");
+        meter.CreateObservableGauge("chapter.outbox.dead_letters", () => Interlocked.Read(ref _deadLetters),
+            unit: "{message}", description: "Messages Wolverine gave up on.");
+    }
+
+    private async Task MeasureAsync(CancellationToken ct)
+    {
+        if (DateTime.UtcNow - _lastMeasured < MeasureEvery)
+            return;
+        _lastMeasured = DateTime.UtcNow;
+        _measured = await GetStatusAsync(ct, countEvents: false);
+        await using var command = db.CreateCommand(
+            """
+            SELECT (SELECT count(*) FROM wolverine_incoming_envelopes WHERE status <> 'Handled') + (SELECT count(*) FROM wolverine_outgoing_envelopes),
+                   (SELECT count(*) FROM wolverine_dead_letters)
+            """);
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        if (await reader.ReadAsync(ct))
+        {
+            Interlocked.Exchange(ref _outboxDepth, reader.GetInt64(0));
+            Interlocked.Exchange(ref _deadLetters, reader.GetInt64(1));
+        }
+    }
 
     public async Task RequestRebuildAsync(string projection, CancellationToken ct)
     {
@@ -247,6 +296,7 @@ public sealed class AsyncProjections(
             try
             {
                 await Task.Delay(TimeSpan.FromMilliseconds(250), stoppingToken);
+                await MeasureAsync(stoppingToken);
                 if (!LeadsHere(ActivityProjection.ProjectionName) && !_agentStoppedHere)
                     continue;
                 var (requested, cancelRequested) = await RebuildRequestAsync(stoppingToken);
