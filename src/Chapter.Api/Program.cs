@@ -24,7 +24,13 @@ builder.AddChapterWeb();
 builder.Services.AddProblemDetails();
 builder.Services.AddExceptionHandler<ProblemMapping>();
 builder.AddChapterJson();
-builder.Services.AddOpenApi(options => options.AddBearerSecurity());
+builder.Services.AddOpenApi(options =>
+{
+    // OpenAPI 3.0, not 3.1: the client generators integrators use (NSwag among them) read 3.1's nullable types as 'object'.
+    options.OpenApiVersion = Microsoft.OpenApi.OpenApiSpecVersion.OpenApi3_0;
+    options.AddBearerSecurity();
+    options.DescribeTextAsStrings();
+});
 
 var app = builder.Build();
 // "codegen write", "db-patch schema.sql", "describe": JasperFx's commands for Marten and Wolverine, without starting the service.

@@ -10,7 +10,7 @@ public sealed class UnreadableTextException(string message) : JsonException(mess
 /// <summary>
 /// How request bodies are read: strictly. Every string of every body is checked once, here, before any endpoint or
 /// decider sees it: no control characters but tab and line breaks (names refuse those too, in <see cref="Validation"/>),
-/// no lone UTF-16 surrogates. Duplicate keys are refused rather than one silently winning.
+/// no lone UTF-16 surrogates. Duplicate keys are refused rather than one silently winning, and numbers must be numbers.
 /// </summary>
 public static class RequestJson
 {
@@ -23,8 +23,31 @@ public static class RequestJson
             options.SerializerOptions.Converters.Add(new JsonStringEnumConverter(JsonNamingPolicy.CamelCase));
             options.SerializerOptions.Converters.Add(new ReadableTextConverter());
             options.SerializerOptions.AllowDuplicateProperties = false;
+            // A number is a number: ASP.NET Core's web defaults also read "12" as 12, and then describe every number in the
+            // OpenAPI document as "a number or a string of digits", which client generators turn into types of their own.
+            options.SerializerOptions.NumberHandling = JsonNumberHandling.Strict;
         });
     }
+
+    /// <summary>
+    /// The request strings' converter, and the enums' camelCase converter, hide from ASP.NET Core's schema generation that they
+    /// are strings (a custom converter's JSON could be anything: the schema comes out as <c>{}</c>, or only an enum's values);
+    /// say so again in the OpenAPI document, which client generators read.
+    /// </summary>
+    public static void DescribeTextAsStrings(this Microsoft.AspNetCore.OpenApi.OpenApiOptions options) =>
+        options.AddSchemaTransformer((schema, context, _) =>
+        {
+            if (context.JsonTypeInfo.Type == typeof(string) && schema.Type is null)
+                schema.Type = context.JsonPropertyInfo is { IsGetNullable: true }
+                    ? Microsoft.OpenApi.JsonSchemaType.String | Microsoft.OpenApi.JsonSchemaType.Null
+                    : Microsoft.OpenApi.JsonSchemaType.String;
+            // Enums are written as camelCase names by a converter too: say they are strings.
+            else if ((Nullable.GetUnderlyingType(context.JsonTypeInfo.Type) ?? context.JsonTypeInfo.Type).IsEnum && schema.Type is null && schema.Enum is { Count: > 0 })
+                schema.Type = Microsoft.OpenApi.JsonSchemaType.String;
+            else if (context.JsonTypeInfo.ElementType == typeof(string) && schema.Items is null or Microsoft.OpenApi.OpenApiSchema { Type: null })
+                schema.Items = new Microsoft.OpenApi.OpenApiSchema { Type = Microsoft.OpenApi.JsonSchemaType.String };
+            return Task.CompletedTask;
+        });
 
     /// <summary>A GET or HEAD with a body is a client's mistake (a proxy may drop the body): say so instead of ignoring it.</summary>
     public static void UseNoBodyOnReads(this WebApplication app) =>

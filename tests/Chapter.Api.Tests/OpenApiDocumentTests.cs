@@ -1,0 +1,26 @@
+using System.Text.Json.Nodes;
+
+namespace Chapter.Api.Tests;
+
+/// <summary>
+/// The OpenAPI document says what each field is, as client generators need: our converters for texts and enums hide that
+/// from ASP.NET Core's schema generation, and its web defaults describe numbers as "a number or a string".
+/// </summary>
+public sealed class OpenApiDocumentTests(ApiFixture api) : IClassFixture<ApiFixture>
+{
+    [Fact]
+    public async Task Texts_lists_of_texts_enums_and_numbers_have_their_types()
+    {
+        var document = JsonNode.Parse(await (await api.CreateClient().GetAsync("/openapi/v1.json")).Content.ReadAsStringAsync())!;
+        document["openapi"]!.GetValue<string>().ShouldStartWith("3.0");
+        var schemas = document["components"]!["schemas"]!;
+        schemas["GiveReferralRequest"]!["properties"]!["need"]!["type"]!.GetValue<string>().ShouldBe("string");
+        schemas["ProspectRequest"]!["properties"]!["name"]!["type"]!.GetValue<string>().ShouldBe("string");
+        schemas["ProspectRequest"]!["properties"]!["name"]!["nullable"]!.GetValue<bool>().ShouldBeTrue();
+        schemas["AddMemberRequest"]!["properties"]!["languages"]!["items"]!["type"]!.GetValue<string>().ShouldBe("string");
+        schemas["MemberView"]!["properties"]!["languages"]!["items"]!["type"]!.GetValue<string>().ShouldBe("string");
+        schemas["MemberRole"]!["type"]!.GetValue<string>().ShouldBe("string");
+        schemas["MemberRole"]!["enum"]!.AsArray().Select(v => v!.GetValue<string>()).ShouldBe(["member", "leader"]);
+        schemas["ChapterView"]!["properties"]!["tieHalfLifeDays"]!["type"]!.GetValue<string>().ShouldBe("integer");
+    }
+}
