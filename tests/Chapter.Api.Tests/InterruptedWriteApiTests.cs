@@ -83,7 +83,8 @@ public sealed class InterruptedWriteApiTests
         await Task.WhenAny(service.WaitForExitAsync(), Task.Delay(TimeSpan.FromSeconds(40)));
         service.HasExited.ShouldBeTrue("the service did not stop within 40 s of SIGTERM");
         service.ExitCode.ShouldBe(0);
-        codes.ShouldAllBe(code => code == 0 || code == 201, string.Join(", ", codes));
+        // Answered (201), cut off or refused (0), or told to come back (503, when PostgreSQL is short of connections): never a 500.
+        codes.ShouldAllBe(code => code == 0 || code == 201 || code == 503, string.Join(", ", codes));
         codes.Count(code => code == 201).ShouldBeGreaterThan(0, "some gives must have been answered for this test to mean anything");
 
         await using var api = new ApiFixture();

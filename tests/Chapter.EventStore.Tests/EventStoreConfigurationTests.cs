@@ -100,6 +100,7 @@ public sealed class EventStoreConfigurationTests : IAsyncLifetime
         var last = await _marten.JoinMembersAsync(100);
 
         (await _marten.ReachesAsync(CountingProjection.Name, last, TimeSpan.FromSeconds(30))).ShouldBeTrue();
+        (await _marten.ReachesAsync(ActivityProjection.ProjectionName, last, TimeSpan.FromSeconds(30))).ShouldBeTrue();
         (await _marten.ScalarAsync("SELECT count(*) FROM counted")).ShouldBe(100);
         (await _marten.ScalarAsync("SELECT count(*) FROM proj_activity.members")).ShouldBe(100);
     }
@@ -125,6 +126,7 @@ public sealed class EventStoreConfigurationTests : IAsyncLifetime
 
         await transaction.CommitAsync();
         (await _marten.ReachesAsync(CountingProjection.Name, last, TimeSpan.FromSeconds(30))).ShouldBeTrue();
+        (await _marten.ReachesAsync(ActivityProjection.ProjectionName, last, TimeSpan.FromSeconds(30))).ShouldBeTrue();
         (await _marten.ScalarAsync("SELECT count(*) FROM counted")).ShouldBe(101);
         (await _marten.ScalarAsync("SELECT count(*) FROM counted WHERE seq_id = $1", heldSequence)).ShouldBe(1);
         (await _marten.ScalarAsync("SELECT count(*) FROM proj_activity.members WHERE name = 'Held'")).ShouldBe(1);

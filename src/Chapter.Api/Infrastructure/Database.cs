@@ -43,7 +43,8 @@ public static class Database
             .EnablePhysicalOpenTracing(false));
         // One pool for Marten, Wolverine's Marten sessions and our own reads.
         var dataSource = dataSourceBuilder.Build();
-        builder.Services.AddSingleton(dataSource);
+        // Registered by a factory, so the container disposes it (and closes its connections) when the host stops.
+        builder.Services.AddSingleton(_ => dataSource);
 
         var daemon = builder.Configuration.GetSection("Chapter:Daemon");
         var activity = new ActivityProjection();
