@@ -371,13 +371,26 @@ public sealed class AsyncProjections(
             // Seen here: after the agent was stopped and started again from the first event, the high-water mark stayed where
             // it was (and the rebuild waited for ever while events kept coming) until its agent was restarted.
             await daemon.RestartHighWaterAgentAsync(ct);
-            while (await ScalarAsync($"SELECT coalesce((SELECT last_seq_id FROM mt_event_progression WHERE name = '{ChapterEventStore.ActivityShard}'), 0)", ct) < target
+            var reached = -1L;
+            var movedAt = DateTime.UtcNow;
+            while (await ScalarAsync($"SELECT coalesce((SELECT last_seq_id FROM mt_event_progression WHERE name = '{ChapterEventStore.ActivityShard}'), 0)", ct) is var position
+                   && position < target
                    && await ScalarAsync($"SELECT count(*) FROM projection_state WHERE name = '{ActivityProjection.ProjectionName}' AND failed_seq IS NOT NULL", ct) == 0)
             {
                 if ((await RebuildRequestAsync(ct)).CancelRequested)
                 {
                     await ReturnToLiveTablesAsync(rebuildError: null, ct);
                     return;
+                }
+                if (position != reached)
+                    (reached, movedAt) = (position, DateTime.UtcNow);
+                else if (DateTime.UtcNow - movedAt > TimeSpan.FromSeconds(2)
+                         && await ScalarAsync("SELECT coalesce((SELECT last_seq_id FROM mt_event_progression WHERE name = 'HighWaterMark'), 0)", ct) > position)
+                {
+                    // Also seen: the restarted agent holding below a high-water mark that stays put (nothing new commits while
+                    // an open transaction holds a gap), as if it never heard of it. Telling the agents the mark again starts it.
+                    await daemon.RestartHighWaterAgentAsync(ct);
+                    movedAt = DateTime.UtcNow;
                 }
                 await Task.Delay(TimeSpan.FromMilliseconds(100), ct);
             }
