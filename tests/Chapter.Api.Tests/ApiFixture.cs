@@ -32,6 +32,19 @@ public sealed class ApiFixture : WebApplicationFactory<Program>, IAsyncLifetime
 
     public async Task InitializeAsync() => await StartOnAsync(await TestPostgres.CreateDatabaseAsync());
 
+    /// <summary>
+    /// A service over a PostgreSQL cluster of the test's own, for tests that stop or restart it; null unless tests run on
+    /// local clusters (a configured server or a container is not the test's to stop). Dispose the service, then the cluster.
+    /// </summary>
+    public static async Task<(Chapter.LocalPostgres.LocalPostgresCluster Cluster, ApiFixture Api)?> OnOwnClusterAsync()
+    {
+        if (await Chapter.Testing.TestPostgres.StartOwnClusterAsync() is not { } cluster)
+            return null;
+        var api = new ApiFixture();
+        await api.StartOnAsync(cluster.ConnectionString("chapter"));
+        return (cluster, api);
+    }
+
     /// <summary>Starts the host over this database, which migrates the schema.</summary>
     public Task StartOnAsync(string connectionString)
     {

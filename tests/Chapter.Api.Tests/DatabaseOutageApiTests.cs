@@ -17,11 +17,10 @@ public sealed class DatabaseOutageApiTests
     [Fact]
     public async Task While_postgresql_is_down_requests_get_503_with_retry_after_and_the_service_recovers_by_itself()
     {
-        await using var cluster = await TestPostgres.StartOwnClusterAsync();
-        if (cluster is null)
+        if (await ApiFixture.OnOwnClusterAsync() is not var (cluster, api))
             return; // a configured server or a container is not ours to stop
-        await using var api = new ApiFixture();
-        await api.StartOnAsync(cluster.ConnectionString("chapter"));
+        await using var stopsLast = cluster;
+        await using var stopsFirst = api;
         var scenario = await new Scenario(api).WithChapterAsync();
         var anna = await scenario.AddMemberAsync("Anna");
         var bram = await scenario.AddMemberAsync("Bram");

@@ -12,11 +12,10 @@ public sealed class PostgresRestartApiTests
     [Fact]
     public async Task After_postgresql_restarts_the_daemon_resumes_by_itself_without_restarting_the_service()
     {
-        await using var cluster = await TestPostgres.StartOwnClusterAsync();
-        if (cluster is null)
+        if (await ApiFixture.OnOwnClusterAsync() is not var (cluster, api))
             return; // a configured server or a container is not ours to stop
-        await using var api = new ApiFixture();
-        await api.StartOnAsync(cluster.ConnectionString("chapter"));
+        await using var stopsLast = cluster;
+        await using var stopsFirst = api;
         var scenario = await new Scenario(api).WithChapterAsync();
         await scenario.AddMemberAsync("Before");
         await api.WaitForProjectionsAsync();
