@@ -4,6 +4,7 @@ using Chapter.Api.Chapters;
 using Chapter.Api.Feed;
 using Chapter.Api.Infrastructure;
 using Chapter.Api.Members;
+using Chapter.Api.Notifications;
 using Chapter.Api.OneToOnes;
 using Chapter.Api.Reciprocity;
 using Chapter.Api.Reports;
@@ -16,6 +17,7 @@ var builder = WebApplication.CreateBuilder(args);
 
 await builder.AddChapterDatabaseAsync();
 builder.AddChapterCommands();
+builder.AddChapterNotifications();
 builder.AddChapterProjections();
 builder.AddChapterAccess();
 builder.AddChapterHardening();
@@ -70,6 +72,8 @@ app.MapOneToOnes();
 app.MapReciprocity();
 app.MapReports();
 app.MapProjectionAdmin();
+app.MapNotifications();
+app.MapOutboxAdmin();
 
 await app.RunAsync();
 return 0;

@@ -6,10 +6,13 @@ namespace Chapter.Projections;
 /// <summary>One numbered SQL script of a component's schema, applied once.</summary>
 public sealed record Migration(string Component, int Version, string Name, string Sql)
 {
-    /// <summary>Reads embedded resources named <c>…NNN_description.sql</c> from an assembly.</summary>
-    public static IReadOnlyList<Migration> FromEmbeddedScripts(Assembly assembly, string component) =>
+    /// <summary>
+    /// Reads embedded resources named <c>…NNN_description.sql</c> from an assembly; with <paramref name="folder"/> (e.g.
+    /// <c>Chapter.Api.Access.Schema</c>) only those in that folder, for an assembly that holds several components' scripts.
+    /// </summary>
+    public static IReadOnlyList<Migration> FromEmbeddedScripts(Assembly assembly, string component, string? folder = null) =>
         assembly.GetManifestResourceNames()
-            .Where(name => name.EndsWith(".sql", StringComparison.Ordinal))
+            .Where(name => name.EndsWith(".sql", StringComparison.Ordinal) && (folder is null || name.StartsWith(folder + ".", StringComparison.Ordinal)))
             .Select(name =>
             {
                 var fileName = name[..^4].Split('.').Last();

@@ -175,11 +175,12 @@ public sealed class Scenario(ApiFixture api)
     }
 
     /// <summary>Adds a member and signs them in: <see cref="As"/> gives their client.</summary>
-    public async Task<Guid> AddMemberAsync(string name, string profession = "Accountant", string chapterId = "", string role = "member")
+    public async Task<Guid> AddMemberAsync(string name, string profession = "Accountant", string chapterId = "", string role = "member",
+        string[]? languages = null)
     {
         var chapter = chapterId == "" ? ChapterId : chapterId;
         var response = await Operator.PostAsJsonAsync($"/api/chapters/{chapter}/members",
-            new { name, profession, languages = new[] { "sv", "en" }, role });
+            new { name, profession, languages = languages ?? ["sv", "en"], role });
         response.StatusCode.ShouldBe(HttpStatusCode.Created);
         var id = (await response.ReadJsonAsync())["id"]!.GetValue<Guid>();
         _members[id] = Api.ClientWith(await IssueTokenAsync(chapter, id));

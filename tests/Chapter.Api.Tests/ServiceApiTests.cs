@@ -49,6 +49,8 @@ public sealed class ServiceApiTests(ApiFixture api) : IClassFixture<ApiFixture>
             "/api/chapters/{chapterId}/integrations/{tokenId}",
             "/api/chapters/{chapterId}/events",
             "/api/me",
+            "/api/chapters/{chapterId}/members/{memberId}/notifications",
+            "/api/admin/outbox",
         ], ignoreOrder: true);
         document["components"]!["securitySchemes"]!["Bearer"]!["scheme"]!.GetValue<string>().ShouldBe("bearer");
         var give = paths["/api/chapters/{chapterId}/referrals"]!["post"]!;

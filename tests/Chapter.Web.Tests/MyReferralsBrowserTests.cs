@@ -68,4 +68,31 @@ public sealed class MyReferralsBrowserTests(BrowserFixture browser) : IClassFixt
         await Assertions.Expect(card.Locator(".state")).ToHaveTextAsync("Declined");
         await Assertions.Expect(card.Locator(".steps li")).ToContainTextAsync("Outside my area");
     }
+
+    [Fact]
+    public async Task A_member_chooses_which_e_mails_they_get()
+    {
+        var chapter = await BrowserChapter.CreateAsync(browser);
+        var bram = await MyReferralsAsync(await browser.PhoneAsync(), chapter.BramSignIn);
+
+        await bram.Locator("#notifications summary").ClickAsync();
+        await Assertions.Expect(bram.GetByLabel("When someone gives me a referral")).ToBeCheckedAsync();
+        await bram.GetByLabel("E-mail address").FillAsync("bram@example.nl");
+        await bram.GetByLabel("When a referral I gave is accepted, declined, closed or thanked").UncheckAsync();
+        await bram.GetByRole(AriaRole.Button, new() { Name = "Save" }).ClickAsync();
+        await Assertions.Expect(bram.Locator("#notifications-status")).ToHaveTextAsync("Saved.");
+
+        var saved = System.Text.Json.Nodes.JsonNode.Parse(
+            await chapter.Api[chapter.Bram].GetStringAsync($"/api/chapters/{chapter.Id}/members/{chapter.Bram}/notifications"))!;
+        saved["email"]!.GetValue<string>().ShouldBe("bram@example.nl");
+        saved["referralReceived"]!.GetValue<bool>().ShouldBeTrue();
+        saved["referralUpdates"]!.GetValue<bool>().ShouldBeFalse();
+
+        // The browser itself keeps a malformed address from being sent (the API would refuse it too, naming 'email').
+        await bram.GetByLabel("E-mail address").FillAsync("not an address");
+        await bram.GetByRole(AriaRole.Button, new() { Name = "Save" }).ClickAsync();
+        (await bram.GetByLabel("E-mail address").EvaluateAsync<bool>("input => input.validity.valid")).ShouldBeFalse();
+        System.Text.Json.Nodes.JsonNode.Parse(await chapter.Api[chapter.Bram].GetStringAsync(
+            $"/api/chapters/{chapter.Id}/members/{chapter.Bram}/notifications"))!["email"]!.GetValue<string>().ShouldBe("bram@example.nl");
+    }
 }

@@ -16,7 +16,7 @@ public sealed record TokenView(Guid Id, string Kind, Guid? MemberId, string Labe
 /// <summary>Issues, finds and revokes opaque bearer tokens. Only their hashes are stored.</summary>
 public sealed class AccessTokens(NpgsqlDataSource db)
 {
-    public static IReadOnlyList<Migration> Migrations { get; } = Migration.FromEmbeddedScripts(typeof(AccessTokens).Assembly, "access");
+    public static IReadOnlyList<Migration> Migrations { get; } = Migration.FromEmbeddedScripts(typeof(AccessTokens).Assembly, "access", "Chapter.Api.Access.Schema");
 
     private const string Prefix = "chapter_";
 

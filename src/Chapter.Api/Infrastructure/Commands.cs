@@ -1,5 +1,6 @@
 using Chapter.Api.Chapters;
 using Chapter.Api.Members;
+using Chapter.Api.Notifications;
 using Chapter.Api.OneToOnes;
 using Chapter.Api.Referrals;
 using Chapter.Domain.Chapters;
@@ -32,6 +33,7 @@ public static class Commands
                 .IncludeType(typeof(MemberHandler))
                 .IncludeType(typeof(ChapterHandler))
                 .IncludeType(typeof(OneToOneHandler));
+            options.RouteNotifications(builder.Configuration);
             options.Policies.AutoApplyTransactions();
             options.Policies.UseDurableLocalQueues();
             options.Policies.ForMessagesOfType<IStreamCommand>().AddMiddleware(typeof(EventMetadataMiddleware));

@@ -63,7 +63,7 @@ public static class EmbeddedPostgres
             : inRepository;
     }
 
-    private static string? FindRepositoryRoot(string start)
+    internal static string? FindRepositoryRoot(string start)
     {
         for (var directory = new DirectoryInfo(start); directory is not null; directory = directory.Parent)
         {

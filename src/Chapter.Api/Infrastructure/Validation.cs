@@ -41,6 +41,18 @@ public sealed class Validation
         return value.Trim();
     }
 
+    /// <summary>An e-mail address on its own (no display name), or null when none is given.</summary>
+    public string? OptionalEmail(string? value, string field)
+    {
+        if (string.IsNullOrWhiteSpace(value))
+            return null;
+        var address = value.Trim();
+        if (address.Length > 254 || !MimeKit.MailboxAddress.TryParse(address, out var parsed) || parsed.Address != address
+            || address.IndexOf('@') is var at && (at < 1 || at == address.Length - 1))
+            Add(field, $"'{field}' must be an e-mail address such as anna@example.se.");
+        return address;
+    }
+
     private void CheckLength(string text, string field, int maxLength)
     {
         if (text.Length > maxLength)

@@ -1,5 +1,7 @@
 using Chapter.Api.Infrastructure;
+using Chapter.Api.Notifications;
 using Chapter.Domain.Referrals;
+using Wolverine;
 using Wolverine.Marten;
 
 namespace Chapter.Api.Referrals;
@@ -10,6 +12,14 @@ public sealed record ReferralStream(string Id, Referral State);
 
 public static class ReferralHandler
 {
-    public static (Decided, Events) Handle(DecideReferral command, [WriteAggregate(nameof(DecideReferral.StreamKey), Required = false)] ReferralStream? stream) =>
-        Decided.Append(ReferralDecider.Decide(command.Command, stream?.State ?? Referral.Initial));
+    /// <summary>The decider's events, and the notices they call for, which commit with them through Wolverine's outbox.</summary>
+    public static (Decided, Events, OutgoingMessages) Handle(DecideReferral command,
+        [WriteAggregate(nameof(DecideReferral.StreamKey), Required = false)] ReferralStream? stream)
+    {
+        var before = stream?.State ?? Referral.Initial;
+        var (decided, events) = Decided.Append(ReferralDecider.Decide(command.Command, before));
+        var notices = new OutgoingMessages();
+        notices.AddRange(ReferralNotice.For(before, events));
+        return (decided, events, notices);
+    }
 }

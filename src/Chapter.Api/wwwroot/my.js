@@ -92,6 +92,25 @@
     root.dataset.ready = 'true';
   }
 
+  // Which e-mails this member gets: the same settings a leader can change for them.
+  async function notifications() {
+    const form = document.getElementById('notifications-form');
+    const note = document.getElementById('notifications-status');
+    const path = `/api/chapters/${me.chapterId}/members/${me.memberId}/notifications`;
+    const current = await (await api(path)).json();
+    form.email.value = current.email ?? '';
+    for (const kind of ['referralReceived', 'referralUpdates', 'weeklyDigest']) form[kind].checked = current[kind];
+    form.addEventListener('submit', async event => {
+      event.preventDefault();
+      const body = { email: form.email.value.trim() || null, referralReceived: form.referralReceived.checked,
+        referralUpdates: form.referralUpdates.checked, weeklyDigest: form.weeklyDigest.checked };
+      const response = await api(path, { method: 'PUT', body: JSON.stringify(body) });
+      const answer = await response.json().catch(() => ({}));
+      note.textContent = response.ok ? form.dataset.saved : Object.values(answer.errors ?? {}).flat().join(' ') || answer.detail || response.statusText;
+      note.className = response.ok ? '' : 'error';
+    });
+  }
+
   (async () => {
     const answer = await api('/api/me');
     if (answer.status === 401) { signInAgain(); return; }
@@ -100,5 +119,6 @@
     const members = await window.chapterSession.list(`/api/chapters/${me.chapterId}/members`);
     names = new Map(members.items.map(m => [m.id, m.name]));
     await render();
+    await notifications();
   })();
 })();

@@ -31,7 +31,7 @@ namespace Internal.Generated.WolverineHandlers
             Wolverine.Runtime.WolverineTracing.MessageActivity(context.Envelope)?.SetTag("wolverine.stream.type", "Chapter.Api.Referrals.ReferralStream");
             
             // The actual message execution
-            (var outgoing1, var outgoing2) = Chapter.Api.Referrals.ReferralHandler.Handle(decideReferral, stream_stream.Aggregate);
+            (var outgoing1, var outgoing2, var outgoing3) = Chapter.Api.Referrals.ReferralHandler.Handle(decideReferral, stream_stream.Aggregate);
 
             
             // Outgoing, cascaded message
@@ -43,6 +43,10 @@ namespace Internal.Generated.WolverineHandlers
                 // Capturing any possible events returned from the command handlers
                 stream_stream.AppendMany(outgoing2);
             }
+
+            
+            // Outgoing, cascaded message
+            await context.EnqueueCascadingAsync(outgoing3).ConfigureAwait(false);
 
             
             // Save all pending changes to this Marten session

@@ -1,0 +1,77 @@
+using Chapter.Api.Infrastructure;
+using Chapter.Projections.Chapters;
+using Chapter.Projections.Members;
+using MimeKit;
+using Npgsql;
+using Wolverine;
+using Wolverine.ErrorHandling;
+
+namespace Chapter.Api.Notifications;
+
+/// <summary>Turns a referral's notice into an e-mail to the member, if they want that kind and gave an address.</summary>
+public static class ReferralNoticeHandler
+{
+    public static async Task HandleAsync(ReferralNotice notice, Envelope envelope, NpgsqlDataSource db, IMailDelivery mail, MailOrigin origin,
+        CancellationToken ct)
+    {
+        if (await NotificationSettings.GetAsync(db, notice.ChapterId, notice.RecipientId, ct) is not { } settings || !settings.Choices.Wants(notice.Kind))
+            return;
+        var members = await MemberProjection.GetManyAsync(db, notice.ChapterId, [notice.RecipientId, notice.FromMemberId], ct);
+        if (members.FirstOrDefault(m => m.Id == notice.RecipientId) is not { Active: true } recipient)
+            return;
+        var fromName = members.FirstOrDefault(m => m.Id == notice.FromMemberId)?.Name ?? "?";
+        var chapterName = (await ChapterProjection.GetAsync(db, notice.ChapterId, ct))?.Name ?? notice.ChapterId;
+        // The envelope's id is the same on every attempt, so the Message-ID is too, and a receiving server can drop a repeat.
+        await mail.DeliverAsync(ReferralMail.Compose(notice, recipient, settings, fromName, chapterName, origin, envelope.Id), ct);
+    }
+}
+
+public static class NotificationRegistration
+{
+    public const string Queue = "notifications";
+
+    /// <summary>Delays between attempts to deliver one e-mail: short ones inline, long ones scheduled in the durable inbox.</summary>
+    private static readonly TimeSpan[] DefaultRetryDelays =
+        [TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(10), TimeSpan.FromSeconds(30), TimeSpan.FromMinutes(2), TimeSpan.FromMinutes(10),
+         TimeSpan.FromMinutes(30), TimeSpan.FromHours(1), TimeSpan.FromHours(3), TimeSpan.FromHours(6), TimeSpan.FromHours(12)];
+
+    public static void AddChapterNotifications(this WebApplicationBuilder builder)
+    {
+        var configuration = builder.Configuration;
+        var publicUrl = configuration["Chapter:PublicUrl"]?.TrimEnd('/') ?? configuration["urls"]?.Split(';')[0] ?? "http://localhost:5000";
+        var from = configuration["Chapter:Smtp:From"] is { Length: > 0 } configured ? MailboxAddress.Parse(configured) : new MailboxAddress("Chapter", "chapter@localhost");
+        builder.Services.AddSingleton(new MailOrigin(from, publicUrl));
+
+        if (configuration["Chapter:Smtp:Host"] is { Length: > 0 } host)
+        {
+            var useTls = configuration.GetValue("Chapter:Smtp:UseTls", true);
+            builder.Services.AddSingleton<IMailDelivery>(new SmtpDelivery(new SmtpSettings(host, configuration.GetValue("Chapter:Smtp:Port", useTls ? 587 : 25),
+                configuration["Chapter:Smtp:User"], configuration["Chapter:Smtp:Password"], useTls)));
+        }
+        else
+        {
+            var directory = configuration["Chapter:Mail:PickupDirectory"]
+                            ?? Path.Combine(EmbeddedPostgres.FindRepositoryRoot(builder.Environment.ContentRootPath) ?? Directory.GetCurrentDirectory(), ".data", "mail");
+            builder.Services.AddSingleton<IMailDelivery>(services =>
+                new PickupDirectoryDelivery(directory, services.GetRequiredService<ILogger<PickupDirectoryDelivery>>()));
+        }
+    }
+
+    /// <summary>Notices wait in a durable local queue; a delivery that fails is retried with backoff, then dead-lettered.</summary>
+    public static void RouteNotifications(this WolverineOptions options, IConfiguration configuration)
+    {
+        options.Discovery.IncludeType(typeof(ReferralNoticeHandler));
+        options.PublishMessage<ReferralNotice>().ToLocalQueue(Queue);
+        var delays = configuration.GetSection("Chapter:Mail:RetryDelays").Get<TimeSpan[]>() is { Length: > 0 } configured ? configured : DefaultRetryDelays;
+        var inline = delays.TakeWhile(d => d <= TimeSpan.FromMinutes(1)).ToArray();
+        var scheduled = delays.Skip(inline.Length).ToArray();
+        var retry = options.OnException<MailNotDelivered>(e => e.MayRecover);
+        if (inline.Length > 0 && scheduled.Length > 0)
+            retry.RetryWithCooldown(inline).Then.ScheduleRetry(scheduled).Then.MoveToErrorQueue();
+        else if (inline.Length > 0)
+            retry.RetryWithCooldown(inline).Then.MoveToErrorQueue();
+        else
+            retry.ScheduleRetry(scheduled).Then.MoveToErrorQueue();
+        options.OnException<MailNotDelivered>(e => !e.MayRecover).MoveToErrorQueue();
+    }
+}

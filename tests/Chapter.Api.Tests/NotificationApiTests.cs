@@ -1,0 +1,224 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json.Nodes;
+using MimeKit;
+
+namespace Chapter.Api.Tests;
+
+/// <summary>
+/// E-mail notifications, through Wolverine's outbox to a real SMTP server inside the test: the receiver hears of a referral,
+/// the giver of each step after it, each in their own language, and never of the prospect.
+/// </summary>
+public sealed class NotificationApiTests(NotificationApiTests.Fixture fixture) : IClassFixture<NotificationApiTests.Fixture>
+{
+    public sealed class Fixture : IAsyncLifetime
+    {
+        public TestSmtpServer Smtp { get; } = new();
+        public ApiFixture Api { get; } = new();
+
+        public Task InitializeAsync()
+        {
+            Api.Settings["Chapter:Smtp:Host"] = "127.0.0.1";
+            Api.Settings["Chapter:Smtp:Port"] = Smtp.Port.ToString();
+            Api.Settings["Chapter:Smtp:UseTls"] = "false";
+            Api.Settings["Chapter:Smtp:From"] = "Chapter <chapter@example.org>";
+            Api.Settings["Chapter:PublicUrl"] = "https://chapter.example";
+            string[] delays = ["00:00:00.100", "00:00:00.200", "00:00:00.300", "00:00:00.400", "00:00:00.500"];
+            for (var i = 0; i < delays.Length; i++)
+                Api.Settings[$"Chapter:Mail:RetryDelays:{i}"] = delays[i];
+            return Api.InitializeAsync();
+        }
+
+        public async Task DisposeAsync()
+        {
+            await ((IAsyncLifetime)Api).DisposeAsync();
+            await Smtp.DisposeAsync();
+        }
+    }
+
+    private TestSmtpServer Smtp => fixture.Smtp;
+
+    private static async Task<string> WantsMailAsync(Scenario scenario, Guid member, bool received = true, bool updates = true)
+    {
+        var address = $"m-{Guid.NewGuid():N}@example.se";
+        var response = await scenario.As(member).PutAsJsonAsync($"/api/chapters/{scenario.ChapterId}/members/{member}/notifications",
+            new { email = address, referralReceived = received, referralUpdates = updates, weeklyDigest = true });
+        response.StatusCode.ShouldBe(HttpStatusCode.OK);
+        return address;
+    }
+
+    private static string Everything(MimeMessage message) => $"{message.Subject}\n{message.TextBody}\n{message.HtmlBody}";
+
+    [Fact]
+    public async Task The_receiver_hears_of_a_referral_in_Swedish_with_the_need_and_the_language_and_never_the_prospect()
+    {
+        var scenario = await new Scenario(fixture.Api).WithChapterAsync();
+        var (anna, bram) = (await scenario.AddMemberAsync("Anna"), await scenario.AddMemberAsync("Bram", languages: ["sv", "en"]));
+        var address = await WantsMailAsync(scenario, bram);
+
+        await scenario.GiveAsync(anna, bram);
+
+        var mail = (await Smtp.WaitForAsync(address)).Single();
+        mail.Subject.ShouldBe("Anna har gett dig en referens");
+        mail.From.Mailboxes.Single().Address.ShouldBe("chapter@example.org");
+        mail.Body!.Headers["Content-Language"].ShouldBe("sv");
+        mail.TextBody!.ShouldContain("Hej Bram,");
+        mail.TextBody!.ShouldContain("Anna har gett dig en referens i Stockholm City.");
+        mail.TextBody!.ShouldContain("Behov: New office lease");
+        mail.TextBody!.ShouldContain("Temperatur: Varm: intresserad");
+        mail.TextBody!.ShouldContain("Introduktion på: svenska (sv)");
+        mail.TextBody!.ShouldContain("https://chapter.example/my");
+        mail.HtmlBody!.ShouldContain("<a href=\"https://chapter.example/my\">");
+        mail.HtmlBody!.ShouldContain("<html lang=\"sv\">");
+        // The prospect's name, e-mail, phone and company stay behind the sign-in.
+        foreach (var secret in new[] { "Sara", "Lind", "sara@example.se", "123 45 67" })
+            Everything(mail).ShouldNotContain(secret);
+
+        // The last line turns this kind off; so does the mail client's one-click unsubscribe, which posts to the same link.
+        var turnOff = mail.Headers["List-Unsubscribe"]!.Trim('<', '>');
+        turnOff.ShouldStartWith("https://chapter.example/notifications/off/");
+        turnOff.ShouldEndWith("/referral-received");
+        mail.TextBody!.TrimEnd().ShouldEndWith(turnOff);
+        mail.Headers["List-Unsubscribe-Post"].ShouldBe("List-Unsubscribe=One-Click");
+    }
+
+    [Fact]
+    public async Task The_giver_hears_each_step_in_Vietnamese_and_the_thanks_is_the_report_back()
+    {
+        var scenario = await new Scenario(fixture.Api).WithChapterAsync();
+        var (chi, bram) = (await scenario.AddMemberAsync("Chi", languages: ["vi", "en"]), await scenario.AddMemberAsync("Bram"));
+        var address = await WantsMailAsync(scenario, chi);
+
+        var won = await scenario.GiveAsync(chi, bram);
+        (await scenario.ActAsync(bram, won, "accept", new { })).StatusCode.ShouldBe(HttpStatusCode.OK);
+        (await scenario.ActAsync(bram, won, "close", new { outcome = "won", value = new { amount = 12000.50m, currency = "SEK" } })).StatusCode.ShouldBe(HttpStatusCode.OK);
+        (await scenario.ActAsync(bram, won, "thank", new { note = "Đã ký hợp đồng thuê hai năm. Cảm ơn Chi!" })).StatusCode.ShouldBe(HttpStatusCode.OK);
+        var declined = await scenario.GiveAsync(chi, bram);
+        (await scenario.ActAsync(bram, declined, "decline", new { reason = "Outside my area" })).StatusCode.ShouldBe(HttpStatusCode.OK);
+        // A repeat changes nothing, so it tells nobody anything.
+        (await scenario.ActAsync(bram, declined, "decline", new { reason = "Outside my area" })).StatusCode.ShouldBe(HttpStatusCode.OK);
+
+        var mails = await Smtp.WaitForAsync(address, 4);
+        mails.Select(m => m.Subject).Order().ShouldBe(new[]
+        {
+            "Bram cảm ơn bạn vì lời giới thiệu",
+            "Bram đã chấp nhận lời giới thiệu của bạn",
+            "Bram đã chốt được hợp đồng từ lời giới thiệu của bạn",
+            "Bram đã từ chối lời giới thiệu của bạn",
+        }.Order());
+        mails.ShouldAllBe(m => m.TextBody!.StartsWith("Xin chào Chi,") && m.Body!.Headers["Content-Language"] == "vi");
+        mails.Single(m => m.Subject!.Contains("chốt")).TextBody!.ShouldContain("Giá trị: 12.000,5 SEK");
+        mails.Single(m => m.Subject!.Contains("cảm ơn")).TextBody!.ShouldContain("Kết quả: Đã ký hợp đồng thuê hai năm. Cảm ơn Chi!");
+        mails.Single(m => m.Subject!.Contains("từ chối")).TextBody!.ShouldContain("Lý do: Outside my area");
+        mails.ShouldAllBe(m => m.Headers["List-Unsubscribe"]!.EndsWith("/referral-updates>"));
+        mails.Select(m => m.MessageId).Distinct().Count().ShouldBe(4);
+
+        await Task.Delay(TimeSpan.FromSeconds(1));
+        Smtp.To(address).Count.ShouldBe(4, "the repeated decline sends nothing");
+    }
+
+    [Fact]
+    public async Task A_server_that_refuses_for_a_while_still_gets_the_message_once_under_one_Message_ID()
+    {
+        var scenario = await new Scenario(fixture.Api).WithChapterAsync();
+        var (anna, bram) = (await scenario.AddMemberAsync("Anna"), await scenario.AddMemberAsync("Bram"));
+        var address = await WantsMailAsync(scenario, bram);
+        var refusedBefore = Smtp.Refused.Count;
+
+        Smtp.RefuseNext(3);
+        await scenario.GiveAsync(anna, bram);
+
+        var mail = (await Smtp.WaitForAsync(address)).Single();
+        var refused = Smtp.Refused.Skip(refusedBefore).ToList();
+        refused.Count.ShouldBe(3);
+        refused.ShouldAllBe(id => id == mail.MessageId);
+        await Task.Delay(TimeSpan.FromSeconds(1));
+        Smtp.To(address).Count.ShouldBe(1);
+    }
+
+    [Fact]
+    public async Task A_failed_command_sends_nothing_and_neither_does_a_kind_turned_off()
+    {
+        var scenario = await new Scenario(fixture.Api).WithChapterAsync();
+        var (anna, bram, cleo) = (await scenario.AddMemberAsync("Anna"), await scenario.AddMemberAsync("Bram"), await scenario.AddMemberAsync("Cleo"));
+        var annaAddress = await WantsMailAsync(scenario, anna);
+        var bramAddress = await WantsMailAsync(scenario, bram, received: false);
+        var cleoAddress = await WantsMailAsync(scenario, cleo);
+
+        var referral = await scenario.GiveAsync(anna, bram); // Bram turned "received" off
+        // Cleo is not the receiver: refused, so Anna hears nothing of it.
+        (await scenario.ActAsync(cleo, referral, "accept", new { })).StatusCode.ShouldBe(HttpStatusCode.Forbidden);
+        // Closing what was never accepted is refused by the decider.
+        (await scenario.ActAsync(bram, referral, "close", new { outcome = "lost" })).StatusCode.ShouldBe(HttpStatusCode.Conflict);
+        // What does go through is heard: this arrives, so anything sent before it would have too.
+        await scenario.GiveAsync(anna, cleo);
+        await Smtp.WaitForAsync(cleoAddress);
+
+        await Task.Delay(TimeSpan.FromSeconds(1));
+        Smtp.To(annaAddress).ShouldBeEmpty();
+        Smtp.To(bramAddress).ShouldBeEmpty();
+        Smtp.To(cleoAddress).Count.ShouldBe(1);
+    }
+
+    [Fact]
+    public async Task A_message_its_server_will_never_take_is_dead_lettered_and_shown_to_the_operator()
+    {
+        var scenario = await new Scenario(fixture.Api).WithChapterAsync();
+        var (anna, bram) = (await scenario.AddMemberAsync("Anna"), await scenario.AddMemberAsync("Bram"));
+        var address = await WantsMailAsync(scenario, bram);
+        Smtp.RejectForGood[address] = true;
+
+        await scenario.GiveAsync(anna, bram);
+
+        JsonObject outbox = null!;
+        var until = DateTime.UtcNow.AddSeconds(20);
+        do
+        {
+            await Task.Delay(100);
+            outbox = await (await scenario.Operator.GetAsync("/api/admin/outbox")).ReadJsonAsync();
+        } while (outbox["deadLetters"]!.AsArray().Count == 0 && DateTime.UtcNow < until);
+        var dead = outbox["deadLetters"]!.AsArray().Single()!;
+        dead["messageType"]!.GetValue<string>().ShouldContain("ReferralNotice");
+        dead["error"]!.GetValue<string>().ShouldContain("550");
+        dead["error"]!.GetValue<string>().ShouldNotContain(address);
+        Smtp.To(address).ShouldBeEmpty();
+        (await scenario.As(bram).GetAsync("/api/admin/outbox")).StatusCode.ShouldBe(HttpStatusCode.Forbidden);
+    }
+
+    [Fact]
+    public async Task Members_choose_for_themselves_leaders_for_anyone_and_the_link_in_an_e_mail_turns_its_kind_off()
+    {
+        var scenario = await new Scenario(fixture.Api).WithChapterAsync();
+        var (anna, bram, lea) = (await scenario.AddMemberAsync("Anna"), await scenario.AddMemberAsync("Bram"), await scenario.AddLeaderAsync("Lea"));
+        var settings = $"/api/chapters/{scenario.ChapterId}/members/{bram}/notifications";
+
+        var initial = await (await scenario.As(bram).GetAsync(settings)).ReadJsonAsync();
+        initial["email"].ShouldBeNull();
+        initial["referralReceived"]!.GetValue<bool>().ShouldBeTrue();
+        (await scenario.As(anna).GetAsync(settings)).StatusCode.ShouldBe(HttpStatusCode.Forbidden);
+        (await scenario.As(anna).PutAsJsonAsync(settings, new { email = "x@example.se", referralReceived = true, referralUpdates = true, weeklyDigest = true }))
+            .StatusCode.ShouldBe(HttpStatusCode.Forbidden);
+        await (await scenario.As(bram).PutAsJsonAsync(settings, new { email = "not an address", referralReceived = true }))
+            .ShouldBeProblemNamingAsync(HttpStatusCode.BadRequest, "email", "referralUpdates", "weeklyDigest");
+        var address = $"bram-{Guid.NewGuid():N}@example.se";
+        var byLeader = await scenario.As(lea).PutAsJsonAsync(settings, new { email = address, referralReceived = true, referralUpdates = false, weeklyDigest = false });
+        (await byLeader.ReadJsonAsync())["email"]!.GetValue<string>().ShouldBe(address);
+
+        await scenario.GiveAsync(anna, bram);
+        var turnOff = new Uri((await Smtp.WaitForAsync(address)).Single().Headers["List-Unsubscribe"]!.Trim('<', '>')).PathAndQuery;
+
+        // Opening the link only asks (mail scanners open links); the button, or the mail client's one-click POST, turns it off.
+        var page = await fixture.Api.CreateClient().GetAsync(turnOff);
+        page.StatusCode.ShouldBe(HttpStatusCode.OK);
+        (await (await scenario.As(bram).GetAsync(settings)).ReadJsonAsync())["referralReceived"]!.GetValue<bool>().ShouldBeTrue();
+        var oneClick = await fixture.Api.CreateClient().PostAsync(turnOff,
+            new FormUrlEncodedContent(new Dictionary<string, string> { ["List-Unsubscribe"] = "One-Click" }));
+        oneClick.StatusCode.ShouldBe(HttpStatusCode.OK);
+        (await (await scenario.As(bram).GetAsync(settings)).ReadJsonAsync())["referralReceived"]!.GetValue<bool>().ShouldBeFalse();
+        (await fixture.Api.CreateClient().PostAsync(turnOff.Replace("/off/", "/off/x"), null)).StatusCode.ShouldBe(HttpStatusCode.NotFound);
+
+        await scenario.GiveAsync(anna, bram);
+        await Task.Delay(TimeSpan.FromSeconds(1.5));
+        Smtp.To(address).Count.ShouldBe(1);
+    }
+}
