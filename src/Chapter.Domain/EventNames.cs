@@ -24,6 +24,7 @@ public static class EventNames
         [typeof(ReferralClosed)] = "referral.closed.v1",
         [typeof(ReferralThanked)] = "referral.thanked.v1",
         [typeof(ProspectErased)] = "referral.prospect-erased.v1",
+        [typeof(ReferralIntroduced)] = "referral.introduced.v1",
         [typeof(OneToOneHeld)] = "one-to-one.held.v1",
     };
 }

@@ -231,6 +231,10 @@ public sealed class Scenario(ApiFixture api)
         return (await response.ReadJsonAsync())["id"]!.GetValue<Guid>();
     }
 
+    /// <summary>How many events of this type the referral's stream holds.</summary>
+    public Task<long> ScalarEventsAsync(Guid referralId, string type) =>
+        Api.ScalarAsync("SELECT count(*) FROM mt_events WHERE stream_id = $1 AND type = $2", $"referral-{referralId}", type);
+
     /// <summary>A receiver's step (accept, decline, close, thank), taken by <paramref name="memberId"/>.</summary>
     public Task<HttpResponseMessage> ActAsync(Guid memberId, Guid referralId, string action, object body) =>
         As(memberId).PostAsJsonAsync($"{Referrals}/{referralId}/{action}", body);

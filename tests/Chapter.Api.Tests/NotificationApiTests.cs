@@ -221,4 +221,94 @@ public sealed class NotificationApiTests(NotificationApiTests.Fixture fixture) :
         await Task.Delay(TimeSpan.FromSeconds(1.5));
         Smtp.To(address).Count.ShouldBe(1);
     }
+
+    private static async Task<Guid> GiveAsync(Scenario scenario, Guid giver, Guid receiver, string? prospectEmail, string language = "sv")
+    {
+        var response = await scenario.As(giver).PostAsJsonAsync(scenario.Referrals, new
+        {
+            receiverId = receiver,
+            prospect = new { name = "Sara Lind", email = prospectEmail, phone = "+46 70 123 45 67", consent = true },
+            need = "New office lease",
+            temperature = "hot",
+            language,
+        });
+        response.StatusCode.ShouldBe(HttpStatusCode.Created);
+        return (await response.ReadJsonAsync())["id"]!.GetValue<Guid>();
+    }
+
+    [Fact]
+    public async Task The_giver_has_the_prospect_and_the_receiver_introduced_once_in_the_referrals_language_with_the_giver_in_copy()
+    {
+        var scenario = await new Scenario(fixture.Api).WithChapterAsync();
+        var (anna, bram) = (await scenario.AddMemberAsync("Anna"), await scenario.AddMemberAsync("Bram", profession: "Estate agent"));
+        var (annaAddress, bramAddress) = (await WantsMailAsync(scenario, anna), await WantsMailAsync(scenario, bram, received: false));
+        var sara = $"sara-{Guid.NewGuid():N}@example.se";
+        var referral = await GiveAsync(scenario, anna, bram, sara);
+        var introduce = $"{scenario.Referrals}/{referral}/introduce";
+
+        (await scenario.As(bram).PostAsJsonAsync(introduce, new { })).StatusCode.ShouldBe(HttpStatusCode.Forbidden);
+        var introduced = await (await scenario.As(anna).PostAsJsonAsync(introduce, new { line = "Ni borde verkligen prata!" })).ReadJsonAsync();
+        var introducedAt = introduced["introducedAt"]!.GetValue<DateTimeOffset>();
+
+        var mail = (await Smtp.WaitForAsync(sara)).Single();
+        mail.Subject.ShouldBe("Introduktion: Sara Lind och Bram");
+        mail.To.Mailboxes.Select(m => m.Address).ShouldBe([sara, bramAddress]);
+        mail.Cc.Mailboxes.Select(m => m.Address).ShouldBe([annaAddress]);
+        // Replies go to the people, so they write to each other directly, the introducer in copy.
+        mail.ReplyTo.Mailboxes.Select(m => m.Address).ShouldBe([sara, bramAddress, annaAddress]);
+        mail.TextBody!.ShouldContain("Hej Sara Lind och Bram,");
+        mail.TextBody!.ShouldContain("Anna vill att ni lär känna varandra.");
+        mail.TextBody!.ShouldContain("Anna: Ni borde verkligen prata!");
+        mail.TextBody!.ShouldContain("Sara Lind söker: New office lease");
+        mail.TextBody!.ShouldContain("Bram (Estate agent) är medlem i Stockholm City och kan hjälpa till.");
+        mail.Headers["List-Unsubscribe"].ShouldBeNull("an introduction is asked for, not subscribed to");
+
+        // At most once: a repeat answers 200 and sends nothing.
+        var again = await (await scenario.As(anna).PostAsJsonAsync(introduce, new { line = "Again?" })).ReadJsonAsync();
+        again["introducedAt"]!.GetValue<DateTimeOffset>().ShouldBe(introducedAt);
+        await Task.Delay(TimeSpan.FromSeconds(1));
+        Smtp.To(sara).Count.ShouldBe(1);
+        (await scenario.ScalarEventsAsync(referral, "referral.introduced.v1")).ShouldBe(1);
+    }
+
+    [Fact]
+    public async Task An_introduction_in_a_language_the_service_does_not_write_is_in_English_and_says_so()
+    {
+        var scenario = await new Scenario(fixture.Api).WithChapterAsync();
+        var (anna, bram) = (await scenario.AddMemberAsync("Anna"), await scenario.AddMemberAsync("Bram"));
+        await WantsMailAsync(scenario, bram, received: false);
+        var sara = $"sara-{Guid.NewGuid():N}@example.de";
+        var referral = await GiveAsync(scenario, anna, bram, sara, language: "de");
+
+        (await scenario.As(anna).PostAsJsonAsync($"{scenario.Referrals}/{referral}/introduce", new { })).StatusCode.ShouldBe(HttpStatusCode.OK);
+
+        var mail = (await Smtp.WaitForAsync(sara)).Single();
+        mail.Subject.ShouldBe("Introduction: Sara Lind and Bram");
+        mail.TextBody!.ShouldStartWith("Anna asked for this introduction in Deutsch (de). We cannot write that language yet, so this e-mail is in English.");
+        mail.Cc.ShouldBeEmpty("Anna gave no address of her own");
+    }
+
+    [Fact]
+    public async Task No_introduction_without_both_addresses_or_after_the_prospect_was_erased()
+    {
+        var scenario = await new Scenario(fixture.Api).WithChapterAsync();
+        var (anna, bram) = (await scenario.AddMemberAsync("Anna"), await scenario.AddMemberAsync("Bram"));
+        var withoutEmail = await GiveAsync(scenario, anna, bram, prospectEmail: null);
+        await (await scenario.As(anna).PostAsJsonAsync($"{scenario.Referrals}/{withoutEmail}/introduce", new { }))
+            .ShouldBeProblemNamingAsync(HttpStatusCode.UnprocessableEntity, "prospect.email");
+
+        var sara = $"sara-{Guid.NewGuid():N}@example.se";
+        var referral = await GiveAsync(scenario, anna, bram, sara);
+        await (await scenario.As(anna).PostAsJsonAsync($"{scenario.Referrals}/{referral}/introduce", new { }))
+            .ShouldBeProblemNamingAsync(HttpStatusCode.UnprocessableEntity, "receiverId");
+
+        await WantsMailAsync(scenario, bram, received: false);
+        (await scenario.As(anna).DeleteAsync($"{scenario.Referrals}/{referral}/prospect")).StatusCode.ShouldBe(HttpStatusCode.NoContent);
+        await (await scenario.As(anna).PostAsJsonAsync($"{scenario.Referrals}/{referral}/introduce", new { }))
+            .ShouldBeProblemAsync(HttpStatusCode.Conflict);
+        await (await scenario.As(anna).PostAsJsonAsync($"{scenario.Referrals}/{referral}/introduce", new { line = new string('x', 501) }))
+            .ShouldBeProblemNamingAsync(HttpStatusCode.BadRequest, "line");
+        await Task.Delay(TimeSpan.FromSeconds(1));
+        Smtp.To(sara).ShouldBeEmpty();
+    }
 }

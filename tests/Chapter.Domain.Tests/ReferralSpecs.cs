@@ -81,6 +81,35 @@ public sealed class ReferralSpecs
     public void Giving_again_after_the_prospect_was_erased_cannot_bring_the_details_back() =>
         SpecThrows<StateConflict>([Given, Erased], Give());
 
+    private static readonly ReferralIntroduced Introduced = new(Id, Anna.MemberId, "You two should talk!", T0.AddHours(1));
+
+    [Fact]
+    public void The_giver_asks_for_the_introduction() =>
+        Spec([Given], new IntroduceReferral(Id, Anna.MemberId, "You two should talk!", T0.AddHours(1)), Introduced);
+
+    [Fact]
+    public void The_introduction_goes_out_once_whatever_is_asked_later() =>
+        Spec([Given, Introduced, Accepted, ClosedWon], new IntroduceReferral(Id, Anna.MemberId, "Again?", T0.AddDays(20)));
+
+    [Fact]
+    public void An_accepted_referral_can_still_be_introduced() =>
+        Spec([Given, Accepted], new IntroduceReferral(Id, Anna.MemberId, null, T0.AddHours(3)), new ReferralIntroduced(Id, Anna.MemberId, null, T0.AddHours(3)));
+
+    [Fact]
+    public void Only_the_giver_asks_for_the_introduction()
+    {
+        SpecThrows<NotPermitted>([Given], new IntroduceReferral(Id, Bram.MemberId, null, T0));
+        SpecThrows<NotPermitted>([Given], new IntroduceReferral(Id, Chi.MemberId, null, T0));
+    }
+
+    [Fact]
+    public void Nobody_is_introduced_once_the_prospect_is_erased_or_the_receiver_declined()
+    {
+        SpecThrows<StateConflict>([Given, Erased], new IntroduceReferral(Id, Anna.MemberId, null, T0.AddDays(31)));
+        SpecThrows<StateConflict>([Given, Declined], new IntroduceReferral(Id, Anna.MemberId, null, T0.AddDays(1)));
+        SpecThrows<NotFound>([], new IntroduceReferral(Id, Anna.MemberId, null, T0));
+    }
+
     [Fact]
     public void A_member_cannot_refer_to_themselves() =>
         SpecThrows<RuleBroken>([], Give(receiver: Anna)).Field.ShouldBe("receiverId");

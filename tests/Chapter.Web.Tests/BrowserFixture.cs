@@ -24,6 +24,7 @@ public sealed class BrowserFixture : IAsyncLifetime
     public IBrowser Browser { get; private set; } = null!;
     public string BaseUrl { get; private set; } = "";
     public HttpClient Operator { get; private set; } = null!;
+    public string MailDirectory => _factory.MailDirectory;
 
     public async Task InitializeAsync()
     {
@@ -119,6 +120,8 @@ public sealed class BrowserFixture : IAsyncLifetime
             await Browser.CloseAsync();
         _playwright?.Dispose();
         await _factory.DisposeAsync();
+        if (Directory.Exists(_factory.MailDirectory))
+            Directory.Delete(_factory.MailDirectory, recursive: true);
     }
 
     private static int FreePort()
@@ -131,12 +134,14 @@ public sealed class BrowserFixture : IAsyncLifetime
     private sealed class Factory : WebApplicationFactory<Program>
     {
         public string ConnectionString { get; set; } = "";
+        public string MailDirectory { get; } = Path.Combine(Path.GetTempPath(), $"chapter-browser-mail-{Guid.NewGuid():N}");
 
         protected override void ConfigureWebHost(IWebHostBuilder builder)
         {
             builder.UseSetting("ConnectionStrings:Chapter", ConnectionString);
             builder.UseSetting("Chapter:AdminToken", OperatorToken);
-            
+            // E-mails as files, in a folder of the test's own rather than the repository's .data/mail.
+            builder.UseSetting("Chapter:Mail:PickupDirectory", MailDirectory);
             builder.UseEnvironment("Production");
         }
     }

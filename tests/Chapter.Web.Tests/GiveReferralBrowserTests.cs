@@ -1,3 +1,4 @@
+using System.Net.Http.Json;
 using System.Text.RegularExpressions;
 using Microsoft.Playwright;
 
@@ -43,6 +44,24 @@ public sealed class GiveReferralBrowserTests(BrowserFixture browser) : IClassFix
         referral["prospect"]!["name"]!.GetValue<string>().ShouldBe("Sara Lind");
         Directory.CreateDirectory(Screenshots.Folder);
         await page.ScreenshotAsync(new() { Path = Path.Combine(Screenshots.Folder, "give-referral-saved.png"), FullPage = true });
+    }
+
+    [Fact]
+    public async Task The_confirmation_offers_to_introduce_the_prospect_and_the_receiver()
+    {
+        var chapter = await BrowserChapter.CreateAsync(browser);
+        (await chapter.Api[chapter.Bram].PutAsJsonAsync($"/api/chapters/{chapter.Id}/members/{chapter.Bram}/notifications",
+            new { email = "bram@example.nl", referralReceived = false, referralUpdates = false, weeklyDigest = false })).EnsureSuccessStatusCode();
+        var page = await SignedInAsync(await browser.PhoneAsync(), chapter);
+
+        await FillAsync(page);
+        await page.GetByRole(AriaRole.Button, new() { Name = "Send referral" }).ClickAsync();
+        await Assertions.Expect(page.GetByRole(AriaRole.Status).Last).ToHaveTextAsync("Saved. Bram de Vries will be told.");
+        await page.GetByLabel("A word from you to them both").FillAsync("You two should talk!");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Introduce them" }).ClickAsync();
+
+        await Assertions.Expect(page.Locator("#introduce-status")).ToHaveTextAsync("Introduction sent. You are in copy.");
+        (await chapter.ReferralsAsync()).Single()!["introducedAt"].ShouldNotBeNull();
     }
 
     [Fact]

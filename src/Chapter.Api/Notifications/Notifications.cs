@@ -1,6 +1,7 @@
 using Chapter.Api.Infrastructure;
 using Chapter.Projections.Chapters;
 using Chapter.Projections.Members;
+using Chapter.Projections.Referrals;
 using MimeKit;
 using Npgsql;
 using Wolverine;
@@ -23,6 +24,35 @@ public static class ReferralNoticeHandler
         var chapterName = (await ChapterProjection.GetAsync(db, notice.ChapterId, ct))?.Name ?? notice.ChapterId;
         // The envelope's id is the same on every attempt, so the Message-ID is too, and a receiving server can drop a repeat.
         await mail.DeliverAsync(ReferralMail.Compose(notice, recipient, settings, fromName, chapterName, origin, envelope.Id), ct);
+    }
+}
+
+/// <summary>The giver asked for the introduction e-mail: cascaded with the <see cref="Chapter.Domain.Referrals.ReferralIntroduced"/> event.</summary>
+public sealed record IntroductionRequested(string ChapterId, Guid ReferralId, Guid GiverId, Guid ReceiverId, string? Line);
+
+public static class IntroductionHandler
+{
+    public static async Task HandleAsync(IntroductionRequested request, Envelope envelope, NpgsqlDataSource db, IMailDelivery mail, MailOrigin origin,
+        ILogger<IntroductionRequested> logger, CancellationToken ct)
+    {
+        var referral = await ReferralProjection.GetAsync(db, request.ChapterId, request.ReferralId, ct);
+        // Erased since it was asked for: there is nobody to write to any more, and that is as it should be.
+        if (referral?.Prospect is not { ErasedAt: null, Consent: true, Email: { } email } prospect || !email.Contains('@'))
+        {
+            logger.LogInformation("Introduction of referral {ReferralId} not sent: the prospect's address is gone", request.ReferralId);
+            return;
+        }
+        var members = await MemberProjection.GetManyAsync(db, request.ChapterId, [request.GiverId, request.ReceiverId], ct);
+        var (giver, receiver) = (members.Single(m => m.Id == request.GiverId), members.Single(m => m.Id == request.ReceiverId));
+        if ((await NotificationSettings.GetAsync(db, request.ChapterId, receiver.Id, ct))?.Choices.Email is not { } receiverEmail)
+        {
+            logger.LogWarning("Introduction of referral {ReferralId} not sent: its receiver has no e-mail address any more", request.ReferralId);
+            return;
+        }
+        var giverEmail = (await NotificationSettings.GetAsync(db, request.ChapterId, giver.Id, ct))?.Choices.Email;
+        var chapterName = (await ChapterProjection.GetAsync(db, request.ChapterId, ct))?.Name ?? request.ChapterId;
+        await mail.DeliverAsync(IntroductionMail.Compose(referral, prospect, giver, receiver, receiverEmail, giverEmail, request.Line, chapterName,
+            origin, envelope.Id), ct);
     }
 }
 
@@ -60,8 +90,9 @@ public static class NotificationRegistration
     /// <summary>Notices wait in a durable local queue; a delivery that fails is retried with backoff, then dead-lettered.</summary>
     public static void RouteNotifications(this WolverineOptions options, IConfiguration configuration)
     {
-        options.Discovery.IncludeType(typeof(ReferralNoticeHandler));
+        options.Discovery.IncludeType(typeof(ReferralNoticeHandler)).IncludeType(typeof(IntroductionHandler));
         options.PublishMessage<ReferralNotice>().ToLocalQueue(Queue);
+        options.PublishMessage<IntroductionRequested>().ToLocalQueue(Queue);
         var delays = configuration.GetSection("Chapter:Mail:RetryDelays").Get<TimeSpan[]>() is { Length: > 0 } configured ? configured : DefaultRetryDelays;
         var inline = delays.TakeWhile(d => d <= TimeSpan.FromMinutes(1)).ToArray();
         var scheduled = delays.Skip(inline.Length).ToArray();

@@ -6,6 +6,7 @@ using System.Text.Unicode;
 using Chapter.Api.Web;
 using Chapter.Domain.Referrals;
 using Chapter.Projections.Members;
+using Chapter.Projections.Referrals;
 using MimeKit;
 
 namespace Chapter.Api.Notifications;
@@ -86,11 +87,18 @@ public sealed class MailWriter
         return this;
     }
 
-    public MimeMessage Message(MailOrigin origin, string to, string subject, Guid id, string? turnOffLink)
+    public MimeMessage Message(MailOrigin origin, IEnumerable<MailboxAddress> to, string subject, Guid id, string? turnOffLink,
+        IEnumerable<MailboxAddress>? copy = null)
     {
         var message = new MimeMessage { Subject = subject, MessageId = origin.MessageId(id) };
         message.From.Add(origin.From);
-        message.To.Add(MailboxAddress.Parse(to));
+        message.To.AddRange(to);
+        if (copy is not null)
+        {
+            message.Cc.AddRange(copy);
+            // Replies go to the people, never to the service that wrote for them.
+            message.ReplyTo.AddRange(message.To.Mailboxes.Concat(message.Cc.Mailboxes));
+        }
         message.Headers.Add("Auto-Submitted", "auto-generated");
         if (turnOffLink is not null)
         {
@@ -139,11 +147,11 @@ public static class ReferralMail
             .Paragraph(mail.T("WhyFooter", chapterName));
         var turnOff = origin.TurnOffLink(settings, notice.Kind);
         mail.Link($"TurnOff{notice.Kind}", turnOff);
-        return mail.Message(origin, settings.Choices.Email!, mail.T(subject, fromName), messageId, turnOff);
+        return mail.Message(origin, [new MailboxAddress(recipient.Name, settings.Choices.Email!)], mail.T(subject, fromName), messageId, turnOff);
     }
 
     /// <summary>"svenska (sv)": the language as its speakers name it, with its tag.</summary>
-    private static string LanguageName(string tag)
+    internal static string LanguageName(string tag)
     {
         try
         {
@@ -154,5 +162,33 @@ public static class ReferralMail
         {
             return tag;
         }
+    }
+}
+
+/// <summary>
+/// The introduction the giver asked for: to the prospect and the receiver, the giver in copy, in the referral's language.
+/// The only e-mail that carries the prospect's address, and it goes to the prospect, who agreed to be contacted.
+/// </summary>
+public static class IntroductionMail
+{
+    public static MimeMessage Compose(ReferralView referral, ProspectDetails prospect, MemberView giver, MemberView receiver, string receiverEmail,
+        string? giverEmail, string? line, string chapterName, MailOrigin origin, Guid messageId)
+    {
+        var mail = new MailWriter([referral.Language]);
+        var spoken = mail.Culture.Name == referral.Language.Split('-')[0];
+        if (!spoken)
+            mail.Paragraph(mail.T("IntroFallback", giver.Name, ReferralMail.LanguageName(referral.Language)));
+        mail.Paragraph(mail.T("IntroGreeting", prospect.Name, receiver.Name))
+            .Paragraph(mail.T("IntroLead", giver.Name));
+        if (line is { Length: > 0 })
+            mail.Paragraph($"{giver.Name}: {line}");
+        mail.Paragraph(mail.T("IntroNeed", prospect.Name, referral.Need))
+            .Paragraph(mail.T("IntroReceiver", receiver.Name, receiver.Profession, chapterName))
+            .Paragraph(mail.T("IntroAction", giver.Name))
+            .Separator()
+            .Paragraph(mail.T("IntroWhy", giver.Name, chapterName, prospect.Name));
+        MailboxAddress[] to = [new(prospect.Name, prospect.Email!), new(receiver.Name, receiverEmail)];
+        MailboxAddress[] copy = giverEmail is null ? [] : [new(giver.Name, giverEmail)];
+        return mail.Message(origin, to, mail.T("IntroSubject", prospect.Name, receiver.Name), messageId, turnOffLink: null, copy);
     }
 }

@@ -1,5 +1,6 @@
 using Chapter.Api.Access;
 using Chapter.Api.Infrastructure;
+using Chapter.Api.Notifications;
 using Chapter.Domain.Referrals;
 using Chapter.Domain.Shared;
 using Chapter.Projections.Chapters;
@@ -14,6 +15,9 @@ using Wolverine;
 namespace Chapter.Api.Referrals;
 
 /// <param name="Next">The cursor of the next page (pass it as 'after'); null on the last page.</param>
+/// <param name="Line">A word from the giver to the prospect and the receiver (at most 500 characters).</param>
+public sealed record IntroduceRequest(string? Line);
+
 public sealed record ReferralList(IReadOnlyList<ReferralView> Items, string? Next);
 
 public static class ReferralEndpoints
@@ -75,6 +79,15 @@ public static class ReferralEndpoints
             .WithName("ThankGiver")
             .WithSummary("The receiver thanks the giver and reports back what came of it")
             .WithDescription("Once, after accepting or closing. The note tells the giver what happened.");
+
+        group.MapPost("/{referralId:guid}/introduce", IntroduceAsync)
+            .RequireAuthorization(Policies.ChapterMember)
+            .WithName("IntroduceReferral")
+            .WithSummary("The giver has the prospect and the receiver introduced to each other by e-mail, with the giver in copy")
+            .WithDescription(
+                "Once per referral: a repeat answers 200 and sends nothing, and introducedAt shows when it was asked for. Needs the prospect's " +
+                "e-mail address (and their consent), and the receiver's (in their notification settings); the giver is copied when they have one. " +
+                "Written in the referral's language; one the service does not write falls back to English, and says so. line: the giver's word to both.");
 
         group.MapDelete("/{referralId:guid}/prospect", EraseProspectAsync)
             .RequireAuthorization(Policies.ChapterMember)
@@ -246,6 +259,30 @@ public static class ReferralEndpoints
         await DecideAsync(bus, chapterId, receiverCommand, caller, context, ct);
 
         var view = AsSeenBy(caller, (await ReferralProjection.GetAsync(db, chapterId, receiverCommand.ReferralId, ct))!);
+        WithETag(context, view);
+        return TypedResults.Ok(view);
+    }
+
+    private static async Task<Results<Ok<ReferralView>, ValidationProblem, ProblemHttpResult>> IntroduceAsync(
+        string chapterId, Guid referralId, IntroduceRequest? body, IMessageBus bus, NpgsqlDataSource db, TimeProvider clock, Caller caller,
+        HttpContext context, CancellationToken ct)
+    {
+        var check = new Validation();
+        var line = check.OptionalText(body?.Line, "line", 500);
+        if (!check.IsValid)
+            return (ValidationProblem)check.Problem();
+        if (await ReferralProjection.GetAsync(db, chapterId, referralId, ct) is not { } referral)
+            return Problems.NotFound($"Referral {referralId} is not in chapter '{chapterId}'.");
+        // What an e-mail needs, checked only when one would go out; who may, and when, is the decider's to say.
+        if (referral.IntroducedAt is null && referral.GiverId == caller.MemberId && referral.Prospect is { ErasedAt: null } prospect)
+        {
+            if (prospect.Email is not { Length: > 0 })
+                return Problems.Unprocessable("prospect.email", "The prospect gave no e-mail address to be introduced by.");
+            if ((await NotificationSettings.GetAsync(db, chapterId, referral.ReceiverId, ct))?.Choices.Email is null)
+                return Problems.Unprocessable("receiverId", "The receiver has no e-mail address in their notification settings.");
+        }
+        await DecideAsync(bus, chapterId, new IntroduceReferral(referralId, caller.ActingMemberId, line, clock.GetUtcNow()), caller, context, ct);
+        var view = AsSeenBy(caller, (await ReferralProjection.GetAsync(db, chapterId, referralId, ct))!);
         WithETag(context, view);
         return TypedResults.Ok(view);
     }

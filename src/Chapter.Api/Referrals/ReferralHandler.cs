@@ -20,6 +20,8 @@ public static class ReferralHandler
         var (decided, events) = Decided.Append(ReferralDecider.Decide(command.Command, before));
         var notices = new OutgoingMessages();
         notices.AddRange(ReferralNotice.For(before, events));
+        if (before is Referral.Existing { Origin: var origin })
+            notices.AddRange(events.OfType<ReferralIntroduced>().Select(i => new IntroductionRequested(origin.ChapterId, i.ReferralId, origin.GiverId, origin.ReceiverId, i.Line)));
         return (decided, events, notices);
     }
 }

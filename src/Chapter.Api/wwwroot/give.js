@@ -106,6 +106,7 @@
       form.reset();
       showMembers(search.value = '');
       say(to ? texts.saved.replace('{0}', to.name) : texts.savedPlain, 'ok');
+      if (body.prospect.email) offerIntroduction((await response.json()).id);
       return;
     }
     const problem = await response.json().catch(() => ({}));
@@ -117,6 +118,43 @@
       say(texts.other.replace('{0}', problem.detail ?? response.statusText), 'error');
     }
   });
+
+  // The confirmation offers the introduction e-mail, when the prospect gave an address to be introduced by.
+  const introduce = document.getElementById('introduce');
+  let introduceReferral = null;
+  function offerIntroduction(referralId) {
+    introduceReferral = referralId;
+    document.getElementById('introduce-status').textContent = '';
+    document.getElementById('introduce-line').value = '';
+    document.getElementById('introduce-send').disabled = false;
+    introduce.hidden = false;
+  }
+  document.getElementById('introduce-send').addEventListener('click', async () => {
+    const note = document.getElementById('introduce-status');
+    const button = document.getElementById('introduce-send');
+    button.disabled = true;
+    const line = document.getElementById('introduce-line').value.trim();
+    let answer;
+    try {
+      answer = await api(`/api/chapters/${me.chapterId}/referrals/${introduceReferral}/introduce`,
+        { method: 'POST', body: JSON.stringify(line ? { line } : {}) });
+    } catch {
+      button.disabled = false;
+      note.textContent = texts.offline;
+      note.className = 'error';
+      return;
+    }
+    if (answer.ok) {
+      note.textContent = introduce.dataset.sent;
+      note.className = 'ok';
+      return;
+    }
+    button.disabled = false;
+    const problem = await answer.json().catch(() => ({}));
+    note.textContent = introduce.dataset.failed.replace('{0}', Object.values(problem.errors ?? {}).flat().join(' ') || problem.detail || answer.statusText);
+    note.className = 'error';
+  });
+  form.addEventListener('input', () => { introduce.hidden = true; });
 
   search.addEventListener('input', () => showMembers(search.value));
 

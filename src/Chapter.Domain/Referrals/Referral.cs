@@ -10,7 +10,11 @@ public abstract record Referral
 
     public sealed record NotGiven : Referral;
 
-    public abstract record Existing(ReferralGiven Origin) : Referral;
+    public abstract record Existing(ReferralGiven Origin) : Referral
+    {
+        /// <summary>The introduction e-mail the giver asked for, if they did; whatever step the referral is at.</summary>
+        public ReferralIntroduced? Introduction { get; init; }
+    }
 
     public sealed record Given(ReferralGiven Origin) : Existing(Origin);
 
@@ -24,11 +28,12 @@ public abstract record Referral
     public static Referral Evolve(Referral state, ReferralEvent @event) => (state, @event) switch
     {
         (NotGiven, ReferralGiven given) => new Given(given),
-        (Given g, ReferralAccepted accepted) => new Accepted(g.Origin, accepted, null),
-        (Given g, ReferralDeclined declined) => new Declined(g.Origin, declined),
-        (Accepted a, ReferralClosed closed) => new Closed(a.Origin, a.Acceptance, closed, a.Thanks),
+        (Given g, ReferralAccepted accepted) => new Accepted(g.Origin, accepted, null) { Introduction = g.Introduction },
+        (Given g, ReferralDeclined declined) => new Declined(g.Origin, declined) { Introduction = g.Introduction },
+        (Accepted a, ReferralClosed closed) => new Closed(a.Origin, a.Acceptance, closed, a.Thanks) { Introduction = a.Introduction },
         (Accepted a, ReferralThanked thanked) => a with { Thanks = thanked },
         (Closed c, ReferralThanked thanked) => c with { Thanks = thanked },
+        (Existing { Introduction: null } e, ReferralIntroduced introduced) => e with { Introduction = introduced },
         (Existing e, ProspectErased) => e with { Origin = e.Origin with { SealedProspect = null } },
         _ => state,
     };

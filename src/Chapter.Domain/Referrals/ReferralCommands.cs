@@ -32,3 +32,6 @@ public sealed record ThankGiver(Guid ReferralId, Guid MemberId, string Note, Dat
 
 /// <summary>A prospect asked to be forgotten. The giver may erase their details, and so may a leader of the chapter.</summary>
 public sealed record EraseProspect(Guid ReferralId, Guid MemberId, bool MemberLeadsChapter, DateTimeOffset Now) : ReferralCommand(ReferralId, Now);
+
+/// <summary>The giver asks for the introduction e-mail between the prospect and the receiver.</summary>
+public sealed record IntroduceReferral(Guid ReferralId, Guid MemberId, string? Line, DateTimeOffset Now) : ReferralCommand(ReferralId, Now);

@@ -4,7 +4,8 @@ using static Chapter.Domain.Referrals.Referral;
 namespace Chapter.Domain.Referrals;
 
 /// <summary>
-/// The referral lifecycle: given → accepted | declined; accepted → closed; accepted | closed → thanked, once.
+/// The referral lifecycle: given → accepted | declined; accepted → closed; accepted | closed → thanked, once; and, at the
+/// giver's asking, one introduction e-mail while it is given, accepted or closed.
 /// Repeating a step with the same data changes nothing; repeating it with other data is a conflict.
 /// </summary>
 public static class ReferralDecider
@@ -22,6 +23,17 @@ public static class ReferralDecider
             throw new NotPermitted("Only the giver of a referral or a leader of the chapter may erase the prospect's details."),
         (EraseProspect, Existing { Origin.SealedProspect: null }) => [],
         (EraseProspect c, Existing) => [new ProspectErased(c.ReferralId, c.Now)],
+
+        (IntroduceReferral, NotGiven) => throw new NotFound($"Referral {command.ReferralId} does not exist."),
+        (IntroduceReferral c, Existing existing) when c.MemberId != existing.Origin.GiverId =>
+            throw new NotPermitted("Only the giver of a referral may ask for its introduction."),
+        (IntroduceReferral, Existing { Introduction: not null }) => [],
+        (IntroduceReferral, Existing { Origin.SealedProspect: null }) =>
+            throw new StateConflict("The prospect's details were erased: there is nobody left to introduce."),
+        (IntroduceReferral, Existing { Origin.ProspectConsent: false }) =>
+            throw new RuleBroken("prospect.consent", "The prospect did not agree to be contacted."),
+        (IntroduceReferral, Declined) => throw new StateConflict("The receiver declined this referral: there is nobody to introduce the prospect to."),
+        (IntroduceReferral c, Existing) => [new ReferralIntroduced(c.ReferralId, c.MemberId, c.Line, c.Now)],
 
         (ReceiverCommand, NotGiven) => throw new NotFound($"Referral {command.ReferralId} does not exist."),
         (ReceiverCommand c, Existing existing) when c.MemberId != existing.Origin.ReceiverId =>

@@ -37,5 +37,11 @@ public sealed record ReferralClosed(Guid ReferralId, Guid ReceiverId, Outcome Ou
 /// <summary>The receiver thanks the giver and reports back what came of the introduction.</summary>
 public sealed record ReferralThanked(Guid ReferralId, Guid ReceiverId, string Note, DateTimeOffset ThankedAt) : ReferralEvent(ReferralId);
 
+/// <summary>
+/// The giver asked the service to introduce the prospect and the receiver to each other by e-mail, with the giver in copy:
+/// once per referral. <see cref="Line"/> is the giver's own word to them both.
+/// </summary>
+public sealed record ReferralIntroduced(Guid ReferralId, Guid GiverId, string? Line, DateTimeOffset IntroducedAt) : ReferralEvent(ReferralId);
+
 /// <summary>The prospect's contact details were erased for good: their key is destroyed, so no copy can be read again.</summary>
 public sealed record ProspectErased(Guid ReferralId, DateTimeOffset ErasedAt) : ReferralEvent(ReferralId);

@@ -46,7 +46,8 @@ public sealed record ReferralView(
     DateTimeOffset? DeclinedAt,
     DateTimeOffset? ClosedAt,
     DateTimeOffset? ThankedAt,
-    long Version);
+    long Version,
+    DateTimeOffset? IntroducedAt = null);
 
 public sealed class ReferralProjection : IProjection
 {
@@ -85,6 +86,9 @@ public sealed class ReferralProjection : IProjection
                         "UPDATE referral_view SET status = 'closed', closed_at = $2, outcome = $3, value_amount = $4, value_currency = $5, version = $6 WHERE id = $1",
                         c.ReferralId, c.ClosedAt, Name(c.Outcome), c.Value?.Amount, c.Value?.Currency, e.Version);
                     break;
+                case ReferralIntroduced i:
+                    operations.Sql("UPDATE referral_view SET introduced_at = $2, version = $3 WHERE id = $1", i.ReferralId, i.IntroducedAt, e.Version);
+                    break;
                 case ReferralThanked t:
                     operations.Sql("UPDATE referral_view SET status = 'thanked', thanked_at = $2, thank_note = $3, version = $4 WHERE id = $1",
                         t.ReferralId, t.ThankedAt, t.Note, e.Version);
@@ -101,7 +105,7 @@ public sealed class ReferralProjection : IProjection
         """
         v.id, v.chapter_id, v.giver_id, v.receiver_id, v.status, v.need, v.temperature, v.language, v.prospect_consent, v.outcome,
         v.value_amount, v.value_currency, v.decline_reason, v.thank_note, v.given_at, v.accepted_at, v.declined_at, v.closed_at,
-        v.thanked_at, v.version, v.prospect_sealed, k.key, coalesce(v.prospect_erased_at, k.erased_at)
+        v.thanked_at, v.version, v.prospect_sealed, k.key, coalesce(v.prospect_erased_at, k.erased_at), v.introduced_at
         FROM referral_view v LEFT JOIN prospect_keys k ON k.referral_id = v.id
         """;
 
@@ -161,7 +165,8 @@ public sealed class ReferralProjection : IProjection
                 DeclinedAt: At(16),
                 ClosedAt: At(17),
                 ThankedAt: At(18),
-                Version: reader.GetInt64(19)));
+                Version: reader.GetInt64(19),
+                IntroducedAt: At(23)));
         }
         return views;
     }
