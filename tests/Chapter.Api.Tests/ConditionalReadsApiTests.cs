@@ -26,14 +26,20 @@ public sealed class ConditionalReadsApiTests(ApiFixture api) : IClassFixture<Api
         await api.WaitForProjectionsAsync();
         var c = $"/api/chapters/{scenario.ChapterId}";
 
-        // (Relationships, giving and reciprocity answer a window that ends at the moment of the read: no ETag yet.)
-        foreach (var path in new[] { c, $"{c}/members", $"{c}/members/{anna}", $"{c}/reports/weekly/2026-W47" })
+        // Relationships, giving and reciprocity answer a window that ends with the minute of the read, so two reads a
+        // moment apart match; a read that straddles a minute's end may see a new tag, which the loop allows once.
+        foreach (var path in new[] { c, $"{c}/members", $"{c}/members/{anna}", $"{c}/reports/weekly/2026-W47",
+                     $"{c}/members/{anna}/relationships", $"{c}/members/{anna}/giving", $"{c}/reciprocity" })
         {
-            var first = await leader.GetAsync(path);
-            first.StatusCode.ShouldBe(HttpStatusCode.OK, path);
-            var etag = first.Headers.ETag.ShouldNotBeNull(path);
+            HttpResponseMessage first, again;
+            var attempts = 0;
+            do
+            {
+                first = await leader.GetAsync(path);
+                first.StatusCode.ShouldBe(HttpStatusCode.OK, path);
+                again = await GetIfNoneMatchAsync(leader, path, first.Headers.ETag.ShouldNotBeNull(path));
+            } while (again.StatusCode == HttpStatusCode.OK && DateTime.UtcNow.Second < 2 && ++attempts < 2);
             first.Headers.Vary.ShouldContain("Authorization");
-            var again = await GetIfNoneMatchAsync(leader, path, etag);
             again.StatusCode.ShouldBe(HttpStatusCode.NotModified, path);
             (await again.Content.ReadAsByteArrayAsync()).ShouldBeEmpty();
             (await GetIfNoneMatchAsync(leader, path, new EntityTagHeaderValue("\"something-else\""))).StatusCode.ShouldBe(HttpStatusCode.OK, path);

@@ -163,8 +163,9 @@ public sealed class PreviousStoreApiTests
                          WHERE n.nspname = 'public' AND p.proname LIKE 'mt\_%' LOOP
                     EXECUTE format('DROP FUNCTION %s CASCADE', o.f); END LOOP;
             END $$;
-            -- The first version had no projection_state (read models scripts 003 and later).
+            -- The first version had no projection_state, nor introductions (read models scripts 003 and later).
             DROP TABLE projection_state;
+            ALTER TABLE referral_view DROP COLUMN introduced_at;
             DELETE FROM schema_versions WHERE component = 'read_models' AND version >= 3;
             INSERT INTO schema_versions (component, version, name) VALUES ('event_store', 1, '001_event_store'), ('event_store', 2, '002_projection_progress'), ('event_store', 3, '003_tenant_feed_index');
             """, connection);

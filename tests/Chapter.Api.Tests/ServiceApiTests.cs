@@ -50,6 +50,7 @@ public sealed class ServiceApiTests(ApiFixture api) : IClassFixture<ApiFixture>
             "/api/chapters/{chapterId}/events",
             "/api/me",
             "/api/chapters/{chapterId}/members/{memberId}/notifications",
+            "/api/chapters/{chapterId}/referrals/{referralId}/introduce",
             "/api/admin/outbox",
         ], ignoreOrder: true);
         document["components"]!["securitySchemes"]!["Bearer"]!["scheme"]!.GetValue<string>().ShouldBe("bearer");

@@ -26,7 +26,7 @@ public static class ReciprocityEndpoints
             .ProducesProblem(StatusCodes.Status404NotFound)
             .ProducesValidationProblem();
 
-        group.MapGet("/members/{memberId:guid}/relationships", RelationshipsAsync)
+        group.MapGet("/members/{memberId:guid}/relationships", RelationshipsAsync).WithContentETag()
             .WithName("GetRelationships")
             .WithSummary("A member's ties with the other members")
             .WithDescription(
@@ -34,7 +34,7 @@ public static class ReciprocityEndpoints
                 "interactions, each counting 1 when it happened and halving every half-life (90 days unless the chapter set another). " +
                 "No field compares what each side gave. A member reads their own; leaders and integrations read anyone's.");
 
-        group.MapGet("/members/{memberId:guid}/giving", GivingAsync)
+        group.MapGet("/members/{memberId:guid}/giving", GivingAsync).WithContentETag()
             .WithName("GetGivingProfile")
             .WithSummary("How a member's giving reached others over the last weeks")
             .WithDescription(
@@ -42,12 +42,23 @@ public static class ReciprocityEndpoints
                 "value of business won from their referrals per currency, thanks given and received, and the streak of consecutive weeks " +
                 "(in the chapter's time zone) with at least one referral given. A member reads their own; leaders and integrations read anyone's.");
 
-        group.MapGet("/reciprocity", ChapterAsync)
+        group.MapGet("/reciprocity", ChapterAsync).WithContentETag()
             .WithName("GetReciprocity")
             .WithSummary("How help circulated through the chapter over the last weeks")
             .WithDescription("Each figure's definition is in the CirculationFigures schema. Shares are 0–1, null where there was nothing to measure.");
 
         return group;
+    }
+
+    /// <summary>
+    /// The moment these windows end: the end of the current minute, not the current tick. Every event so far is inside,
+    /// a tie's strength decays by a millionth in a minute, and two reads in the same minute with nothing new between them
+    /// answer the same, so an integration polling with If-None-Match gets 304.
+    /// </summary>
+    private static DateTimeOffset EndOfThisMinute(TimeProvider clock)
+    {
+        var now = clock.GetUtcNow();
+        return new DateTimeOffset(now.Ticks - now.Ticks % TimeSpan.TicksPerMinute, TimeSpan.Zero).AddMinutes(1);
     }
 
     private static async Task<Results<Ok<RelationshipList>, ProblemHttpResult>> RelationshipsAsync(
@@ -59,7 +70,7 @@ public static class ReciprocityEndpoints
             return Problems.NotFound($"Chapter '{chapterId}' does not exist.");
         if (await MemberProjection.GetAsync(db, chapterId, memberId, ct) is null)
             return Problems.NotFound($"Member {memberId} is not in chapter '{chapterId}'.");
-        return TypedResults.Ok(new RelationshipList(MemberViews.Relationships(facts.Facts, memberId, clock.GetUtcNow()), facts.AsOf));
+        return TypedResults.Ok(new RelationshipList(MemberViews.Relationships(facts.Facts, memberId, EndOfThisMinute(clock)), facts.AsOf));
     }
 
     private static async Task<Results<Ok<GivingProfile>, ValidationProblem, ProblemHttpResult>> GivingAsync(
@@ -73,7 +84,7 @@ public static class ReciprocityEndpoints
             return Problems.NotFound($"Chapter '{chapterId}' does not exist.");
         if (await MemberProjection.GetAsync(db, chapterId, memberId, ct) is null)
             return Problems.NotFound($"Member {memberId} is not in chapter '{chapterId}'.");
-        var to = clock.GetUtcNow();
+        var to = EndOfThisMinute(clock);
         return TypedResults.Ok(MemberViews.Giving(facts.Facts, memberId, to.AddDays(-7 * (weeks ?? 12)), to) with { AsOf = facts.AsOf });
     }
 
@@ -82,7 +93,7 @@ public static class ReciprocityEndpoints
     {
         if (InvalidWeeks(weeks) is { } problem)
             return problem;
-        var to = clock.GetUtcNow();
+        var to = EndOfThisMinute(clock);
         var from = to.AddDays(-7 * (weeks ?? 12));
         if (await FactsAsync(db, chapterId, ct, activeSince: from) is not { } facts)
             return Problems.NotFound($"Chapter '{chapterId}' does not exist.");
