@@ -61,6 +61,7 @@ app.UseAuthorization();
 app.UseRateLimiter();
 
 app.MapOpenApi().AllowAnonymous();
+app.MapApiReference();
 app.MapHealthChecks("/health", new HealthCheckOptions { ResponseWriter = Projections.WriteHealthAsync }).AllowAnonymous();
 app.MapAccess();
 app.MapEventFeed();

@@ -78,9 +78,11 @@ public static class Hardening
                 headers["Cross-Origin-Opener-Policy"] = "same-origin";
                 headers["Cross-Origin-Resource-Policy"] = "same-origin";
                 var isHtml = context.Response.ContentType?.StartsWith("text/html", StringComparison.OrdinalIgnoreCase) == true;
-                headers.ContentSecurityPolicy = isHtml
-                    ? "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
-                    : "default-src 'none'; frame-ancestors 'none'";
+                headers.ContentSecurityPolicy = !isHtml ? "default-src 'none'; frame-ancestors 'none'"
+                    // The API reference's own inline scripts by their nonce; its components style themselves inline.
+                    : ApiReference.ScriptNonce(context) is { } nonce
+                        ? $"default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'self' 'nonce-{nonce}'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+                        : "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
                 // Answers to a token holder may carry personal data: no shared or browser cache keeps them.
                 if (context.Request.Headers.Authorization.Count > 0 && !headers.ContainsKey("Cache-Control"))
                     headers.CacheControl = "no-store";
