@@ -52,6 +52,23 @@ public static class NotificationSettings
         return (await ReadAsync(command, ct)).SingleOrDefault();
     }
 
+    /// <summary>The chapter's active leaders who want the weekly digest and gave an address.</summary>
+    public static async Task<IReadOnlyList<Guid>> DigestRecipientsAsync(NpgsqlDataSource db, string chapterId, CancellationToken ct)
+    {
+        await using var command = db.CreateCommand(
+            """
+            SELECT m.id FROM member_view m JOIN notification_settings n ON n.chapter_id = m.chapter_id AND n.member_id = m.id
+            WHERE m.chapter_id = $1 AND m.role = 'leader' AND m.status = 'active' AND n.weekly_digest AND n.email IS NOT NULL
+            ORDER BY m.joined_at
+            """);
+        command.Parameters.Add(new NpgsqlParameter { Value = chapterId });
+        var leaders = new List<Guid>();
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        while (await reader.ReadAsync(ct))
+            leaders.Add(reader.GetGuid(0));
+        return leaders;
+    }
+
     public static async Task<MemberNotifications> SetAsync(NpgsqlDataSource db, string chapterId, Guid memberId, NotificationChoices choices, CancellationToken ct)
     {
         await using var command = db.CreateCommand(

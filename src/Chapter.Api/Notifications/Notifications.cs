@@ -6,12 +6,15 @@ using MimeKit;
 using Npgsql;
 using Wolverine;
 using Wolverine.ErrorHandling;
+using Wolverine.Runtime.Handlers;
 
 namespace Chapter.Api.Notifications;
 
 /// <summary>Turns a referral's notice into an e-mail to the member, if they want that kind and gave an address.</summary>
 public static class ReferralNoticeHandler
 {
+    public static void Configure(HandlerChain chain) => NotificationRegistration.WaitOutTheDatabase(chain);
+
     public static async Task HandleAsync(ReferralNotice notice, Envelope envelope, NpgsqlDataSource db, IMailDelivery mail, MailOrigin origin,
         CancellationToken ct)
     {
@@ -32,6 +35,8 @@ public sealed record IntroductionRequested(string ChapterId, Guid ReferralId, Gu
 
 public static class IntroductionHandler
 {
+    public static void Configure(HandlerChain chain) => NotificationRegistration.WaitOutTheDatabase(chain);
+
     public static async Task HandleAsync(IntroductionRequested request, Envelope envelope, NpgsqlDataSource db, IMailDelivery mail, MailOrigin origin,
         ILogger<IntroductionRequested> logger, CancellationToken ct)
     {
@@ -71,6 +76,7 @@ public static class NotificationRegistration
         var publicUrl = configuration["Chapter:PublicUrl"]?.TrimEnd('/') ?? configuration["urls"]?.Split(';')[0] ?? "http://localhost:5000";
         var from = configuration["Chapter:Smtp:From"] is { Length: > 0 } configured ? MailboxAddress.Parse(configured) : new MailboxAddress("Chapter", "chapter@localhost");
         builder.Services.AddSingleton(new MailOrigin(from, publicUrl));
+        builder.Services.AddHostedService<WeeklyDigestSchedule>();
 
         if (configuration["Chapter:Smtp:Host"] is { Length: > 0 } host)
         {
@@ -87,12 +93,22 @@ public static class NotificationRegistration
         }
     }
 
+    /// <summary>A database that blinks (a restart, a failover) must not dead-letter a notice: its handler waits it out.</summary>
+    public static void WaitOutTheDatabase(HandlerChain chain) =>
+        chain.OnException<NpgsqlException>(e => e.IsTransient).Or<TimeoutException>()
+            .RetryWithCooldown(TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(30))
+            .Then.ScheduleRetry(TimeSpan.FromMinutes(2), TimeSpan.FromMinutes(10), TimeSpan.FromMinutes(30), TimeSpan.FromHours(2));
+
     /// <summary>Notices wait in a durable local queue; a delivery that fails is retried with backoff, then dead-lettered.</summary>
     public static void RouteNotifications(this WolverineOptions options, IConfiguration configuration)
     {
-        options.Discovery.IncludeType(typeof(ReferralNoticeHandler)).IncludeType(typeof(IntroductionHandler));
+        options.Discovery.IncludeType(typeof(ReferralNoticeHandler)).IncludeType(typeof(IntroductionHandler)).IncludeType(typeof(WeeklyDigestHandler));
         options.PublishMessage<ReferralNotice>().ToLocalQueue(Queue);
         options.PublishMessage<IntroductionRequested>().ToLocalQueue(Queue);
+        options.PublishMessage<WeeklyDigestDue>().ToLocalQueue(Queue);
+        options.PublishMessage<LeaderDigest>().ToLocalQueue(Queue);
+        options.OnException<WeekNotProjectedYet>().ScheduleRetry(TimeSpan.FromSeconds(30), TimeSpan.FromMinutes(2), TimeSpan.FromMinutes(10), TimeSpan.FromMinutes(30))
+            .Then.MoveToErrorQueue();
         var delays = configuration.GetSection("Chapter:Mail:RetryDelays").Get<TimeSpan[]>() is { Length: > 0 } configured ? configured : DefaultRetryDelays;
         var inline = delays.TakeWhile(d => d <= TimeSpan.FromMinutes(1)).ToArray();
         var scheduled = delays.Skip(inline.Length).ToArray();
