@@ -10,6 +10,7 @@ using Chapter.Api.Reciprocity;
 using Chapter.Api.Reports;
 using Chapter.Api.Referrals;
 using Chapter.Api.Web;
+using Chapter.Api.Webhooks;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using JasperFx;
 
@@ -18,6 +19,7 @@ var builder = WebApplication.CreateBuilder(args);
 await builder.AddChapterDatabaseAsync();
 builder.AddChapterCommands();
 builder.AddChapterNotifications();
+builder.AddChapterWebhooks();
 builder.AddChapterProjections();
 builder.AddChapterAccess();
 builder.AddChapterHardening();
@@ -75,6 +77,7 @@ app.MapReports();
 app.MapProjectionAdmin();
 app.MapNotifications();
 app.MapOutboxAdmin();
+app.MapWebhooks();
 
 await app.RunAsync();
 return 0;

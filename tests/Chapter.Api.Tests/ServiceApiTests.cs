@@ -51,6 +51,10 @@ public sealed class ServiceApiTests(ApiFixture api) : IClassFixture<ApiFixture>
             "/api/me",
             "/api/chapters/{chapterId}/members/{memberId}/notifications",
             "/api/chapters/{chapterId}/referrals/{referralId}/introduce",
+            "/api/chapters/{chapterId}/webhooks",
+            "/api/chapters/{chapterId}/webhooks/{webhookId}",
+            "/api/chapters/{chapterId}/webhooks/{webhookId}/deliveries",
+            "/api/chapters/{chapterId}/webhooks/{webhookId}/redeliver",
             "/api/admin/outbox",
         ], ignoreOrder: true);
         document["components"]!["securitySchemes"]!["Bearer"]!["scheme"]!.GetValue<string>().ShouldBe("bearer");

@@ -90,18 +90,27 @@ public static class EventFeedEndpoints
         return TypedResults.Ok(new FeedPage(items, items.Count == 0 ? Cursor(position) : items[^1].Cursor));
     }
 
-    private sealed record StoredEvent(long Sequence, string StreamId, long Version, string Type, string Data, DateTimeOffset Timestamp);
+    internal sealed record StoredEvent(long Sequence, Guid Id, string StreamId, long Version, string Type, string Data, DateTimeOffset Timestamp);
+
+    /// <summary>An event's payload as integrations see it: the prospect's sealed details left out.</summary>
+    internal static JsonNode IntegrationData(StoredEvent e)
+    {
+        var data = JsonNode.Parse(e.Data)!;
+        if (e.Type == ReferralGivenType && data is JsonObject given)
+            ShowProspect(given, ReferralId(e.StreamId), showDetails: false, new Dictionary<Guid, byte[]>());
+        return data;
+    }
 
     /// <summary>
     /// Sequence numbers are taken before commit, so they become visible out of order. Marten's high-water mark is the
     /// highest number below which nothing can still appear (its daemon waits while a transaction that could fill a gap
     /// is alive), so a poller that resumes after the last number it saw misses nothing, whichever node it asks.
     /// </summary>
-    private static async Task<IReadOnlyList<StoredEvent>> ReadCommittedAsync(NpgsqlDataSource db, string chapterId, long after, int limit, CancellationToken ct)
+    internal static async Task<IReadOnlyList<StoredEvent>> ReadCommittedAsync(NpgsqlDataSource db, string chapterId, long after, int limit, CancellationToken ct)
     {
         await using var command = db.CreateCommand(
             """
-            SELECT seq_id, stream_id, version, type, data::text, timestamp
+            SELECT seq_id, id, stream_id, version, type, data::text, timestamp
             FROM mt_events
             WHERE tenant_id = $1 AND seq_id > $2
               AND seq_id <= (SELECT last_seq_id FROM mt_event_progression WHERE name = 'HighWaterMark')
@@ -114,8 +123,8 @@ public static class EventFeedEndpoints
         var events = new List<StoredEvent>(limit);
         await using var reader = await command.ExecuteReaderAsync(ct);
         while (await reader.ReadAsync(ct))
-            events.Add(new StoredEvent(reader.GetInt64(0), reader.GetString(1), reader.GetInt64(2), reader.GetString(3), reader.GetString(4),
-                reader.GetFieldValue<DateTimeOffset>(5)));
+            events.Add(new StoredEvent(reader.GetInt64(0), reader.GetGuid(1), reader.GetString(2), reader.GetInt64(3), reader.GetString(4), reader.GetString(5),
+                reader.GetFieldValue<DateTimeOffset>(6)));
         return events;
     }
 
@@ -146,5 +155,5 @@ public static class EventFeedEndpoints
             : null;
     }
 
-    private static string Cursor(long sequence) => sequence.ToString(CultureInfo.InvariantCulture);
+    internal static string Cursor(long sequence) => sequence.ToString(CultureInfo.InvariantCulture);
 }

@@ -88,7 +88,8 @@ public static class Database
     {
         var db = app.Services.GetRequiredService<NpgsqlDataSource>();
         await app.Services.GetRequiredService<IDocumentStore>().Storage.ApplyAllConfiguredChangesToDatabaseAsync();
-        await SchemaMigrator.MigrateAsync(db, ReadModelSchema.Migrations.Concat(AccessTokens.Migrations).Concat(Notifications.NotificationSettings.Migrations));
+        await SchemaMigrator.MigrateAsync(db, ReadModelSchema.Migrations.Concat(AccessTokens.Migrations).Concat(Notifications.NotificationSettings.Migrations)
+            .Concat(Webhooks.WebhookStore.Migrations));
         await PreviousStoreImport.ImportAsync(db, app.Logger);
         await ActivityProjection.EnsureSchemaAsync(db);
         if (app.Services.GetService<LocalPostgresCluster>() is { } cluster)

@@ -22,7 +22,7 @@ public sealed class MailNotDelivered(string message, bool mayRecover, Exception?
 public sealed record SmtpSettings(string Host, int Port, string? User, string? Password, bool UseTls);
 
 /// <summary>SMTP through MailKit, one connection per message: notifications are few, and a fresh connection never goes stale.</summary>
-public sealed class SmtpDelivery(SmtpSettings settings) : IMailDelivery
+public sealed class SmtpDelivery(SmtpSettings settings, Webhooks.DeliveryMetrics metrics) : IMailDelivery
 {
     public async Task DeliverAsync(MimeMessage message, CancellationToken ct)
     {
@@ -40,12 +40,14 @@ public sealed class SmtpDelivery(SmtpSettings settings) : IMailDelivery
         }
         catch (SmtpCommandException e)
         {
+            metrics.MailFailures.Add(1);
             // 4xx: the server asks us to come back later; 5xx: it will never take this message.
             throw new MailNotDelivered($"The SMTP server answered {(int)e.StatusCode} ({e.ErrorCode}).", (int)e.StatusCode < 500, e);
         }
         catch (Exception e) when (e is SmtpProtocolException or IOException or SocketException or TimeoutException
                                       or ServiceNotConnectedException or AuthenticationException)
         {
+            metrics.MailFailures.Add(1);
             throw new MailNotDelivered($"The SMTP server at {settings.Host}:{settings.Port} could not be reached or spoke wrongly: {e.GetType().Name}.", true, e);
         }
     }

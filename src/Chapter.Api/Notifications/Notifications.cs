@@ -81,8 +81,9 @@ public static class NotificationRegistration
         if (configuration["Chapter:Smtp:Host"] is { Length: > 0 } host)
         {
             var useTls = configuration.GetValue("Chapter:Smtp:UseTls", true);
-            builder.Services.AddSingleton<IMailDelivery>(new SmtpDelivery(new SmtpSettings(host, configuration.GetValue("Chapter:Smtp:Port", useTls ? 587 : 25),
-                configuration["Chapter:Smtp:User"], configuration["Chapter:Smtp:Password"], useTls)));
+            var smtp = new SmtpSettings(host, configuration.GetValue("Chapter:Smtp:Port", useTls ? 587 : 25),
+                configuration["Chapter:Smtp:User"], configuration["Chapter:Smtp:Password"], useTls);
+            builder.Services.AddSingleton<IMailDelivery>(services => new SmtpDelivery(smtp, services.GetRequiredService<Webhooks.DeliveryMetrics>()));
         }
         else
         {

@@ -1,0 +1,130 @@
+using System.Security.Cryptography;
+using Chapter.Projections;
+using Npgsql;
+using NpgsqlTypes;
+
+namespace Chapter.Api.Webhooks;
+
+/// <param name="Position">The feed position of the last event delivered or passed over: the next delivery is of the first event after it.</param>
+/// <param name="FailingSince">When the event after <paramref name="Position"/> first failed; null while deliveries succeed.</param>
+public sealed record WebhookView(Guid Id, string ChapterId, string Url, IReadOnlyList<string> Events, string Label, DateTimeOffset CreatedAt,
+    string CreatedBy, long Position, int Attempts, DateTimeOffset? FailingSince, DateTimeOffset NextAttemptAt);
+
+/// <summary>A webhook as registered: the one time its secret is shown.</summary>
+public sealed record RegisteredWebhook(Guid Id, string Url, IReadOnlyList<string> Events, string Label, DateTimeOffset CreatedAt, long Position, string Secret);
+
+/// <param name="Outcome">delivered | failed | dead-lettered.</param>
+/// <param name="StatusCode">The receiver's HTTP status, when it answered.</param>
+public sealed record DeliveryView(Guid Id, long Position, string Cursor, Guid EventId, string EventType, int Attempt, string Outcome, int? StatusCode,
+    string? Error, DateTimeOffset AttemptedAt);
+
+/// <summary>The webhooks' tables: registrations, their places in the feed and leases, and every delivery attempt.</summary>
+public static class WebhookStore
+{
+    public static IReadOnlyList<Migration> Migrations { get; } =
+        Migration.FromEmbeddedScripts(typeof(WebhookStore).Assembly, "webhooks", "Chapter.Api.Webhooks.Schema");
+
+    private const string Columns = "id, chapter_id, url, events, label, created_at, created_by, position, attempts, failing_since, next_attempt_at";
+
+    /// <summary>Standard Webhooks' form: "whsec_" and the base64 of 32 random bytes, the HMAC key.</summary>
+    public static string NewSecret() => "whsec_" + Convert.ToBase64String(RandomNumberGenerator.GetBytes(32));
+
+    public static byte[] Key(string secret) => Convert.FromBase64String(secret["whsec_".Length..]);
+
+    /// <summary>Registers a webhook that starts after the chapter's last committed event: it hears what happens from now on.</summary>
+    public static async Task<RegisteredWebhook> RegisterAsync(NpgsqlDataSource db, string chapterId, string url, IReadOnlyList<string> events, string label,
+        string createdBy, CancellationToken ct)
+    {
+        var (id, secret) = (Guid.CreateVersion7(), NewSecret());
+        await using var command = db.CreateCommand(
+            """
+            INSERT INTO webhooks (id, chapter_id, url, events, label, secret, created_by, position)
+            VALUES ($1, $2, $3, $4, $5, $6, $7,
+                    coalesce((SELECT max(seq_id) FROM mt_events WHERE tenant_id = $2
+                              AND seq_id <= (SELECT last_seq_id FROM mt_event_progression WHERE name = 'HighWaterMark')), 0))
+            RETURNING created_at, position
+            """);
+        foreach (var value in new object[] { id, chapterId, url, events.ToArray(), label, secret, createdBy })
+            command.Parameters.Add(new NpgsqlParameter { Value = value });
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        await reader.ReadAsync(ct);
+        return new RegisteredWebhook(id, url, events, label, reader.GetFieldValue<DateTimeOffset>(0), reader.GetInt64(1), secret);
+    }
+
+    public static async Task<WebhookView?> GetAsync(NpgsqlDataSource db, string chapterId, Guid id, CancellationToken ct)
+    {
+        await using var command = db.CreateCommand($"SELECT {Columns} FROM webhooks WHERE chapter_id = $1 AND id = $2 AND deleted_at IS NULL");
+        command.Parameters.Add(new NpgsqlParameter { Value = chapterId });
+        command.Parameters.Add(new NpgsqlParameter { Value = id });
+        return (await ReadAsync(command, ct)).SingleOrDefault();
+    }
+
+    public static async Task<(IReadOnlyList<WebhookView> Items, string? Next)> ListAsync(NpgsqlDataSource db, string chapterId, PageRequest page, CancellationToken ct)
+    {
+        await using var command = db.CreateCommand(
+            $"""
+             SELECT {Columns} FROM webhooks
+             WHERE chapter_id = $1 AND deleted_at IS NULL AND ($2::timestamptz IS NULL OR (created_at, id) > ($2, $3::uuid))
+             ORDER BY created_at, id LIMIT $4
+             """);
+        command.Parameters.Add(new NpgsqlParameter { Value = chapterId });
+        command.Parameters.Add(new NpgsqlParameter { Value = page.AfterAt, NpgsqlDbType = NpgsqlDbType.TimestampTz });
+        command.Parameters.Add(new NpgsqlParameter { Value = page.AfterId, NpgsqlDbType = NpgsqlDbType.Uuid });
+        command.Parameters.Add(new NpgsqlParameter { Value = page.RowsToRead });
+        return page.Cut(await ReadAsync(command, ct), w => new PageCursor(w.CreatedAt, w.Id));
+    }
+
+    public static async Task<bool> DeleteAsync(NpgsqlDataSource db, string chapterId, Guid id, CancellationToken ct)
+    {
+        await using var command = db.CreateCommand("UPDATE webhooks SET deleted_at = now() WHERE chapter_id = $1 AND id = $2 AND deleted_at IS NULL");
+        command.Parameters.Add(new NpgsqlParameter { Value = chapterId });
+        command.Parameters.Add(new NpgsqlParameter { Value = id });
+        return await command.ExecuteNonQueryAsync(ct) == 1;
+    }
+
+    /// <summary>Sends again from a feed position: the events after it are delivered anew, in order.</summary>
+    public static async Task<bool> RewindAsync(NpgsqlDataSource db, string chapterId, Guid id, long from, CancellationToken ct)
+    {
+        await using var command = db.CreateCommand(
+            """
+            UPDATE webhooks SET position = $3, attempts = 0, failing_since = NULL, next_attempt_at = now(), lease_owner = NULL, lease_until = NULL
+            WHERE chapter_id = $1 AND id = $2 AND deleted_at IS NULL
+            """);
+        command.Parameters.Add(new NpgsqlParameter { Value = chapterId });
+        command.Parameters.Add(new NpgsqlParameter { Value = id });
+        command.Parameters.Add(new NpgsqlParameter { Value = from });
+        return await command.ExecuteNonQueryAsync(ct) == 1;
+    }
+
+    public static async Task<(IReadOnlyList<DeliveryView> Items, string? Next)> DeliveriesAsync(NpgsqlDataSource db, Guid webhookId, PageRequest page, CancellationToken ct)
+    {
+        await using var command = db.CreateCommand(
+            """
+            SELECT id, position, event_id, event_type, attempt, outcome, status_code, error, attempted_at FROM webhook_deliveries
+            WHERE webhook_id = $1 AND ($2::timestamptz IS NULL OR (attempted_at, id) > ($2, $3::uuid))
+            ORDER BY attempted_at, id LIMIT $4
+            """);
+        command.Parameters.Add(new NpgsqlParameter { Value = webhookId });
+        command.Parameters.Add(new NpgsqlParameter { Value = page.AfterAt, NpgsqlDbType = NpgsqlDbType.TimestampTz });
+        command.Parameters.Add(new NpgsqlParameter { Value = page.AfterId, NpgsqlDbType = NpgsqlDbType.Uuid });
+        command.Parameters.Add(new NpgsqlParameter { Value = page.RowsToRead });
+        var rows = new List<DeliveryView>();
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        while (await reader.ReadAsync(ct))
+            rows.Add(new DeliveryView(reader.GetGuid(0), reader.GetInt64(1), Feed.EventFeedEndpoints.Cursor(reader.GetInt64(1)), reader.GetGuid(2),
+                reader.GetString(3), reader.GetInt32(4), reader.GetString(5), reader.IsDBNull(6) ? null : reader.GetInt32(6),
+                reader.IsDBNull(7) ? null : reader.GetString(7), reader.GetFieldValue<DateTimeOffset>(8)));
+        return page.Cut(rows, d => new PageCursor(d.AttemptedAt, d.Id));
+    }
+
+    private static async Task<List<WebhookView>> ReadAsync(NpgsqlCommand command, CancellationToken ct)
+    {
+        var found = new List<WebhookView>();
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        while (await reader.ReadAsync(ct))
+            found.Add(new WebhookView(reader.GetGuid(0), reader.GetString(1), reader.GetString(2), reader.GetFieldValue<string[]>(3), reader.GetString(4),
+                reader.GetFieldValue<DateTimeOffset>(5), reader.GetString(6), reader.GetInt64(7), reader.GetInt32(8),
+                reader.IsDBNull(9) ? null : reader.GetFieldValue<DateTimeOffset>(9), reader.GetFieldValue<DateTimeOffset>(10)));
+        return found;
+    }
+}
