@@ -47,7 +47,31 @@ public static class RequestJson
             else if (context.JsonTypeInfo.ElementType == typeof(string) && schema.Items is null or Microsoft.OpenApi.OpenApiSchema { Type: null })
                 schema.Items = new Microsoft.OpenApi.OpenApiSchema { Type = Microsoft.OpenApi.JsonSchemaType.String };
             return Task.CompletedTask;
+        })
+        .AddDocumentTransformer((document, _, _) =>
+        {
+            // A nullable enum comes out as oneOf [{enum: [null]}, $ref] and its enum lists null among its values: 3.1's way
+            // of saying it, which 3.0 readers (NSwag among them) turn into a second enum that cannot read a value. In 3.0
+            // terms: the enum holds its values, and the property is allOf [$ref] with nullable.
+            foreach (var component in document.Components?.Schemas?.Values.OfType<Microsoft.OpenApi.OpenApiSchema>() ?? [])
+            {
+                if (component.Enum is { Count: > 0 } values)
+                    foreach (var none in values.Where(v => v is null).ToList())
+                        values.Remove(none);
+                foreach (var (name, property) in component.Properties?.ToList() ?? [])
+                    component.Properties![name] = NullableIn30(property);
+            }
+            foreach (var operation in document.Paths?.Values.SelectMany(path => path.Operations?.Values.AsEnumerable() ?? []) ?? [])
+                foreach (var content in operation.RequestBody?.Content?.Values ?? [])
+                    if (content.Schema is { } body)
+                        content.Schema = NullableIn30(body);
+            return Task.CompletedTask;
         });
+
+    private static Microsoft.OpenApi.IOpenApiSchema NullableIn30(Microsoft.OpenApi.IOpenApiSchema schema) =>
+        schema is Microsoft.OpenApi.OpenApiSchema { OneOf: [Microsoft.OpenApi.OpenApiSchema { Type: Microsoft.OpenApi.JsonSchemaType.Null }, Microsoft.OpenApi.OpenApiSchemaReference reference] }
+            ? new Microsoft.OpenApi.OpenApiSchema { AllOf = [reference], Type = Microsoft.OpenApi.JsonSchemaType.Null }
+            : schema;
 
     /// <summary>A GET or HEAD with a body is a client's mistake (a proxy may drop the body): say so instead of ignoring it.</summary>
     public static void UseNoBodyOnReads(this WebApplication app) =>

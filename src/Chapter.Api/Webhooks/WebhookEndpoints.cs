@@ -68,7 +68,7 @@ public static class WebhookEndpoints
     }
 
     private static async Task<Results<Created<RegisteredWebhook>, ValidationProblem, ProblemHttpResult>> RegisterAsync(
-        string chapterId, WebhookRequest body, NpgsqlDataSource db, WebhookTargets targets, Caller caller, CancellationToken ct)
+        string chapterId, WebhookRequest body, NpgsqlDataSource db, WebhookTargets targets, Caller caller, HttpContext context, CancellationToken ct)
     {
         var check = new Validation();
         var url = check.Text(body.Url, "url", 2000);
@@ -81,6 +81,8 @@ public static class WebhookEndpoints
         if (await ChapterProjection.GetAsync(db, chapterId, ct) is null)
             return Problems.NotFound($"Chapter '{chapterId}' does not exist.");
         var registered = await WebhookStore.RegisterAsync(db, chapterId, url, events, label, caller.Actor, ct);
+        // The answer holds the secret: no cache keeps it.
+        context.Response.Headers.CacheControl = "no-store";
         return TypedResults.Created($"/api/chapters/{chapterId}/webhooks/{registered.Id}", registered);
     }
 
