@@ -75,4 +75,38 @@ public sealed class PagingApiTests(ApiFixture api) : IClassFixture<ApiFixture>
         var seen = first["items"]!.AsArray().Concat(second["items"]!.AsArray()).Select(i => i!["id"]!.GetValue<string>()).ToList();
         seen.Distinct().Count().ShouldBe(4, "the second page goes on after the first, not shifted by the new referral");
     }
+
+    [Fact]
+    public async Task One_to_ones_and_webhooks_page_too_and_a_member_lists_only_their_own_one_to_ones()
+    {
+        var scenario = await new Scenario(api).WithChapterAsync();
+        var leader = scenario.As(await scenario.AddLeaderAsync("Lena"));
+        var (anna, bram, cleo) = (await scenario.AddMemberAsync("Anna"), await scenario.AddMemberAsync("Bram"), await scenario.AddMemberAsync("Cleo"));
+        var c = $"/api/chapters/{scenario.ChapterId}";
+        var today = DateOnly.FromDateTime(DateTime.UtcNow).AddDays(-1);
+        // Two on the same day, so the order within a day (by id) is paged through too.
+        foreach (var (a, b, daysAgo) in new[] { (anna, bram, 0), (anna, cleo, 0), (bram, cleo, 3), (anna, bram, 10), (bram, cleo, 12) })
+            (await leader.PostAsJsonAsync($"{c}/one-to-ones", new { memberA = a, memberB = b, date = today.AddDays(-daysAgo), note = "Coffee" }))
+                .StatusCode.ShouldBe(HttpStatusCode.Created);
+        for (var i = 0; i < 3; i++)
+            (await leader.PostAsJsonAsync($"{c}/webhooks", new { url = "https://93.184.216.34/hook", events = new[] { "*" }, label = $"crm {i}" }))
+                .StatusCode.ShouldBe(HttpStatusCode.Created);
+
+        foreach (var (path, count, limit) in new[] { ($"{c}/one-to-ones", 5, 2), ($"{c}/webhooks", 3, 2) })
+        {
+            var paged = (await PagesAsync(leader, path, limit)).SelectMany(p => p).ToList();
+            paged.Count.ShouldBe(count, path);
+            paged.Distinct().Count().ShouldBe(count, path);
+            paged.ShouldBe(await AllAtOnceAsync(leader, path), path);
+        }
+        var all = (await (await leader.GetAsync($"{c}/one-to-ones")).ReadJsonAsync())["items"]!.AsArray();
+        all.Select(o => DateOnly.Parse(o!["date"]!.GetValue<string>())).ShouldBeInOrder(SortDirection.Descending);
+        all[0]!["note"]!.GetValue<string>().ShouldBe("Coffee");
+
+        var annas = (await (await scenario.As(anna).GetAsync($"{c}/one-to-ones")).ReadJsonAsync())["items"]!.AsArray();
+        annas.Count.ShouldBe(3);
+        annas.ShouldAllBe(o => o!["memberA"]!.GetValue<Guid>() == anna || o["memberB"]!.GetValue<Guid>() == anna);
+        (await scenario.As(anna).GetAsync($"{c}/one-to-ones?memberId={bram}")).StatusCode.ShouldBe(HttpStatusCode.Forbidden);
+        (await (await leader.GetAsync($"{c}/one-to-ones?memberId={cleo}")).ReadJsonAsync())["items"]!.AsArray().Count.ShouldBe(3);
+    }
 }

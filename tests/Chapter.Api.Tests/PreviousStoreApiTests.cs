@@ -116,7 +116,7 @@ public sealed class PreviousStoreApiTests
     private static Task<Dictionary<string, string>> ReadEverythingAsync(HttpClient leader, string chapterId, Guid[] members, Guid[] referrals)
     {
         var c = $"/api/chapters/{chapterId}";
-        var paths = new List<string> { c, $"{c}/members", $"{c}/referrals", $"{c}/reciprocity?weeks=12", $"{c}/reports/weekly/latest", $"{c}/events" };
+        var paths = new List<string> { c, $"{c}/members", $"{c}/referrals", $"{c}/one-to-ones", $"{c}/reciprocity?weeks=12", $"{c}/reports/weekly/latest", $"{c}/events" };
         paths.AddRange(referrals.Select(r => $"{c}/referrals/{r}"));
         paths.AddRange(members.SelectMany(m => new[] { $"{c}/members/{m}", $"{c}/members/{m}/relationships", $"{c}/members/{m}/giving?weeks=12" }));
         return ReadEverythingAsync(leader, chapterId, paths);
@@ -166,6 +166,7 @@ public sealed class PreviousStoreApiTests
             -- The first version had no projection_state, nor introductions (read models scripts 003 and later).
             DROP TABLE projection_state;
             ALTER TABLE referral_view DROP COLUMN introduced_at;
+            DROP TABLE one_to_one_view;
             DELETE FROM schema_versions WHERE component = 'read_models' AND version >= 3;
             INSERT INTO schema_versions (component, version, name) VALUES ('event_store', 1, '001_event_store'), ('event_store', 2, '002_projection_progress'), ('event_store', 3, '003_tenant_feed_index');
             """, connection);

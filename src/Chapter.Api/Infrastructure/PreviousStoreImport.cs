@@ -64,6 +64,9 @@ public static class PreviousStoreImport
             END $$;
             """, ct);
 
+        // The inline views the first version had are there already; the one it had not is filled from the imported events.
+        await ExecuteAsync(connection, transaction, Chapter.Projections.ReadModelSchema.Migrations.Single(m => m.Name == "007_one_to_ones_from_events").Sql, ct);
+
         await using var count = new NpgsqlCommand("SELECT count(*) FROM mt_events", connection, transaction);
         var imported = (long)(await count.ExecuteScalarAsync(ct))!;
         await transaction.CommitAsync(ct);

@@ -3,6 +3,7 @@ using Chapter.Api.Infrastructure;
 using Chapter.Domain.OneToOnes;
 using Chapter.Projections.Chapters;
 using Chapter.Projections.Members;
+using Chapter.Projections.OneToOnes;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Npgsql;
 using Wolverine;
@@ -11,7 +12,8 @@ namespace Chapter.Api.OneToOnes;
 
 public sealed record RecordOneToOneRequest(Guid? Id, Guid? MemberA, Guid? MemberB, DateOnly? Date, string? Note);
 
-public sealed record OneToOneView(Guid Id, Guid MemberA, Guid MemberB, DateOnly Date, string? Note);
+/// <param name="Next">The cursor of the next page (pass it as 'after'); null on the last page.</param>
+public sealed record OneToOneList(IReadOnlyList<OneToOneView> Items, string? Next);
 
 public static class OneToOneEndpoints
 {
@@ -30,7 +32,33 @@ public static class OneToOneEndpoints
             .WithDescription("date is the day it was held (YYYY-MM-DD, not in the future in the chapter's time zone). An optional client id makes retries safe. One-to-ones count toward tie strength. " +
                 "A member records the one-to-ones they took part in; a leader may record any.");
 
+        group.MapGet("/", ListAsync)
+            .RequireAuthorization(Policies.ChapterData)
+            .WithName("ListOneToOnes")
+            .WithSummary("List a chapter's one-to-ones, the latest held first")
+            .WithDescription("memberId: those that member took part in. A member lists their own; leaders and integrations list all. " +
+                "A page at a time: 'limit' 1–500 (default 50); pass the answer's 'next' as 'after' for the next page, until 'next' is null.");
+
         return group;
+    }
+
+    private static async Task<Results<Ok<OneToOneList>, ValidationProblem, ProblemHttpResult>> ListAsync(
+        string chapterId, Guid? memberId, int? limit, string? after, NpgsqlDataSource db, Caller caller, CancellationToken ct)
+    {
+        var check = new Validation();
+        var page = check.Page(limit, after);
+        if (!check.IsValid)
+            return (ValidationProblem)check.Problem();
+        if (caller is { IsMember: true, IsLeader: false })
+        {
+            if (memberId is { } asked && asked != caller.ActingMemberId)
+                return Problems.Forbidden("A member lists the one-to-ones they took part in: leave 'memberId' out, or send your own id.");
+            memberId = caller.ActingMemberId;
+        }
+        if (await ChapterProjection.GetAsync(db, chapterId, ct) is null)
+            return Problems.NotFound($"Chapter '{chapterId}' does not exist.");
+        var (items, next) = await OneToOneProjection.ListAsync(db, chapterId, memberId, page, ct);
+        return TypedResults.Ok(new OneToOneList(items, next));
     }
 
     private static async Task<Results<Created<OneToOneView>, Ok<OneToOneView>, ValidationProblem, ProblemHttpResult>> RecordAsync(
