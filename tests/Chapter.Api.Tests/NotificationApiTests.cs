@@ -124,6 +124,7 @@ public sealed class NotificationApiTests(NotificationApiTests.Fixture fixture) :
         var (anna, bram) = (await scenario.AddMemberAsync("Anna"), await scenario.AddMemberAsync("Bram"));
         var address = await WantsMailAsync(scenario, bram);
         var refusedBefore = Smtp.Refused.Count;
+        using var counted = new CountedMeasurements("chapter.mail.failed_attempts");
 
         Smtp.RefuseNext(3);
         await scenario.GiveAsync(anna, bram);
@@ -132,6 +133,7 @@ public sealed class NotificationApiTests(NotificationApiTests.Fixture fixture) :
         var refused = Smtp.Refused.Skip(refusedBefore).ToList();
         refused.Count.ShouldBe(3);
         refused.ShouldAllBe(id => id == mail.MessageId);
+        counted["chapter.mail.failed_attempts"].ShouldBeGreaterThanOrEqualTo(3);
         await Task.Delay(TimeSpan.FromSeconds(1));
         Smtp.To(address).Count.ShouldBe(1);
     }

@@ -143,6 +143,7 @@ public sealed class WebhookApiTests(WebhookApiTests.Fixture fixture) : IClassFix
     [Fact]
     public async Task A_dead_receiver_holds_up_only_its_own_webhook_gives_an_event_up_after_a_while_and_can_be_sent_it_again()
     {
+        using var counted = new CountedMeasurements("chapter.webhooks.failed_attempts", "chapter.webhooks.dead_letters");
         await using var dead = await TestWebhookReceiver.StartAsync();
         await using var healthy = await TestWebhookReceiver.StartAsync();
         dead.Failing = true;
@@ -170,6 +171,9 @@ public sealed class WebhookApiTests(WebhookApiTests.Fixture fixture) : IClassFix
         deadLettered["eventId"]!.GetValue<Guid>().ShouldBe(ids[0]);
         deliveries.Where(d => d!["eventId"]!.GetValue<Guid>() == ids[0]).Select(d => d!["attempt"]!.GetValue<int>())
             .ShouldBe(Enumerable.Range(1, deadLettered["attempt"]!.GetValue<int>()), "attempt after attempt, with growing waits");
+
+        counted["chapter.webhooks.failed_attempts"].ShouldBeGreaterThan(0);
+        counted["chapter.webhooks.dead_letters"].ShouldBeGreaterThan(0);
 
         // Once it answers again, redelivering from the start sends everything, in order.
         dead.Failing = false;
