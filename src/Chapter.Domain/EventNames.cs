@@ -1,4 +1,5 @@
 using Chapter.Domain.Chapters;
+using Chapter.Domain.Meetings;
 using Chapter.Domain.Members;
 using Chapter.Domain.OneToOnes;
 using Chapter.Domain.Referrals;
@@ -26,5 +27,8 @@ public static class EventNames
         [typeof(ProspectErased)] = "referral.prospect-erased.v1",
         [typeof(ReferralIntroduced)] = "referral.introduced.v1",
         [typeof(OneToOneHeld)] = "one-to-one.held.v1",
+        [typeof(MeetingOpened)] = "meeting.opened.v1",
+        [typeof(AttendanceMarked)] = "meeting.attendance-marked.v1",
+        [typeof(MeetingClosed)] = "meeting.closed.v1",
     };
 }

@@ -66,6 +66,7 @@ public static class ChapterEventStore
         options.Projections.Add(new Members.MemberProjection(), ProjectionLifecycle.Inline);
         options.Projections.Add(new Referrals.ReferralProjection(), ProjectionLifecycle.Inline);
         options.Projections.Add(new OneToOnes.OneToOneProjection(), ProjectionLifecycle.Inline);
+        options.Projections.Add(new Meetings.MeetingProjection(), ProjectionLifecycle.Inline);
 
         activity.Options.BatchSize = activityBatchSize;
         options.Events.Subscribe(activity);

@@ -34,6 +34,10 @@ public sealed class AccessWorld : IAsyncLifetime
         (await Chapter.Operator.DeleteAsync($"/api/chapters/{Chapter.ChapterId}/members/{Giver}/tokens/{revokedId}"))
             .StatusCode.ShouldBe(HttpStatusCode.NoContent);
 
+        // The receiver has an address, so an introduction can be asked for.
+        (await Chapter.As(Receiver).PutAsJsonAsync($"{C}/members/{Receiver}/notifications",
+            new { email = "bram@example.nl", referralReceived = false, referralUpdates = false, weeklyDigest = false })).StatusCode.ShouldBe(HttpStatusCode.OK);
+
         Principals["no token"] = Api.ClientWith(null);
         Principals["other member"] = Chapter.As(Other);
         Principals["leader"] = Chapter.As(Leader);
@@ -65,6 +69,17 @@ public sealed class AccessWorld : IAsyncLifetime
     {
         var issued = await Chapter.Operator.PostAsJsonAsync($"{C}/integrations", new { label = "matrix" });
         return (await issued.ReadJsonAsync())["id"]!.GetValue<Guid>();
+    }
+
+    /// <summary>A day no meeting of this chapter has yet: one a day, so each call takes a day of its own, in the past.</summary>
+    public DateOnly FreshMeetingDay() => DateOnly.FromDateTime(DateTime.UtcNow).AddDays(-Interlocked.Increment(ref _meetingDays));
+
+    private int _meetingDays;
+
+    public async Task<Guid> FreshMeetingAsync()
+    {
+        var opened = await Chapter.Operator.PostAsJsonAsync($"{C}/meetings", new { date = FreshMeetingDay() });
+        return (await opened.ReadJsonAsync())["id"]!.GetValue<Guid>();
     }
 
     public async Task DisposeAsync() => await ((IAsyncLifetime)Api).DisposeAsync();
@@ -138,6 +153,24 @@ public sealed class AccessMatrixApiTests(AccessWorld world) : IClassFixture<Acce
         ["projection status"] = new("GET", Party.Giver, _ => At("/api/admin/projections"), 401, 403, 403, 403, 403, 403, 401, 200),
         ["projection rebuild"] = new("POST", Party.Giver, _ => At("/api/admin/projections/activity/rebuild"), 401, 403, 403, 403, 403, 403, 401, 202),
         ["who am i"] = new("GET", Party.Giver, _ => At("/api/me"), 401, 200, 200, 200, 200, 200, 401, 200),
+        ["notification settings"] = new("GET", Party.Giver, w => At($"{w.C}/members/{w.Giver}/notifications"), 401, 200, 403, 200, 403, 404, 401, 403),
+        ["set notification settings"] = new("PUT", Party.Giver, w => At($"{w.C}/members/{w.Giver}/notifications",
+                new { email = "anna@example.se", referralReceived = true, referralUpdates = true, weeklyDigest = false }),
+            401, 200, 403, 200, 403, 404, 401, 403),
+        ["introduce"] = new("POST", Party.Giver, async w => ($"{w.C}/referrals/{await w.FreshReferralAsync()}/introduce", new { }),
+            401, 200, 403, 403, 403, 404, 401, 403),
+        ["list one-to-ones"] = new("GET", Party.Giver, w => At($"{w.C}/one-to-ones"), 401, 200, 200, 200, 200, 404, 401, 403),
+        ["register webhook"] = new("POST", Party.Giver, w => At($"{w.C}/webhooks", new { url = "https://93.184.216.34/hook", events = new[] { "*" }, label = "crm" }),
+            401, 403, 403, 201, 403, 404, 401, 201),
+        ["list webhooks"] = new("GET", Party.Giver, w => At($"{w.C}/webhooks"), 401, 403, 403, 200, 403, 404, 401, 200),
+        ["outbox"] = new("GET", Party.Giver, _ => At("/api/admin/outbox"), 401, 403, 403, 403, 403, 403, 401, 200),
+        ["open meeting"] = new("POST", Party.Giver, w => At($"{w.C}/meetings", new { date = w.FreshMeetingDay() }), 401, 403, 403, 201, 403, 404, 401, 201),
+        ["list meetings"] = new("GET", Party.Giver, w => At($"{w.C}/meetings"), 401, 200, 200, 200, 200, 404, 401, 403),
+        ["read meeting"] = new("GET", Party.Giver, async w => ($"{w.C}/meetings/{await w.FreshMeetingAsync()}", null), 401, 200, 200, 200, 200, 404, 401, 403),
+        ["mark attendance"] = new("PUT", Party.Giver, async w => ($"{w.C}/meetings/{await w.FreshMeetingAsync()}/attendance/{w.Giver}", new { status = "present" }),
+            401, 403, 403, 200, 403, 404, 401, 200),
+        ["close meeting"] = new("POST", Party.Giver, async w => ($"{w.C}/meetings/{await w.FreshMeetingAsync()}/close", null),
+            401, 403, 403, 200, 403, 404, 401, 200),
     };
 
     public static TheoryData<string> Endpoints => new(Rows.Keys);

@@ -28,6 +28,8 @@ public sealed class ApiFixture : WebApplicationFactory<Program>, IAsyncLifetime
     public Dictionary<string, string> Settings { get; } = new()
     {
         ["Chapter:RateLimit:WritesPerMinute"] = "1000000",
+        // Without SMTP the service writes e-mails as files: into a folder of the test's own, not the repository's .data/mail.
+        ["Chapter:Mail:PickupDirectory"] = Path.Combine(Path.GetTempPath(), $"chapter-test-mail-{Guid.NewGuid():N}"),
     };
 
     public async Task InitializeAsync() => await StartOnAsync(await TestPostgres.CreateDatabaseAsync());

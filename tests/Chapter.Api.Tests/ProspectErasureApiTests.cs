@@ -90,6 +90,42 @@ public sealed class ProspectErasureApiTests(ApiFixture api) : IClassFixture<ApiF
         api.Logs.Lines.Where(line => line.Contains(Name) || line.Contains(Email) || line.Contains("Vermeulen")).ShouldBeEmpty();
     }
 
+    [Fact]
+    public async Task A_substitutes_name_is_never_stored_in_clear_and_once_erased_nothing_opens_it()
+    {
+        const string substitute = "Dora Holmqvist-Aalto";
+        var scenario = await new Scenario(api).WithChapterAsync();
+        var leader = scenario.As(await scenario.AddLeaderAsync("Lena"));
+        var anna = await scenario.AddMemberAsync("Anna");
+        var meetings = $"/api/chapters/{scenario.ChapterId}/meetings";
+        var meeting = (await (await leader.PostAsJsonAsync(meetings, new { date = DateOnly.FromDateTime(DateTime.UtcNow).AddDays(-2) })).ReadJsonAsync())["id"]!.GetValue<Guid>();
+        (await leader.PutAsJsonAsync($"{meetings}/{meeting}/attendance/{anna}", new { status = "substitute", substitute = new { name = substitute, profession = "Baker" } }))
+            .StatusCode.ShouldBe(HttpStatusCode.OK);
+        await api.WaitForProjectionsAsync();
+
+        (await RowsHoldingAsync(substitute)).ShouldBeEmpty();
+        var keyId = Chapter.Projections.Meetings.MeetingProjection.SubstituteKeyId(meeting, anna);
+        (await OpenedSubstituteAsync(keyId)).ShouldBe(substitute, "the key still opens it, which the check below must see");
+
+        (await scenario.As(anna).DeleteAsync($"{meetings}/{meeting}/attendance/{anna}/substitute")).StatusCode.ShouldBe(HttpStatusCode.Forbidden);
+        (await leader.DeleteAsync($"{meetings}/{meeting}/attendance/{anna}/substitute")).StatusCode.ShouldBe(HttpStatusCode.NoContent);
+
+        (await OpenedSubstituteAsync(keyId)).ShouldBeNull();
+        (await RowsHoldingAsync(substitute)).ShouldBeEmpty();
+        var read = await (await leader.GetAsync($"{meetings}/{meeting}")).ReadJsonAsync();
+        read["attendance"]!.AsArray().Single(a => a!["memberId"]!.GetValue<Guid>() == anna)!["substitute"]!["name"]!.GetValue<string>().ShouldBe("erased");
+        api.Logs.Lines.Where(line => line.Contains("Holmqvist")).ShouldBeEmpty();
+    }
+
+    /// <summary>The substitute's name as the key left in the database opens it from the event, or null.</summary>
+    private async Task<string?> OpenedSubstituteAsync(Guid keyId)
+    {
+        var key = await api.ScalarTextAsync("SELECT coalesce(encode(key, 'base64'), '') FROM prospect_keys WHERE referral_id = $1", keyId);
+        var sealedName = await api.ScalarTextAsync(
+            "SELECT data->>'sealedSubstitute' FROM mt_events WHERE type = 'meeting.attendance-marked.v1' AND data->>'sealedSubstitute' IS NOT NULL LIMIT 1");
+        return key.Length == 0 ? null : Chapter.Projections.Prospects.ProspectSeal.Open(Convert.FromBase64String(key), keyId, sealedName)?.Name;
+    }
+
     private async Task ShouldBeErasedEverywhereAsync(Scenario scenario, HttpClient leader, Guid id)
     {
         foreach (var reader in new[] { leader, scenario.As((await (await leader.GetAsync($"{scenario.Referrals}/{id}")).ReadJsonAsync())["receiverId"]!.GetValue<Guid>()) })

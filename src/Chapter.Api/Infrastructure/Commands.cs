@@ -1,9 +1,11 @@
 using Chapter.Api.Chapters;
+using Chapter.Api.Meetings;
 using Chapter.Api.Members;
 using Chapter.Api.Notifications;
 using Chapter.Api.OneToOnes;
 using Chapter.Api.Referrals;
 using Chapter.Domain.Chapters;
+using Chapter.Domain.Meetings;
 using Chapter.Domain.Members;
 using Chapter.Domain.OneToOnes;
 using Chapter.Domain.Referrals;
@@ -32,7 +34,8 @@ public static class Commands
                 .IncludeType(typeof(ReferralHandler))
                 .IncludeType(typeof(MemberHandler))
                 .IncludeType(typeof(ChapterHandler))
-                .IncludeType(typeof(OneToOneHandler));
+                .IncludeType(typeof(OneToOneHandler))
+                .IncludeType(typeof(MeetingHandler));
             options.RouteNotifications(builder.Configuration);
             options.Policies.AutoApplyTransactions();
             options.Policies.UseDurableLocalQueues();
@@ -60,6 +63,8 @@ public static class Commands
             Member.Initial, Member.Evolve, s => s.State, (id, state) => new(id, state)), ProjectionLifecycle.Live);
         options.Projections.Add(new StreamFold<ChapterStream, ChapterState, ChapterEvent>(
             ChapterState.Initial, ChapterState.Evolve, s => s.State, (id, state) => new(id, state)), ProjectionLifecycle.Live);
+        options.Projections.Add(new StreamFold<MeetingStream, Meeting, MeetingEvent>(
+            Meeting.Initial, Meeting.Evolve, s => s.State, (id, state) => new(id, state)), ProjectionLifecycle.Live);
         options.Projections.Add(new StreamFold<OneToOneStream, OneToOne, OneToOneHeld>(
             OneToOne.Initial, OneToOne.Evolve, s => s.State, (id, state) => new(id, state)), ProjectionLifecycle.Live);
     }
