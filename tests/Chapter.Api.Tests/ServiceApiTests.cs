@@ -51,6 +51,8 @@ public sealed class ServiceApiTests(ApiFixture api) : IClassFixture<ApiFixture>
             "/api/me",
             "/api/chapters/{chapterId}/members/{memberId}/notifications",
             "/api/chapters/{chapterId}/referrals/{referralId}/introduce",
+            "/api/chapters/{chapterId}/members/{memberId}/profile",
+            "/api/chapters/{chapterId}/asks",
             "/api/chapters/{chapterId}/meetings",
             "/api/chapters/{chapterId}/meetings/{meetingId}",
             "/api/chapters/{chapterId}/meetings/{meetingId}/attendance/{memberId}",

@@ -119,3 +119,39 @@ public sealed class OneToOneSpecs
     public void A_member_who_left_holds_no_more_one_to_ones() =>
         Should.Throw<RuleBroken>(() => OneToOneDecider.Decide(Record(b: B with { Active = false }), OneToOne.Initial)).Field.ShouldBe("memberB");
 }
+
+public sealed class MemberProfileSpecs
+{
+    private static readonly Guid Anna = Guid.Parse("00000000-0000-0000-0000-00000000000a");
+    private static readonly DateTimeOffset T0 = new(2026, 11, 16, 8, 0, 0, TimeSpan.Zero);
+    private static readonly MemberJoined Joined = new(Anna, "stockholm-city", "Anna", "Accountant", ["sv"], T0);
+    private static readonly MemberProfile Profile = MemberProfile.Empty with { Ask = "Introductions to new restaurant owners", Skills = "Bookkeeping" };
+    private static readonly MemberProfileChanged Changed = new(Anna, Profile, T0.AddDays(1));
+
+    private static MemberEvent[] Decide(MemberEvent[] given, MemberCommand when) =>
+        MemberDecider.Decide(when, given.Aggregate(Member.Initial, Member.Evolve));
+
+    [Fact]
+    public void A_member_tells_the_chapter_what_they_are_looking_for() =>
+        Decide([Joined], new ChangeMemberProfile(Anna, Profile, T0.AddDays(1))).ShouldBe([Changed]);
+
+    [Fact]
+    public void The_same_profile_again_changes_nothing() =>
+        Decide([Joined, Changed], new ChangeMemberProfile(Anna, Profile with { }, T0.AddDays(2))).ShouldBeEmpty();
+
+    [Fact]
+    public void A_new_ask_is_a_change_and_the_old_one_stays_in_the_history()
+    {
+        var next = Profile with { Ask = "A caterer for corporate events" };
+        Decide([Joined, Changed], new ChangeMemberProfile(Anna, next, T0.AddDays(3))).ShouldBe([new MemberProfileChanged(Anna, next, T0.AddDays(3))]);
+    }
+
+    [Fact]
+    public void A_details_change_keeps_the_profile() =>
+        Decide([Joined, Changed, new MemberDetailsChanged(Anna, "Anna B", "Accountant", ["sv"], MemberRole.Member, T0.AddDays(2))],
+            new ChangeMemberProfile(Anna, Profile, T0.AddDays(3))).ShouldBeEmpty();
+
+    [Fact]
+    public void A_member_who_left_keeps_their_profile_as_it_was() =>
+        Should.Throw<StateConflict>(() => Decide([Joined, new MemberLeft(Anna, T0.AddDays(5))], new ChangeMemberProfile(Anna, Profile, T0.AddDays(6))));
+}

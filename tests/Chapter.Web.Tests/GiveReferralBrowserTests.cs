@@ -65,6 +65,24 @@ public sealed class GiveReferralBrowserTests(BrowserFixture browser) : IClassFix
     }
 
     [Fact]
+    public async Task Picking_the_receiver_shows_what_they_are_looking_for()
+    {
+        var chapter = await BrowserChapter.CreateAsync(browser);
+        (await chapter.Api[chapter.Bram].PutAsJsonAsync($"/api/chapters/{chapter.Id}/members/{chapter.Bram}/profile",
+            new { ask = "Companies moving offices this year", idealReferral = "An office manager planning a move" })).EnsureSuccessStatusCode();
+        var page = await SignedInAsync(await browser.PhoneAsync(), chapter);
+        var ask = page.Locator("#receiver-ask");
+        await Assertions.Expect(ask).ToBeHiddenAsync();
+
+        await page.GetByLabel("To member").SelectOptionAsync(new SelectOptionValue { Label = "Bram de Vries · Realtor" });
+        await Assertions.Expect(ask).ToContainTextAsync("Looking for: Companies moving offices this year");
+        await Assertions.Expect(ask).ToContainTextAsync("Ideal referral: An office manager planning a move");
+
+        await page.GetByLabel("To member").SelectOptionAsync(new SelectOptionValue { Index = 0 });
+        await Assertions.Expect(ask).ToBeHiddenAsync();
+    }
+
+    [Fact]
     public async Task The_consent_box_blocks_submission()
     {
         var chapter = await BrowserChapter.CreateAsync(browser);

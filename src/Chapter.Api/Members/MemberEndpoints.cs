@@ -12,6 +12,11 @@ namespace Chapter.Api.Members;
 
 public sealed record AddMemberRequest(string? Name, string? Profession, string[]? Languages, string? Role);
 
+/// <param name="Ask">What the member is looking for now. Each field: optional, up to 500 characters, any language.</param>
+public sealed record ProfileRequest(string? Ask, string? IdealReferral, string? Goals, string? Accomplishments, string? Interests, string? Networks, string? Skills);
+
+public sealed record AskList(IReadOnlyList<MemberProjection.AskView> Items);
+
 public sealed record MemberDetailsRequest(string? Name, string? Profession, string[]? Languages, string? Role);
 
 /// <param name="Next">The cursor of the next page (pass it as 'after'); null on the last page.</param>
@@ -56,8 +61,55 @@ public static class MemberEndpoints
             .WithSummary("Mark a member as having left the chapter")
             .WithDescription("A member who left can no longer give or receive referrals, and their tokens stop working; their history stays. Repeating it changes nothing.");
 
+        group.MapGet("/{memberId:guid}/profile", ProfileAsync)
+            .RequireAuthorization(Policies.ChapterData)
+            .WithName("GetMemberProfile")
+            .WithSummary("A member's profile: their ask, ideal referral, goals, accomplishments, interests, networks and skills");
+
+        group.MapPut("/{memberId:guid}/profile", ChangeProfileAsync)
+            .RequireAuthorization(Policies.ChapterMember)
+            .WithName("ChangeMemberProfile")
+            .WithSummary("Write a member's profile (the member, or a leader)")
+            .WithDescription("Send every field as it should be; a field left out or empty is cleared. Each change is kept as an event, so the history of asks is too.");
+
+        routes.MapGet("/api/chapters/{chapterId}/asks", AsksAsync).WithTags("Members")
+            .RequireAuthorization(Policies.ChapterData)
+            .ProducesProblem(StatusCodes.Status404NotFound)
+            .WithName("ListAsks")
+            .WithSummary("What each active member is looking for now, the newest ask first: for the meeting, and for whoever gives a referral");
+
         return group;
     }
+
+    private static async Task<Results<Ok<MemberProjection.ProfileView>, ProblemHttpResult>> ProfileAsync(
+        string chapterId, Guid memberId, NpgsqlDataSource db, CancellationToken ct) =>
+        await MemberProjection.GetAsync(db, chapterId, memberId, ct) is null
+            ? Problems.NotFound($"Member {memberId} is not in chapter '{chapterId}'.")
+            : TypedResults.Ok(await MemberProjection.ProfileAsync(db, memberId, ct));
+
+    private static async Task<Results<Ok<MemberProjection.ProfileView>, ValidationProblem, ProblemHttpResult>> ChangeProfileAsync(
+        string chapterId, Guid memberId, ProfileRequest body, IMessageBus bus, NpgsqlDataSource db, TimeProvider clock, Caller caller, HttpContext context,
+        CancellationToken ct)
+    {
+        if (!caller.IsLeader && caller.MemberId != memberId)
+            return Problems.Forbidden("A member writes their own profile; a leader may write any member's.");
+        var check = new Validation();
+        string? Field(string? value, string name) => check.OptionalText(value, name, 500);
+        var profile = new MemberProfile(Field(body.Ask, "ask"), Field(body.IdealReferral, "idealReferral"), Field(body.Goals, "goals"),
+            Field(body.Accomplishments, "accomplishments"), Field(body.Interests, "interests"), Field(body.Networks, "networks"), Field(body.Skills, "skills"));
+        if (!check.IsValid)
+            return (ValidationProblem)check.Problem();
+        if (await MemberProjection.GetAsync(db, chapterId, memberId, ct) is null)
+            return Problems.NotFound($"Member {memberId} is not in chapter '{chapterId}'.");
+        await bus.InvokeForTenantAsync<Decided>(chapterId,
+            new DecideMember(MemberDecider.StreamId(memberId), new ChangeMemberProfile(memberId, profile, clock.GetUtcNow()), RequestMetadata.For(context, caller)), ct);
+        return TypedResults.Ok(await MemberProjection.ProfileAsync(db, memberId, ct));
+    }
+
+    private static async Task<Results<Ok<AskList>, ProblemHttpResult>> AsksAsync(string chapterId, NpgsqlDataSource db, CancellationToken ct) =>
+        await ChapterProjection.GetAsync(db, chapterId, ct) is null
+            ? Problems.NotFound($"Chapter '{chapterId}' does not exist.")
+            : TypedResults.Ok(new AskList(await MemberProjection.AsksAsync(db, chapterId, ct)));
 
     private static async Task<Results<Created<MemberView>, ValidationProblem, ProblemHttpResult>> AddAsync(
         string chapterId, AddMemberRequest body, IMessageBus bus, NpgsqlDataSource db, TimeProvider clock, Caller caller, HttpContext context, CancellationToken ct)

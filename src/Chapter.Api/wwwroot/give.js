@@ -25,6 +25,7 @@
       if (words && !`${member.name} ${member.profession}`.toLocaleLowerCase().includes(words)) continue;
       receiver.add(new Option(`${member.name} · ${member.profession}`, member.id, false, member.id === chosen));
     }
+    showAsk();
   }
 
   function read() {
@@ -156,12 +157,27 @@
   });
   form.addEventListener('input', () => { introduce.hidden = true; });
 
+  // What the chosen receiver is looking for, under their name: give what they asked for.
+  let asks = new Map();
+  function showAsk() {
+    const box = document.getElementById('receiver-ask');
+    const ask = asks.get(receiver.value);
+    box.hidden = !ask;
+    if (!ask) return;
+    box.querySelector('.ask-text').textContent = ask.ask;
+    box.querySelector('.ideal').hidden = !ask.idealReferral;
+    box.querySelector('.ideal-text').textContent = ask.idealReferral ?? '';
+  }
+  receiver.addEventListener('change', showAsk);
+
   search.addEventListener('input', () => showMembers(search.value));
 
   (async () => {
     const answer = await api('/api/me');
     if (answer.status === 401) { signInAgain(); return; }
     me = await answer.json();
+    const answered = await api(`/api/chapters/${me.chapterId}/asks`);
+    if (answered.ok) asks = new Map((await answered.json()).items.map(a => [a.memberId, a]));
     const list = await window.chapterSession.list(`/api/chapters/${me.chapterId}/members`);
     members = list.items.filter(m => m.status === 'active' && m.id !== me.memberId)
       .sort((a, b) => a.name.localeCompare(b.name));

@@ -19,7 +19,20 @@ public sealed record MemberDetailsChanged(
     Guid MemberId, string Name, string Profession, IReadOnlyList<string> Languages, MemberRole Role, DateTimeOffset ChangedAt)
     : MemberEvent(MemberId);
 
+/// <summary>What a member tells the chapter about themselves; every field is optional, short, in any language.</summary>
+/// <param name="Ask">What they are looking for now: the referral they would most like.</param>
+public sealed record MemberProfile(
+    string? Ask, string? IdealReferral, string? Goals, string? Accomplishments, string? Interests, string? Networks, string? Skills)
+{
+    public static MemberProfile Empty { get; } = new(null, null, null, null, null, null, null);
+}
+
+/// <summary>The member's profile as it is now; each change is kept, so the history of their asks is too.</summary>
+public sealed record MemberProfileChanged(Guid MemberId, MemberProfile Profile, DateTimeOffset ChangedAt) : MemberEvent(MemberId);
+
 public abstract record MemberCommand(Guid MemberId, DateTimeOffset Now);
+
+public sealed record ChangeMemberProfile(Guid MemberId, MemberProfile Profile, DateTimeOffset Now) : MemberCommand(MemberId, Now);
 
 public sealed record JoinChapter(
     Guid MemberId, string ChapterId, string Name, string Profession, IReadOnlyList<string> Languages, DateTimeOffset Now,
@@ -37,17 +50,21 @@ public abstract record Member
     public static Member Initial { get; } = new NotJoined();
 
     public sealed record NotJoined : Member;
-    public sealed record Active(MemberJoined Joining) : Member;
+    public sealed record Active(MemberJoined Joining) : Member
+    {
+        public MemberProfile Profile { get; init; } = MemberProfile.Empty;
+    }
     public sealed record Left(MemberJoined Joining, MemberLeft Leaving) : Member;
 
     public static Member Evolve(Member state, MemberEvent @event) => (state, @event) switch
     {
         (NotJoined, MemberJoined joined) => new Active(joined),
         (Active active, MemberLeft left) => new Left(active.Joining, left),
-        (Active active, MemberDetailsChanged changed) => new Active(active.Joining with
+        (Active active, MemberDetailsChanged changed) => active with
         {
-            Name = changed.Name, Profession = changed.Profession, Languages = changed.Languages, Role = changed.Role,
-        }),
+            Joining = active.Joining with { Name = changed.Name, Profession = changed.Profession, Languages = changed.Languages, Role = changed.Role },
+        },
+        (Active active, MemberProfileChanged changed) => active with { Profile = changed.Profile },
         _ => state,
     };
 }
@@ -68,6 +85,10 @@ public static class MemberDecider
         (ChangeMemberDetails c, Member.Active) => [new MemberDetailsChanged(c.MemberId, c.Name, c.Profession, c.Languages, c.Role, c.Now)],
         (ChangeMemberDetails c, Member.Left) => throw new StateConflict($"Member {c.MemberId} has left the chapter; their details stay as they were."),
         (ChangeMemberDetails c, Member.NotJoined) => throw new NotFound($"Member {c.MemberId} does not exist."),
+        (ChangeMemberProfile c, Member.Active { Profile: var now }) when now == c.Profile => [],
+        (ChangeMemberProfile c, Member.Active) => [new MemberProfileChanged(c.MemberId, c.Profile, c.Now)],
+        (ChangeMemberProfile c, Member.Left) => throw new StateConflict($"Member {c.MemberId} has left the chapter; their profile stays as it was."),
+        (ChangeMemberProfile c, Member.NotJoined) => throw new NotFound($"Member {c.MemberId} does not exist."),
         _ => throw new StateConflict($"Cannot {command.GetType().Name} a member who is {state.GetType().Name}."),
     };
 }

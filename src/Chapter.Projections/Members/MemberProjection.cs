@@ -42,6 +42,17 @@ public sealed class MemberProjection : IProjection
                     operations.Sql("UPDATE member_view SET name = $2, profession = $3, languages = $4, role = $5, version = $6 WHERE id = $1",
                         c.MemberId, c.Name, c.Profession, c.Languages.ToArray(), RoleName(c.Role), e.Version);
                     break;
+                case MemberProfileChanged p:
+                    operations.Sql(
+                        """
+                        INSERT INTO member_profile_view (member_id, chapter_id, ask, ideal_referral, goals, accomplishments, interests, networks, skills, changed_at)
+                        SELECT $1, chapter_id, $2, $3, $4, $5, $6, $7, $8, $9 FROM member_view WHERE id = $1
+                        ON CONFLICT (member_id) DO UPDATE SET ask = EXCLUDED.ask, ideal_referral = EXCLUDED.ideal_referral, goals = EXCLUDED.goals,
+                            accomplishments = EXCLUDED.accomplishments, interests = EXCLUDED.interests, networks = EXCLUDED.networks,
+                            skills = EXCLUDED.skills, changed_at = EXCLUDED.changed_at
+                        """, p.MemberId, Text(p.Profile.Ask), Text(p.Profile.IdealReferral), Text(p.Profile.Goals), Text(p.Profile.Accomplishments),
+                        Text(p.Profile.Interests), Text(p.Profile.Networks), Text(p.Profile.Skills), p.ChangedAt);
+                    break;
                 case MemberLeft l:
                     operations.Sql("UPDATE member_view SET status = $2, left_at = $3, version = $4 WHERE id = $1",
                         l.MemberId, Left, l.LeftAt, e.Version);
@@ -49,6 +60,45 @@ public sealed class MemberProjection : IProjection
             }
         }
         return Task.CompletedTask;
+    }
+
+    private static object Text(string? value) => (object?)value ?? DBNull.Value;
+
+    /// <param name="ChangedAt">When the member last changed it; null when they never wrote one.</param>
+    public sealed record ProfileView(Guid MemberId, string? Ask, string? IdealReferral, string? Goals, string? Accomplishments, string? Interests,
+        string? Networks, string? Skills, DateTimeOffset? ChangedAt);
+
+    /// <summary>An active member's current ask, for the meeting and for the give page.</summary>
+    public sealed record AskView(Guid MemberId, string Name, string Profession, string Ask, string? IdealReferral, DateTimeOffset ChangedAt);
+
+    public static async Task<ProfileView> ProfileAsync(NpgsqlDataSource db, Guid memberId, CancellationToken ct)
+    {
+        await using var command = db.CreateCommand(
+            "SELECT ask, ideal_referral, goals, accomplishments, interests, networks, skills, changed_at FROM member_profile_view WHERE member_id = $1");
+        command.Parameters.Add(new NpgsqlParameter { Value = memberId });
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        if (!await reader.ReadAsync(ct))
+            return new ProfileView(memberId, null, null, null, null, null, null, null, null);
+        string? At(int i) => reader.IsDBNull(i) ? null : reader.GetString(i);
+        return new ProfileView(memberId, At(0), At(1), At(2), At(3), At(4), At(5), At(6), reader.GetFieldValue<DateTimeOffset>(7));
+    }
+
+    public static async Task<IReadOnlyList<AskView>> AsksAsync(NpgsqlDataSource db, string chapterId, CancellationToken ct)
+    {
+        await using var command = db.CreateCommand(
+            """
+            SELECT m.id, m.name, m.profession, p.ask, p.ideal_referral, p.changed_at
+            FROM member_profile_view p JOIN member_view m ON m.id = p.member_id
+            WHERE p.chapter_id = $1 AND p.ask IS NOT NULL AND m.status = 'active'
+            ORDER BY p.changed_at DESC, m.id
+            """);
+        command.Parameters.Add(new NpgsqlParameter { Value = chapterId });
+        var asks = new List<AskView>();
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        while (await reader.ReadAsync(ct))
+            asks.Add(new AskView(reader.GetGuid(0), reader.GetString(1), reader.GetString(2), reader.GetString(3),
+                reader.IsDBNull(4) ? null : reader.GetString(4), reader.GetFieldValue<DateTimeOffset>(5)));
+        return asks;
     }
 
     public static string RoleName(MemberRole role) => role == MemberRole.Leader ? "leader" : "member";
