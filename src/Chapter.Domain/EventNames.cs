@@ -15,6 +15,7 @@ public static class EventNames
     public static IReadOnlyDictionary<Type, string> All { get; } = new Dictionary<Type, string>
     {
         [typeof(ChapterCreated)] = "chapter.created.v1",
+        [typeof(ContactSpheresSet)] = "chapter.contact-spheres-set.v1",
         [typeof(MemberJoined)] = "member.joined.v1",
         [typeof(MemberLeft)] = "member.left.v1",
         [typeof(MemberDetailsChanged)] = "member.details-changed.v1",

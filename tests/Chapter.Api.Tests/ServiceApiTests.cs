@@ -53,6 +53,8 @@ public sealed class ServiceApiTests(ApiFixture api) : IClassFixture<ApiFixture>
             "/api/chapters/{chapterId}/referrals/{referralId}/introduce",
             "/api/chapters/{chapterId}/members/{memberId}/profile",
             "/api/chapters/{chapterId}/asks",
+            "/api/chapters/{chapterId}/members/{memberId}/suggestions",
+            "/api/chapters/{chapterId}/contact-spheres",
             "/api/chapters/{chapterId}/meetings",
             "/api/chapters/{chapterId}/meetings/{meetingId}",
             "/api/chapters/{chapterId}/meetings/{meetingId}/attendance/{memberId}",

@@ -155,3 +155,39 @@ public sealed class MemberProfileSpecs
     public void A_member_who_left_keeps_their_profile_as_it_was() =>
         Should.Throw<StateConflict>(() => Decide([Joined, new MemberLeft(Anna, T0.AddDays(5))], new ChangeMemberProfile(Anna, Profile, T0.AddDays(6))));
 }
+
+public sealed class ContactSphereSpecs
+{
+    private static readonly DateTimeOffset T0 = new(2026, 11, 16, 8, 0, 0, TimeSpan.Zero);
+    private static readonly ChapterCreated Created = new("stockholm-city", "Stockholm City", "Europe/Stockholm", "SEK", T0);
+    private static readonly ContactSphere Property = new("Property", ["Realtor", "Mortgage adviser", "Mover"]);
+
+    private static ChapterEvent[] Decide(ChapterEvent[] given, ChapterCommand when) =>
+        ChapterDecider.Decide(when, given.Aggregate(ChapterState.Initial, ChapterState.Evolve));
+
+    [Fact]
+    public void Leaders_group_professions_into_spheres() =>
+        Decide([Created], new SetContactSpheres("stockholm-city", [Property], T0.AddDays(1)))
+            .ShouldBe([new ContactSpheresSet("stockholm-city", [Property], T0.AddDays(1))], new ContactSpheresComparer());
+
+    [Fact]
+    public void The_same_spheres_again_change_nothing() =>
+        Decide([Created, new ContactSpheresSet("stockholm-city", [Property], T0.AddDays(1))],
+            new SetContactSpheres("stockholm-city", [new ContactSphere("Property", ["Realtor", "Mortgage adviser", "Mover"])], T0.AddDays(2))).ShouldBeEmpty();
+
+    [Fact]
+    public void A_profession_belongs_to_one_sphere() =>
+        Should.Throw<RuleBroken>(() => Decide([Created],
+            new SetContactSpheres("stockholm-city", [Property, new ContactSphere("Moving", ["mover"])], T0))).Field.ShouldBe("spheres");
+
+    [Fact]
+    public void A_chapter_that_does_not_exist_has_no_spheres() =>
+        Should.Throw<NotFound>(() => Decide([], new SetContactSpheres("nowhere", [Property], T0)));
+
+    private sealed class ContactSpheresComparer : IEqualityComparer<ChapterEvent>
+    {
+        public bool Equals(ChapterEvent? x, ChapterEvent? y) => x is ContactSpheresSet a && y is ContactSpheresSet b && a.ChapterId == b.ChapterId && a.SetAt == b.SetAt
+            && a.Spheres.Count == b.Spheres.Count && a.Spheres.Zip(b.Spheres).All(p => p.First.Name == p.Second.Name && p.First.Professions.SequenceEqual(p.Second.Professions));
+        public int GetHashCode(ChapterEvent obj) => obj.ChapterId.GetHashCode();
+    }
+}

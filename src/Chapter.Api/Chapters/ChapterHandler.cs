@@ -4,7 +4,7 @@ using Wolverine.Marten;
 
 namespace Chapter.Api.Chapters;
 
-public sealed record DecideChapter(string StreamKey, CreateChapter Command, EventMetadata Metadata) : IStreamCommand;
+public sealed record DecideChapter(string StreamKey, ChapterCommand Command, EventMetadata Metadata) : IStreamCommand;
 
 public sealed record ChapterStream(string Id, ChapterState State);
 

@@ -1,5 +1,6 @@
 using Chapter.Api.Access;
 using Chapter.Api.Infrastructure;
+using Chapter.Domain.Chapters;
 using Chapter.Projections.Activity;
 using Chapter.Projections.Chapters;
 using Chapter.Projections.Members;
@@ -10,6 +11,14 @@ using Npgsql;
 namespace Chapter.Api.Reciprocity;
 
 public sealed record RelationshipList(IReadOnlyList<Tie> Items, AsOf AsOf);
+
+public sealed record SuggestionList(IReadOnlyList<Suggestion> Items, AsOf AsOf);
+
+public sealed record ContactSphereRequest(string? Name, string[]? Professions);
+
+public sealed record ContactSpheresRequest(ContactSphereRequest[]? Spheres);
+
+public sealed record ContactSphereList(IReadOnlyList<ContactSphere> Spheres);
 
 /// <summary>
 /// Reads from the async activity projection: how help circulates, never who owes whom. Each answer
@@ -41,6 +50,24 @@ public static class ReciprocityEndpoints
                 "Over the last `weeks` weeks (default 12): referrals given and to how many distinct people, referrals received and from how many, " +
                 "value of business won from their referrals per currency, thanks given and received, and the streak of consecutive weeks " +
                 "(in the chapter's time zone) with at least one referral given. A member reads their own; leaders and integrations read anyone's.");
+
+        group.MapGet("/members/{memberId:guid}/suggestions", SuggestionsAsync)
+            .WithName("GetSuggestions")
+            .WithSummary("Whom this member should meet next: up to 5, each with the reasons")
+            .WithDescription(
+                "Reasons: noTieYet; weakTie (with its strength); sharedContactSphere (the chapter's spheres); askMatches (words their ask shares with " +
+                "this member's profile). No tie comes first, then the weakest ties. Never a member who left, never one met in the last 30 days. " +
+                "It ranks members to meet, never members by merit. A member reads their own; leaders and integrations read anyone's.");
+
+        group.MapGet("/contact-spheres", SpheresAsync)
+            .WithName("GetContactSpheres")
+            .WithSummary("The chapter's contact spheres: professions that serve the same clients");
+
+        group.MapPut("/contact-spheres", SetSpheresAsync)
+            .RequireAuthorization(Policies.ManageChapter)
+            .WithName("SetContactSpheres")
+            .WithSummary("Group the chapter's professions into contact spheres (leaders)")
+            .WithDescription("Send every sphere as it should be: {spheres: [{name, professions: [...]}]}. A profession belongs to one sphere.");
 
         group.MapGet("/reciprocity", ChapterAsync).WithContentETag()
             .WithName("GetReciprocity")
@@ -98,6 +125,59 @@ public static class ReciprocityEndpoints
         if (await FactsAsync(db, chapterId, ct, activeSince: from) is not { } facts)
             return Problems.NotFound($"Chapter '{chapterId}' does not exist.");
         return TypedResults.Ok(Circulation.Compute(facts.Facts, from, to) with { AsOf = facts.AsOf });
+    }
+
+    private static async Task<Results<Ok<SuggestionList>, ProblemHttpResult>> SuggestionsAsync(
+        string chapterId, Guid memberId, NpgsqlDataSource db, TimeProvider clock, Caller caller, CancellationToken ct)
+    {
+        if (NotOwn(caller, memberId) is { } refused)
+            return refused;
+        if (await FactsAsync(db, chapterId, ct) is not { } facts)
+            return Problems.NotFound($"Chapter '{chapterId}' does not exist.");
+        if (await MemberProjection.GetAsync(db, chapterId, memberId, ct) is not { Active: true } member)
+            return Problems.NotFound($"Member {memberId} is not an active member of chapter '{chapterId}'.");
+        var (active, _) = await MemberProjection.ListAsync(db, chapterId, new Projections.PageRequest(Projections.PageRequest.MaxLimit, null), ct);
+        var asks = (await MemberProjection.AsksAsync(db, chapterId, ct)).ToDictionary(a => a.MemberId, a => a.Ask);
+        var profile = await MemberProjection.ProfileAsync(db, memberId, ct);
+        var me = new SuggestionMember(member.Id, member.Name, member.Profession, profile.Ask, string.Join(' ',
+            new[] { member.Profession, profile.IdealReferral, profile.Goals, profile.Accomplishments, profile.Interests, profile.Networks, profile.Skills }
+                .Where(t => t is not null)));
+        var candidates = active.Where(m => m.Active).Select(m => new SuggestionMember(m.Id, m.Name, m.Profession, asks.GetValueOrDefault(m.Id), "")).ToList();
+        var spheres = await ChapterProjection.SpheresAsync(db, chapterId, ct);
+        return TypedResults.Ok(new SuggestionList(Suggestions.For(facts.Facts, me, candidates, spheres, EndOfThisMinute(clock)), facts.AsOf));
+    }
+
+    private static async Task<Results<Ok<ContactSphereList>, ProblemHttpResult>> SpheresAsync(string chapterId, NpgsqlDataSource db, CancellationToken ct) =>
+        await ChapterProjection.GetAsync(db, chapterId, ct) is null
+            ? Problems.NotFound($"Chapter '{chapterId}' does not exist.")
+            : TypedResults.Ok(new ContactSphereList(await ChapterProjection.SpheresAsync(db, chapterId, ct)));
+
+    private static async Task<Results<Ok<ContactSphereList>, ValidationProblem, ProblemHttpResult>> SetSpheresAsync(
+        string chapterId, ContactSpheresRequest body, Wolverine.IMessageBus bus, NpgsqlDataSource db, TimeProvider clock, Caller caller, HttpContext context,
+        CancellationToken ct)
+    {
+        var check = new Validation();
+        var spheres = new List<ContactSphere>();
+        if (body.Spheres is null)
+            check.Add("spheres", "'spheres' is required: a list of {name, professions}, empty to have none.");
+        else if (body.Spheres.Length > 50)
+            check.Add("spheres", "'spheres' can hold at most 50 spheres.");
+        else
+            for (var i = 0; i < body.Spheres.Length; i++)
+            {
+                var name = check.Text(body.Spheres[i].Name, $"spheres[{i}].name");
+                var professions = body.Spheres[i].Professions ?? [];
+                if (professions.Length is 0 or > 100)
+                    check.Add($"spheres[{i}].professions", "Each sphere holds 1 to 100 professions.");
+                spheres.Add(new ContactSphere(name, professions.Select((p, j) => check.Text(p, $"spheres[{i}].professions[{j}]")).Distinct().ToList()));
+            }
+        if (!check.IsValid)
+            return (ValidationProblem)check.Problem();
+        if (await ChapterProjection.GetAsync(db, chapterId, ct) is null)
+            return Problems.NotFound($"Chapter '{chapterId}' does not exist.");
+        await bus.InvokeForTenantAsync<Decided>(chapterId, new Chapters.DecideChapter(Domain.Chapters.ChapterDecider.StreamId(chapterId),
+            new SetContactSpheres(chapterId, spheres, clock.GetUtcNow()), RequestMetadata.For(context, caller)), ct);
+        return TypedResults.Ok(new ContactSphereList(await ChapterProjection.SpheresAsync(db, chapterId, ct)));
     }
 
     private static ProblemHttpResult? NotOwn(Caller caller, Guid memberId) =>

@@ -15,6 +15,9 @@ public sealed class ChapterProjection : IProjection
     {
         foreach (var e in events)
         {
+            if (e.Data is ContactSpheresSet set)
+                operations.Sql("UPDATE chapter_view SET contact_spheres = $2::jsonb WHERE id = $1", set.ChapterId,
+                    System.Text.Json.JsonSerializer.Serialize(set.Spheres, ChapterEventTypes.SerializerOptions));
             if (e.Data is ChapterCreated c)
                 operations.Sql("INSERT INTO chapter_view (id, name, time_zone, currency, tie_half_life_days, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
                     c.ChapterId, c.Name, c.TimeZone, c.Currency, c.TieHalfLifeDays ?? ChapterCreated.DefaultTieHalfLifeDays, c.CreatedAt);
@@ -30,5 +33,14 @@ public sealed class ChapterProjection : IProjection
         return await reader.ReadAsync(ct)
             ? new ChapterView(reader.GetString(0), reader.GetString(1), reader.GetString(2), reader.GetString(3), reader.GetInt32(4), reader.GetFieldValue<DateTimeOffset>(5))
             : null;
+    }
+
+    public static async Task<IReadOnlyList<ContactSphere>> SpheresAsync(NpgsqlDataSource db, string chapterId, CancellationToken ct)
+    {
+        await using var command = db.CreateCommand("SELECT contact_spheres::text FROM chapter_view WHERE id = $1");
+        command.Parameters.Add(new NpgsqlParameter { Value = chapterId });
+        return await command.ExecuteScalarAsync(ct) is string json
+            ? System.Text.Json.JsonSerializer.Deserialize<List<ContactSphere>>(json, ChapterEventTypes.SerializerOptions) ?? []
+            : [];
     }
 }
