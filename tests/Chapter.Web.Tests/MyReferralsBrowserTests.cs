@@ -95,4 +95,22 @@ public sealed class MyReferralsBrowserTests(BrowserFixture browser) : IClassFixt
         System.Text.Json.Nodes.JsonNode.Parse(await chapter.Api[chapter.Bram].GetStringAsync(
             $"/api/chapters/{chapter.Id}/members/{chapter.Bram}/notifications"))!["email"]!.GetValue<string>().ShouldBe("bram@example.nl");
     }
+
+    [Fact]
+    public async Task A_member_sees_whom_to_meet_next_and_records_the_one_to_one_with_a_tap()
+    {
+        var chapter = await BrowserChapter.CreateAsync(browser);
+        var bram = await MyReferralsAsync(await browser.PhoneAsync(), chapter.BramSignIn);
+        var chi = bram.Locator("#to-meet .card", new() { HasText = "Chi Nguyen · Printer" });
+
+        await Assertions.Expect(chi.Locator(".reasons")).ToContainTextAsync("You have not met yet");
+        await chi.GetByRole(AriaRole.Button, new() { Name = "We met" }).ClickAsync();
+        await Assertions.Expect(bram.Locator("#my-status")).ToHaveTextAsync("Recorded. Enjoy getting to know each other.");
+        await Assertions.Expect(chi).ToHaveCountAsync(0);
+
+        var recorded = System.Text.Json.Nodes.JsonNode.Parse(await chapter.Api[chapter.Bram].GetStringAsync($"/api/chapters/{chapter.Id}/one-to-ones"))!;
+        recorded["items"]!.AsArray().ShouldContain(o => o!["memberA"]!.GetValue<Guid>() == chapter.Bram && o["memberB"]!.GetValue<Guid>() == chapter.Chi);
+        Directory.CreateDirectory(Screenshots.Folder);
+        await bram.ScreenshotAsync(new() { Path = Path.Combine(Screenshots.Folder, "my-meet-next.png"), FullPage = true });
+    }
 }

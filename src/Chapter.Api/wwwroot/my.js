@@ -92,6 +92,36 @@
     root.dataset.ready = 'true';
   }
 
+  // Whom to meet next: the suggestions with their reasons, and a tap that records the one-to-one once it happened.
+  async function meetNext() {
+    const section = document.getElementById('meet-next');
+    const words = section.dataset;
+    const list = document.getElementById('to-meet');
+    const answer = await api(`/api/chapters/${me.chapterId}/members/${me.memberId}/suggestions`);
+    if (!answer.ok) { section.hidden = true; return; }
+    const suggestions = (await answer.json()).items;
+    const reason = r => r.kind === 'noTieYet' ? words.noTie
+      : r.kind === 'weakTie' ? words.weakTie
+      : r.kind === 'sharedContactSphere' ? fill(words.sphere, r.sphere)
+      : fill(words.ask, (r.words ?? []).join(', '));
+    list.replaceChildren(...suggestions.map(s => {
+      const item = document.getElementById('suggestion').content.firstElementChild.cloneNode(true);
+      item.querySelector('.who').textContent = `${s.name} · ${s.profession}`;
+      item.querySelector('.reasons').replaceChildren(...s.reasons.map(r => { const li = document.createElement('li'); li.textContent = reason(r); return li; }));
+      item.querySelector('[data-act=met]').addEventListener('click', async () => {
+        const today = new Date().toLocaleDateString('sv-SE'); // YYYY-MM-DD, the day here
+        const saved = await api(`/api/chapters/${me.chapterId}/one-to-ones`,
+          { method: 'POST', body: JSON.stringify({ memberA: me.memberId, memberB: s.memberId, date: today }) });
+        const problem = saved.ok ? null : await saved.json().catch(() => ({}));
+        status.textContent = saved.ok ? words.recorded : (problem.detail ?? saved.statusText);
+        status.className = saved.ok ? '' : 'error';
+        if (saved.ok) { item.remove(); document.getElementById('none-to-meet').hidden = list.children.length > 0; }
+      });
+      return item;
+    }));
+    document.getElementById('none-to-meet').hidden = suggestions.length > 0;
+  }
+
   // Which e-mails this member gets: the same settings a leader can change for them.
   async function notifications() {
     const form = document.getElementById('notifications-form');
@@ -119,6 +149,6 @@
     const members = await window.chapterSession.list(`/api/chapters/${me.chapterId}/members`);
     names = new Map(members.items.map(m => [m.id, m.name]));
     await render();
-    await notifications();
+    await Promise.all([notifications(), meetNext()]);
   })();
 })();
