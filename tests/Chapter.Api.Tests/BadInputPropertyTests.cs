@@ -38,6 +38,10 @@ public sealed class BadInputPropertyTests(ApiFixture api, ITestOutputHelper outp
         var leader = await scenario.AddLeaderAsync("Lena");
         var referral = await scenario.GiveAsync(giver, receiver);
         var c = $"/api/chapters/{scenario.ChapterId}";
+        var meeting = (await (await scenario.As(leader).PostAsync($"{c}/meetings",
+            JsonContent(new { date = DateOnly.FromDateTime(DateTime.UtcNow).AddDays(-1) }))).ReadJsonAsync())["id"]!.GetValue<Guid>();
+        var webhook = (await (await scenario.As(leader).PostAsync($"{c}/webhooks",
+            JsonContent(new { url = "https://93.184.216.34/hook", events = new[] { "*" }, label = "crm" }))).ReadJsonAsync())["id"]!.GetValue<Guid>();
         var callers = new Dictionary<string, HttpClient>
         {
             ["operator"] = scenario.Operator, ["leader"] = scenario.As(leader), ["giver"] = scenario.As(giver), ["receiver"] = scenario.As(receiver),
@@ -57,6 +61,14 @@ public sealed class BadInputPropertyTests(ApiFixture api, ITestOutputHelper outp
             new("giver", "POST", $"{c}/one-to-ones", Json(new { memberA = giver, memberB = receiver, date = "2026-11-20", note = "Coffee" })),
             new("operator", "POST", $"{c}/members/{giver}/tokens", Json(new { label = "phone" })),
             new("operator", "POST", $"{c}/integrations", Json(new { label = "crm" })),
+            new("receiver", "PUT", $"{c}/members/{receiver}/notifications", Json(new { email = "bram@example.nl", referralReceived = true, referralUpdates = false, weeklyDigest = true })),
+            new("giver", "POST", $"{c}/referrals/{referral}/introduce", Json(new { line = "You two should talk" })),
+            new("giver", "PUT", $"{c}/members/{giver}/profile", Json(new { ask = "Restaurant owners", idealReferral = "A new restaurant", skills = "Bookkeeping" })),
+            new("leader", "PUT", $"{c}/contact-spheres", Json(new { spheres = new[] { new { name = "Property", professions = new[] { "Realtor" } } } })),
+            new("leader", "POST", $"{c}/webhooks", Json(new { url = "https://93.184.216.34/hook", events = new[] { "referral.given.v2" }, label = "crm" })),
+            new("leader", "POST", $"{c}/webhooks/{webhook}/redeliver", Json(new { from = "0" })),
+            new("leader", "POST", $"{c}/meetings", Json(new { date = "2026-01-13" })),
+            new("leader", "PUT", $"{c}/meetings/{meeting}/attendance/{giver}", Json(new { status = "substitute", substitute = new { name = "Dora", profession = "Baker" } })),
         ];
         (string Caller, string Path, string[] Parameters)[] reads =
         [
@@ -65,6 +77,9 @@ public sealed class BadInputPropertyTests(ApiFixture api, ITestOutputHelper outp
             ("giver", $"{c}/members/{giver}/giving", ["weeks"]),
             ("leader", $"{c}/events", ["after", "limit"]),
             ("leader", $"{c}/reports/weekly/{{week}}", ["week"]),
+            ("leader", $"{c}/meetings", ["from", "to"]),
+            ("leader", $"{c}/one-to-ones", ["memberId", "limit"]),
+            ("leader", $"{c}/webhooks/{webhook}/deliveries", ["after", "limit"]),
         ];
 
         await api.WaitForProjectionsAsync();
@@ -213,4 +228,6 @@ public sealed class BadInputPropertyTests(ApiFixture api, ITestOutputHelper outp
         else
             parent[key] = value;
     }
+
+    private static StringContent JsonContent(object body) => new(JsonSerializer.Serialize(body, new JsonSerializerOptions(JsonSerializerDefaults.Web)), Encoding.UTF8, "application/json");
 }
