@@ -171,6 +171,7 @@ public sealed class AccessMatrixApiTests(AccessWorld world) : IClassFixture<Acce
         ["contact spheres"] = new("GET", Party.Giver, w => At($"{w.C}/contact-spheres"), 401, 200, 200, 200, 200, 404, 401, 403),
         ["set contact spheres"] = new("PUT", Party.Giver, w => At($"{w.C}/contact-spheres", new { spheres = new[] { new { name = "Property", professions = new[] { "Realtor" } } } }),
             401, 403, 403, 200, 403, 404, 401, 403),
+        ["attendance csv"] = new("GET", Party.Giver, w => At($"{w.C}/meetings/attendance.csv?month=2026-11"), 401, 403, 403, 200, 200, 404, 401, 403),
         ["open meeting"] = new("POST", Party.Giver, w => At($"{w.C}/meetings", new { date = w.FreshMeetingDay() }), 401, 403, 403, 201, 403, 404, 401, 201),
         ["list meetings"] = new("GET", Party.Giver, w => At($"{w.C}/meetings"), 401, 200, 200, 200, 200, 404, 401, 403),
         ["read meeting"] = new("GET", Party.Giver, async w => ($"{w.C}/meetings/{await w.FreshMeetingAsync()}", null), 401, 200, 200, 200, 200, 404, 401, 403),

@@ -101,4 +101,35 @@ public sealed class MeetingApiTests(ApiFixture api) : IClassFixture<ApiFixture>
         meeting["counts"]!["unmarked"]!.GetValue<int>().ShouldBe(2, "Lea and Anna; Bram left and was never marked");
         (await api.ScalarAsync("SELECT count(*) FROM mt_events WHERE stream_id = $1", $"meeting-{id}")).ShouldBe(1);
     }
+
+    [Fact]
+    public async Task The_weekly_report_counts_the_meetings_marks_and_a_month_comes_as_CSV_one_row_per_member_and_meeting()
+    {
+        var scenario = await new Scenario(api).WithChapterAsync();
+        var leader = scenario.As(await scenario.AddLeaderAsync("Lea"));
+        var (anna, bram) = (await scenario.AddMemberAsync("Anna"), await scenario.AddMemberAsync("Bram, Jr."));
+        var c = $"/api/chapters/{scenario.ChapterId}";
+        var day = DateOnly.FromDateTime(DateTime.UtcNow).AddDays(-7);
+        var id = (await (await leader.PostAsJsonAsync($"{c}/meetings", new { date = day })).ReadJsonAsync())["id"]!.GetValue<Guid>();
+        (await leader.PutAsJsonAsync($"{c}/meetings/{id}/attendance/{anna}", new { status = "present" })).StatusCode.ShouldBe(HttpStatusCode.OK);
+        (await leader.PutAsJsonAsync($"{c}/meetings/{id}/attendance/{bram}", new { status = "absent" })).StatusCode.ShouldBe(HttpStatusCode.OK);
+        await api.WaitForProjectionsAsync();
+
+        var week = System.Globalization.ISOWeek.GetYear(day.ToDateTime(TimeOnly.MinValue)) + "-W" + System.Globalization.ISOWeek.GetWeekOfYear(day.ToDateTime(TimeOnly.MinValue)).ToString("00");
+        var report = await (await leader.GetAsync($"{c}/reports/weekly/{week}")).ReadJsonAsync();
+        report["attendance"]!["meetings"]!.GetValue<int>().ShouldBe(1);
+        report["attendance"]!["present"]!.GetValue<int>().ShouldBe(1);
+        report["attendance"]!["absent"]!.GetValue<int>().ShouldBe(1);
+        report["attendance"]!["shareLast12Weeks"]!.GetValue<double>().ShouldBe(0.5);
+
+        var csv = await leader.GetAsync($"{c}/meetings/attendance.csv?month={day:yyyy-MM}");
+        csv.Content.Headers.ContentType!.MediaType.ShouldBe("text/csv");
+        var lines = (await csv.Content.ReadAsStringAsync()).Split("\r\n", StringSplitOptions.RemoveEmptyEntries);
+        lines[0].ShouldBe("date,meetingId,memberId,name,status,corrections");
+        lines.Length.ShouldBe(4, "Lea, Anna and Bram at the one meeting");
+        lines.ShouldContain($"{day:yyyy-MM-dd},{id},{bram},\"Bram, Jr.\",absent,0");
+        lines.ShouldContain($"{day:yyyy-MM-dd},{id},{anna},Anna,present,0");
+        await (await leader.GetAsync($"{c}/meetings/attendance.csv?month=2026-13")).ShouldBeProblemNamingAsync(HttpStatusCode.BadRequest, "month");
+        (await scenario.As(anna).GetAsync($"{c}/meetings/attendance.csv?month={day:yyyy-MM}")).StatusCode.ShouldBe(HttpStatusCode.Forbidden);
+    }
 }

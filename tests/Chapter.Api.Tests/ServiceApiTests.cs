@@ -57,6 +57,7 @@ public sealed class ServiceApiTests(ApiFixture api) : IClassFixture<ApiFixture>
             "/api/chapters/{chapterId}/contact-spheres",
             "/api/chapters/{chapterId}/meetings",
             "/api/chapters/{chapterId}/meetings/{meetingId}",
+            "/api/chapters/{chapterId}/meetings/attendance.csv",
             "/api/chapters/{chapterId}/meetings/{meetingId}/attendance/{memberId}",
             "/api/chapters/{chapterId}/meetings/{meetingId}/attendance/{memberId}/substitute",
             "/api/chapters/{chapterId}/meetings/{meetingId}/close",

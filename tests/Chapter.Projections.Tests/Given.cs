@@ -12,6 +12,7 @@ public sealed class Given
     private readonly List<MemberFact> _members = [];
     private readonly List<ReferralFact> _referrals = [];
     private readonly List<OneToOneFact> _oneToOnes = [];
+    private readonly List<AttendanceFact> _attendance = [];
     private readonly string _timeZone;
 
     private Given(string timeZone, string members)
@@ -60,6 +61,15 @@ public sealed class Given
         return this;
     }
 
+    /// <summary>A meeting on <paramref name="date"/>, with each member's mark: "A:present B:absent".</summary>
+    public Given Meeting(DateOnly date, string marks)
+    {
+        var meeting = Guid.NewGuid();
+        foreach (var mark in marks.Split(' ', StringSplitOptions.RemoveEmptyEntries))
+            _attendance.Add(new AttendanceFact(meeting, date, Id(mark[0]), mark[2..]));
+        return this;
+    }
+
     public ChapterFacts Facts(int halfLifeDays = 90) =>
-        new("test", TimeZoneInfo.FindSystemTimeZoneById(_timeZone), "SEK", halfLifeDays, _members, _referrals, _oneToOnes);
+        new("test", TimeZoneInfo.FindSystemTimeZoneById(_timeZone), "SEK", halfLifeDays, _members, _referrals, _oneToOnes) { Attendance = _attendance };
 }

@@ -43,6 +43,13 @@ public static class MeetingEndpoints
             .WithName("ListMeetings")
             .WithSummary("The chapter's meetings, the latest first; 'from' and 'to' (YYYY-MM-DD) narrow them to days");
 
+        group.MapGet("/attendance.csv", MonthCsvAsync)
+            .RequireAuthorization(Policies.ChapterReports)
+            .WithName("MonthlyAttendanceCsv")
+            .WithSummary("A month's meetings as CSV, one row per member and meeting, for chapters that report upward (leaders and integrations)")
+            .WithDescription("month: YYYY-MM. Columns: date, meetingId, memberId, name, status (empty while unmarked), corrections.")
+            .Produces<string>(StatusCodes.Status200OK, "text/csv");
+
         group.MapGet("/{meetingId:guid}", GetAsync)
             .RequireAuthorization(Policies.ChapterData)
             .WithName("GetMeeting")
@@ -91,6 +98,29 @@ public static class MeetingEndpoints
         if (await ChapterProjection.GetAsync(db, chapterId, ct) is null)
             return Problems.NotFound($"Chapter '{chapterId}' does not exist.");
         return TypedResults.Ok(new MeetingList(await MeetingProjection.ListAsync(db, chapterId, from, to, ct)));
+    }
+
+    private static async Task<Results<ContentHttpResult, ValidationProblem, ProblemHttpResult>> MonthCsvAsync(
+        string chapterId, string? month, NpgsqlDataSource db, HttpContext context, CancellationToken ct)
+    {
+        if (!DateOnly.TryParseExact($"{month}-01", "yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.None, out var first))
+        {
+            var check = new Validation();
+            check.Add("month", "'month' is a month such as 2026-11.");
+            return (ValidationProblem)check.Problem();
+        }
+        if (await ChapterProjection.GetAsync(db, chapterId, ct) is null)
+            return Problems.NotFound($"Chapter '{chapterId}' does not exist.");
+        var csv = new System.Text.StringBuilder("date,meetingId,memberId,name,status,corrections\r\n");
+        static string Field(string text) => text.IndexOfAny([',', '"', '\r', '\n']) >= 0 ? $"\"{text.Replace("\"", "\"\"")}\"" : text;
+        foreach (var summary in (await MeetingProjection.ListAsync(db, chapterId, first, first.AddMonths(1).AddDays(-1), ct)).OrderBy(m => m.Date))
+        {
+            var meeting = (await MeetingProjection.GetAsync(db, chapterId, summary.Id, showSubstitutes: false, ct))!;
+            foreach (var a in meeting.Attendance)
+                csv.Append($"{meeting.Date:yyyy-MM-dd},{meeting.Id},{a.MemberId},{Field(a.Name)},{a.Status},{a.Corrections}\r\n");
+        }
+        context.Response.Headers.ContentDisposition = $"attachment; filename=\"{chapterId}-{month}-attendance.csv\"";
+        return TypedResults.Text(csv.ToString(), "text/csv", System.Text.Encoding.UTF8);
     }
 
     private static async Task<Results<Ok<MeetingView>, ProblemHttpResult>> GetAsync(

@@ -129,7 +129,10 @@ public static class WeeklyDigestHandler
         if (await MemberProjection.GetAsync(db, digest.ChapterId, digest.LeaderId, ct) is not { Active: true } leader)
             return;
         var chapter = (await ChapterProjection.GetAsync(db, digest.ChapterId, ct))!;
-        var facts = (await ReciprocityEndpoints.FactsAsync(db, digest.ChapterId, ct))!.Value.Facts;
+        var facts = (await ReciprocityEndpoints.FactsAsync(db, digest.ChapterId, ct))!.Value.Facts with
+        {
+            Attendance = await Chapter.Projections.Meetings.MeetingProjection.AttendanceFactsAsync(db, digest.ChapterId, ct),
+        };
         var report = WeeklyReport.Compute(facts, WeeklyReport.ParseIsoWeek(digest.IsoWeek)!.Value);
         await mail.DeliverAsync(Compose(report, leader, settings, chapter.Name, origin, envelope.Id), ct);
     }

@@ -47,7 +47,8 @@ public static class WeeklyReportEndpoints
             return Problems.NotFound($"Chapter '{chapterId}' does not exist.");
 
         var monday = requested ?? LastFullWeek(facts.Facts, clock.GetUtcNow());
-        var report = WeeklyReport.Compute(facts.Facts, monday) with { AsOf = facts.AsOf };
+        var withAttendance = facts.Facts with { Attendance = await Chapter.Projections.Meetings.MeetingProjection.AttendanceFactsAsync(db, chapterId, ct) };
+        var report = WeeklyReport.Compute(withAttendance, monday) with { AsOf = facts.AsOf };
         if (Wants(context, "text/html"))
         {
             var chapter = await ChapterProjection.GetAsync(db, chapterId, ct);
@@ -127,6 +128,16 @@ public static class WeeklyReportEndpoints
             Row("nudges.wonNotThanked", u.ReferralId.ToString(), $"{u.ReceiverName} can thank {u.GiverName}: won {u.DaysSinceClosed} days ago");
         foreach (var i in report.Nudges.NotReferredLately)
             Row("nudges.notReferredLately", i.MemberId.ToString(), i.Invitation);
+        foreach (var c in report.Nudges.CheckInWith)
+            Row("nudges.checkInWith", c.MemberId.ToString(), c.Invitation);
+        var attendance = report.Attendance;
+        foreach (var (name, value) in new (string, object?)[]
+                 {
+                     ("meetings", attendance.Meetings), ("present", attendance.Present), ("late", attendance.Late), ("medical", attendance.Medical),
+                     ("substitute", attendance.Substitute), ("absent", attendance.Absent), ("shareLast12Weeks", attendance.ShareLast12Weeks),
+                     ("shareFourWeeksBefore", attendance.ShareFourWeeksBefore),
+                 })
+            Row("attendance", name, value);
         return csv.ToString();
     }
 

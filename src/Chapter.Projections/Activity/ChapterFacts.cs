@@ -18,6 +18,13 @@ public sealed record ReferralFact(
 
 public sealed record OneToOneFact(Guid Id, Guid MemberA, Guid MemberB, DateOnly HeldOn);
 
+/// <summary>A member's mark at a meeting: present, absent, late, medical or substitute.</summary>
+public sealed record AttendanceFact(Guid MeetingId, DateOnly HeldOn, Guid MemberId, string Status)
+{
+    /// <summary>Present, late, or sent a substitute: the member's seat was filled.</summary>
+    public bool Attended => Status is "present" or "late" or "substitute";
+}
+
 /// <summary>
 /// Everything that happened in a chapter, reduced to the facts the reciprocity read models need:
 /// who gave to whom and when each step followed, one-to-ones, and who was a member when.
@@ -31,6 +38,9 @@ public sealed record ChapterFacts(
     IReadOnlyList<ReferralFact> Referrals,
     IReadOnlyList<OneToOneFact> OneToOnes)
 {
+    /// <summary>The meetings' marks (from the inline meeting views, which are never behind the activity projection).</summary>
+    public IReadOnlyList<AttendanceFact> Attendance { get; init; } = [];
+
     /// <summary>The instant a date in the chapter's time zone begins.</summary>
     public DateTimeOffset StartOf(DateOnly date) => StartOf(date, TimeZone);
 

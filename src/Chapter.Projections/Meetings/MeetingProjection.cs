@@ -135,4 +135,17 @@ public sealed class MeetingProjection : IProjection
             attendance.Count(a => a.Status is null));
         return new MeetingView(meeting.Id, chapterId, meeting.Date, meeting.Status, meeting.OpenedAt, meeting.ClosedAt, attendance, counts, version);
     }
+
+    /// <summary>Every mark of the chapter's meetings, for the weekly report.</summary>
+    public static async Task<IReadOnlyList<Activity.AttendanceFact>> AttendanceFactsAsync(NpgsqlDataSource db, string chapterId, CancellationToken ct)
+    {
+        await using var command = db.CreateCommand(
+            "SELECT m.id, m.held_on, a.member_id, a.status FROM meeting_attendance a JOIN meeting_view m ON m.id = a.meeting_id WHERE m.chapter_id = $1");
+        command.Parameters.Add(new NpgsqlParameter { Value = chapterId });
+        var facts = new List<Activity.AttendanceFact>();
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        while (await reader.ReadAsync(ct))
+            facts.Add(new Activity.AttendanceFact(reader.GetGuid(0), reader.GetFieldValue<DateOnly>(1), reader.GetGuid(2), reader.GetString(3)));
+        return facts;
+    }
 }

@@ -17,10 +17,22 @@ public sealed record UnthankedWin(Guid ReferralId, Guid GiverId, string GiverNam
 // No "last referred" date: the list invites, it does not count how long someone was overlooked.
 public sealed record OneToOneInvitation(Guid MemberId, string Name, string Invitation);
 
+/// <param name="Meetings">Meetings held in the week.</param>
+/// <param name="ShareLast12Weeks">Of the marks at the meetings of the 12 weeks ending with this one, the share attended (present, late or a substitute); null without marks.</param>
+/// <param name="ShareFourWeeksBefore">The same over the 4 weeks before this one.</param>
+public sealed record WeeklyAttendance(int Meetings, int Present, int Late, int Medical, int Substitute, int Absent, double? ShareLast12Weeks, double? ShareFourWeeksBefore);
+
+/// <summary>A member absent at the last two meetings: someone to check in with, not a warning.</summary>
+public sealed record CheckIn(Guid MemberId, string Name, string Invitation);
+
 public sealed record Nudges(
     [property: Description("Referrals given over 72 hours before the week ended and neither accepted nor declined by then.")] IReadOnlyList<WaitingReferral> WaitingForAcceptance,
     [property: Description("Business won over 7 days before the week ended whose giver had not been thanked by then.")] IReadOnlyList<UnthankedWin> WonNotThanked,
-    [property: Description("Active members nobody referred anyone to in the 8 weeks up to the week's end: an invitation to a one-to-one, not a ranking.")] IReadOnlyList<OneToOneInvitation> NotReferredLately);
+    [property: Description("Active members nobody referred anyone to in the 8 weeks up to the week's end: an invitation to a one-to-one, not a ranking.")] IReadOnlyList<OneToOneInvitation> NotReferredLately)
+{
+    [Description("Active members marked absent at the chapter's last two meetings up to the week's end: check in with them.")]
+    public IReadOnlyList<CheckIn> CheckInWith { get; init; } = [];
+}
 
 public sealed record WeeklyCirculation(
     [property: Description("The 12 weeks ending with the report's week.")] CirculationFigures TwelveWeeks,
@@ -37,6 +49,8 @@ public sealed record WeeklyReportView(
     Nudges Nudges)
 {
     public AsOf? AsOf { get; init; }
+
+    public WeeklyAttendance Attendance { get; init; } = new(0, 0, 0, 0, 0, 0, null, null);
 }
 
 /// <summary>What a chapter leader reads in a minute: the week's steps, how help circulated, and whom to help next.</summary>
@@ -113,7 +127,36 @@ public static partial class WeeklyReport
             new WeeklyCirculation(
                 Reciprocity.Circulation.Compute(facts, facts.StartOf(monday.AddDays(-77)), to),
                 Reciprocity.Circulation.Compute(facts, facts.StartOf(monday.AddDays(-28)), from)),
-            new Nudges(waiting, unthanked, notReferred));
+            new Nudges(waiting, unthanked, notReferred) { CheckInWith = CheckIns(facts, to) })
+        {
+            Attendance = AttendanceOf(facts, monday),
+        };
+    }
+
+    private static WeeklyAttendance AttendanceOf(ChapterFacts facts, DateOnly monday)
+    {
+        var week = facts.Attendance.Where(a => a.HeldOn >= monday && a.HeldOn < monday.AddDays(7)).ToList();
+        int Count(string status) => week.Count(a => a.Status == status);
+        double? Share(DateOnly from, DateOnly until)
+        {
+            var marks = facts.Attendance.Where(a => a.HeldOn >= from && a.HeldOn < until).ToList();
+            return marks.Count == 0 ? null : Math.Round((double)marks.Count(a => a.Attended) / marks.Count, 4);
+        }
+        return new WeeklyAttendance(week.Select(a => a.MeetingId).Distinct().Count(), Count("present"), Count("late"), Count("medical"), Count("substitute"),
+            Count("absent"), Share(monday.AddDays(-77), monday.AddDays(7)), Share(monday.AddDays(-28), monday));
+    }
+
+    private static IReadOnlyList<CheckIn> CheckIns(ChapterFacts facts, DateTimeOffset to)
+    {
+        var lastTwo = facts.Attendance.Where(a => facts.StartOf(a.HeldOn) < to).Select(a => (a.MeetingId, a.HeldOn)).Distinct()
+            .OrderByDescending(m => m.HeldOn).Take(2).Select(m => m.MeetingId).ToHashSet();
+        if (lastTwo.Count < 2)
+            return [];
+        return facts.Members
+            .Where(m => m.ActiveAt(to) && facts.Attendance.Count(a => a.MemberId == m.Id && lastTwo.Contains(a.MeetingId) && a.Status == "absent") == 2)
+            .OrderBy(m => m.Name, StringComparer.Ordinal)
+            .Select(m => new CheckIn(m.Id, m.Name, $"Check in with {m.Name}: they missed the last two meetings, and may need a hand."))
+            .ToList();
     }
 
     /// <summary>When each pair of members first interacted: a referral either way, a thanks or a one-to-one.</summary>
