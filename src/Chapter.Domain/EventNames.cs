@@ -3,6 +3,7 @@ using Chapter.Domain.Meetings;
 using Chapter.Domain.Members;
 using Chapter.Domain.OneToOnes;
 using Chapter.Domain.Referrals;
+using Chapter.Domain.Visitors;
 
 namespace Chapter.Domain;
 
@@ -32,5 +33,7 @@ public static class EventNames
         [typeof(MeetingOpened)] = "meeting.opened.v1",
         [typeof(AttendanceMarked)] = "meeting.attendance-marked.v1",
         [typeof(MeetingClosed)] = "meeting.closed.v1",
+        [typeof(VisitorRegistered)] = "visitor.registered.v1",
+        [typeof(VisitorFollowedUp)] = "visitor.followed-up.v1",
     };
 }

@@ -67,6 +67,7 @@ public static class ChapterEventStore
         options.Projections.Add(new Referrals.ReferralProjection(), ProjectionLifecycle.Inline);
         options.Projections.Add(new OneToOnes.OneToOneProjection(), ProjectionLifecycle.Inline);
         options.Projections.Add(new Meetings.MeetingProjection(), ProjectionLifecycle.Inline);
+        options.Projections.Add(new Visitors.VisitorProjection(), ProjectionLifecycle.Inline);
 
         activity.Options.BatchSize = activityBatchSize;
         options.Events.Subscribe(activity);

@@ -68,6 +68,7 @@ public sealed class BadInputPropertyTests(ApiFixture api, ITestOutputHelper outp
             new("leader", "POST", $"{c}/webhooks", Json(new { url = "https://93.184.216.34/hook", events = new[] { "referral.given.v2" }, label = "crm" })),
             new("leader", "POST", $"{c}/webhooks/{webhook}/redeliver", Json(new { from = "0" })),
             new("leader", "POST", $"{c}/meetings", Json(new { date = "2026-01-13" })),
+            new("giver", "POST", $"{c}/visitors", Json(new { name = "Gustav Ek", profession = "Plumber", email = "gustav@example.se", phone = "+46 70 1", consent = true })),
             new("leader", "PUT", $"{c}/meetings/{meeting}/attendance/{giver}", Json(new { status = "substitute", substitute = new { name = "Dora", profession = "Baker" } })),
         ];
         (string Caller, string Path, string[] Parameters)[] reads =

@@ -85,7 +85,7 @@ public static class EventFeedEndpoints
             var data = JsonNode.Parse(e.Data)!;
             if (e.Type == ReferralGivenType && data is JsonObject given)
                 ShowProspect(given, ReferralId(e.StreamId), caller.IsLeader, keys);
-            WithoutSealedSubstitute(data);
+            WithoutSealedTexts(data);
             return new FeedItem(e.Sequence, Cursor(e.Sequence), e.StreamId, e.Version, e.Type, e.Timestamp, data);
         }).ToList();
         return TypedResults.Ok(new FeedPage(items, items.Count == 0 ? Cursor(position) : items[^1].Cursor));
@@ -99,7 +99,7 @@ public static class EventFeedEndpoints
         var data = JsonNode.Parse(e.Data)!;
         if (e.Type == ReferralGivenType && data is JsonObject given)
             ShowProspect(given, ReferralId(e.StreamId), showDetails: false, new Dictionary<Guid, byte[]>());
-        WithoutSealedSubstitute(data);
+        WithoutSealedTexts(data);
         return data;
     }
 
@@ -130,8 +130,15 @@ public static class EventFeedEndpoints
         return events;
     }
 
-    /// <summary>A substitute's sealed name never leaves the service: the meeting's read shows it to leaders.</summary>
-    private static void WithoutSealedSubstitute(JsonNode data) => (data as JsonObject)?.Remove("sealedSubstitute");
+    /// <summary>A substitute's or a visitor's sealed details never leave the service: their own reads show them to whom may see them.</summary>
+    private static void WithoutSealedTexts(JsonNode data)
+    {
+        if (data is JsonObject json)
+        {
+            json.Remove("sealedSubstitute");
+            json.Remove("sealedDetails");
+        }
+    }
 
     /// <summary>The sealed text never leaves the service: leaders get the details opened (or "erased"), others nothing.</summary>
     private static void ShowProspect(JsonObject given, Guid referralId, bool showDetails, IReadOnlyDictionary<Guid, byte[]> keys)

@@ -35,7 +35,8 @@ public static class Commands
                 .IncludeType(typeof(MemberHandler))
                 .IncludeType(typeof(ChapterHandler))
                 .IncludeType(typeof(OneToOneHandler))
-                .IncludeType(typeof(MeetingHandler));
+                .IncludeType(typeof(MeetingHandler))
+                .IncludeType(typeof(Visitors.VisitorHandler));
             options.RouteNotifications(builder.Configuration);
             options.Policies.AutoApplyTransactions();
             options.Policies.UseDurableLocalQueues();
@@ -63,6 +64,8 @@ public static class Commands
             Member.Initial, Member.Evolve, s => s.State, (id, state) => new(id, state)), ProjectionLifecycle.Live);
         options.Projections.Add(new StreamFold<ChapterStream, ChapterState, ChapterEvent>(
             ChapterState.Initial, ChapterState.Evolve, s => s.State, (id, state) => new(id, state)), ProjectionLifecycle.Live);
+        options.Projections.Add(new StreamFold<Visitors.VisitorStream, Chapter.Domain.Visitors.Visitor, Chapter.Domain.Visitors.VisitorEvent>(
+            Chapter.Domain.Visitors.Visitor.Initial, Chapter.Domain.Visitors.Visitor.Evolve, s => s.State, (id, state) => new(id, state)), ProjectionLifecycle.Live);
         options.Projections.Add(new StreamFold<MeetingStream, Meeting, MeetingEvent>(
             Meeting.Initial, Meeting.Evolve, s => s.State, (id, state) => new(id, state)), ProjectionLifecycle.Live);
         options.Projections.Add(new StreamFold<OneToOneStream, OneToOne, OneToOneHeld>(

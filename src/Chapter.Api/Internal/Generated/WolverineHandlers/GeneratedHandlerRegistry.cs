@@ -9,7 +9,7 @@ namespace Internal.Generated.WolverineHandlers
     {
         public override System.Type[] HandlerTypes()
         {
-            return new System.Type[] { typeof(Chapter.Api.Chapters.ChapterHandler), typeof(Chapter.Api.Meetings.MeetingHandler), typeof(Chapter.Api.Members.MemberHandler), typeof(Chapter.Api.Notifications.IntroductionHandler), typeof(Chapter.Api.Notifications.ReferralNoticeHandler), typeof(Chapter.Api.Notifications.WeeklyDigestHandler), typeof(Chapter.Api.OneToOnes.OneToOneHandler), typeof(Chapter.Api.Referrals.ReferralHandler) };
+            return new System.Type[] { typeof(Chapter.Api.Chapters.ChapterHandler), typeof(Chapter.Api.Meetings.MeetingHandler), typeof(Chapter.Api.Members.MemberHandler), typeof(Chapter.Api.Notifications.IntroductionHandler), typeof(Chapter.Api.Notifications.ReferralNoticeHandler), typeof(Chapter.Api.Notifications.WeeklyDigestHandler), typeof(Chapter.Api.OneToOnes.OneToOneHandler), typeof(Chapter.Api.Referrals.ReferralHandler), typeof(Chapter.Api.Visitors.VisitorHandler) };
         }
 
         public override System.Type[] MessageTypes()
@@ -33,6 +33,7 @@ namespace Internal.Generated.WolverineHandlers
         [global::System.Diagnostics.CodeAnalysis.DynamicDependency(global::System.Diagnostics.CodeAnalysis.DynamicallyAccessedMemberTypes.All, typeof(global::Internal.Generated.WolverineHandlers.DecideMemberHandler2027264316))]
         [global::System.Diagnostics.CodeAnalysis.DynamicDependency(global::System.Diagnostics.CodeAnalysis.DynamicallyAccessedMemberTypes.All, typeof(global::Internal.Generated.WolverineHandlers.DecideOneToOneHandler1380125852))]
         [global::System.Diagnostics.CodeAnalysis.DynamicDependency(global::System.Diagnostics.CodeAnalysis.DynamicallyAccessedMemberTypes.All, typeof(global::Internal.Generated.WolverineHandlers.DecideReferralHandler827016868))]
+        [global::System.Diagnostics.CodeAnalysis.DynamicDependency(global::System.Diagnostics.CodeAnalysis.DynamicallyAccessedMemberTypes.All, typeof(global::Internal.Generated.WolverineHandlers.DecideVisitorHandler937750310))]
         [global::System.Diagnostics.CodeAnalysis.DynamicDependency(global::System.Diagnostics.CodeAnalysis.DynamicallyAccessedMemberTypes.All, typeof(global::Internal.Generated.WolverineHandlers.IntroductionRequestedHandler1924716189))]
         [global::System.Diagnostics.CodeAnalysis.DynamicDependency(global::System.Diagnostics.CodeAnalysis.DynamicallyAccessedMemberTypes.All, typeof(global::Internal.Generated.WolverineHandlers.LeaderDigestHandler263690694))]
         [global::System.Diagnostics.CodeAnalysis.DynamicDependency(global::System.Diagnostics.CodeAnalysis.DynamicallyAccessedMemberTypes.All, typeof(global::Internal.Generated.WolverineHandlers.ReferralNoticeHandler1728094150))]
@@ -45,6 +46,7 @@ namespace Internal.Generated.WolverineHandlers
         [global::System.Diagnostics.CodeAnalysis.DynamicDependency(global::System.Diagnostics.CodeAnalysis.DynamicallyAccessedMemberTypes.All, typeof(global::Chapter.Api.Notifications.WeeklyDigestHandler))]
         [global::System.Diagnostics.CodeAnalysis.DynamicDependency(global::System.Diagnostics.CodeAnalysis.DynamicallyAccessedMemberTypes.All, typeof(global::Chapter.Api.OneToOnes.OneToOneHandler))]
         [global::System.Diagnostics.CodeAnalysis.DynamicDependency(global::System.Diagnostics.CodeAnalysis.DynamicallyAccessedMemberTypes.All, typeof(global::Chapter.Api.Referrals.ReferralHandler))]
+        [global::System.Diagnostics.CodeAnalysis.DynamicDependency(global::System.Diagnostics.CodeAnalysis.DynamicallyAccessedMemberTypes.All, typeof(global::Chapter.Api.Visitors.VisitorHandler))]
         [global::System.Diagnostics.CodeAnalysis.DynamicDependency(global::System.Diagnostics.CodeAnalysis.DynamicallyAccessedMemberTypes.All, typeof(global::Chapter.Api.Chapters.DecideChapter))]
         [global::System.Diagnostics.CodeAnalysis.DynamicDependency(global::System.Diagnostics.CodeAnalysis.DynamicallyAccessedMemberTypes.All, typeof(global::Chapter.Api.Meetings.DecideMeeting))]
         [global::System.Diagnostics.CodeAnalysis.DynamicDependency(global::System.Diagnostics.CodeAnalysis.DynamicallyAccessedMemberTypes.All, typeof(global::Chapter.Api.Members.DecideMember))]
@@ -54,6 +56,7 @@ namespace Internal.Generated.WolverineHandlers
         [global::System.Diagnostics.CodeAnalysis.DynamicDependency(global::System.Diagnostics.CodeAnalysis.DynamicallyAccessedMemberTypes.All, typeof(global::Chapter.Api.Notifications.WeeklyDigestDue))]
         [global::System.Diagnostics.CodeAnalysis.DynamicDependency(global::System.Diagnostics.CodeAnalysis.DynamicallyAccessedMemberTypes.All, typeof(global::Chapter.Api.OneToOnes.DecideOneToOne))]
         [global::System.Diagnostics.CodeAnalysis.DynamicDependency(global::System.Diagnostics.CodeAnalysis.DynamicallyAccessedMemberTypes.All, typeof(global::Chapter.Api.Referrals.DecideReferral))]
+        [global::System.Diagnostics.CodeAnalysis.DynamicDependency(global::System.Diagnostics.CodeAnalysis.DynamicallyAccessedMemberTypes.All, typeof(global::Chapter.Api.Visitors.DecideVisitor))]
         public static void Pin()
         {
             // Intentionally empty. The [DynamicDependency] attributes above are the payload: they root the generated types for Native AOT, and [ModuleInitializer] guarantees this method is itself an ILC root.
