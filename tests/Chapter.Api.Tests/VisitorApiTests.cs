@@ -53,4 +53,29 @@ public sealed class VisitorApiTests(ApiFixture api) : IClassFixture<ApiFixture>
         (await (await leader.GetAsync($"/api/chapters/{scenario.ChapterId}/events?limit=1000")).Content.ReadAsStringAsync()).ShouldNotContain("sealedDetails");
         api.Logs.Lines.Where(l => l.Contains("freja@") || l.Contains("111 22 33") || l.Contains("Lund Blommor")).ShouldBeEmpty();
     }
+
+    [Fact]
+    public async Task The_weekly_report_lists_the_weeks_visitors_by_name_for_leaders_and_without_a_name_or_contact_for_integrations()
+    {
+        var scenario = await new Scenario(api).WithChapterAsync();
+        var leader = scenario.As(await scenario.AddLeaderAsync("Lea"));
+        var anna = await scenario.AddMemberAsync("Anna");
+        (await scenario.As(anna).PostAsJsonAsync($"/api/chapters/{scenario.ChapterId}/visitors",
+            new { name = "Hedda Sjö", profession = "Architect", email = "hedda@example.se", consent = true })).StatusCode.ShouldBe(HttpStatusCode.Created);
+        await api.WaitForProjectionsAsync();
+        var today = DateTime.UtcNow;
+        var week = $"{System.Globalization.ISOWeek.GetYear(today)}-W{System.Globalization.ISOWeek.GetWeekOfYear(today):00}";
+        var report = $"/api/chapters/{scenario.ChapterId}/reports/weekly/{week}";
+
+        var forLeader = await (await leader.GetAsync(report)).ReadJsonAsync();
+        var visitor = forLeader["visitors"]!["thisWeek"]!.AsArray().ShouldHaveSingleItem()!;
+        visitor["name"]!.GetValue<string>().ShouldBe("Hedda Sjö");
+        visitor["invitedByName"]!.GetValue<string>().ShouldBe("Anna");
+
+        var forIntegration = await (await (await scenario.IntegrationAsync()).GetAsync(report)).Content.ReadAsStringAsync();
+        forIntegration.ShouldContain("Architect");
+        forIntegration.ShouldNotContain("Hedda");
+        forIntegration.ShouldNotContain("hedda@example.se");
+        (await (await leader.GetAsync(report)).Content.ReadAsStringAsync()).ShouldNotContain("hedda@example.se");
+    }
 }

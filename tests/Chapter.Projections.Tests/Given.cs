@@ -13,6 +13,7 @@ public sealed class Given
     private readonly List<ReferralFact> _referrals = [];
     private readonly List<OneToOneFact> _oneToOnes = [];
     private readonly List<AttendanceFact> _attendance = [];
+    private readonly List<VisitorFact> _visitors = [];
     private readonly string _timeZone;
 
     private Given(string timeZone, string members)
@@ -70,6 +71,18 @@ public sealed class Given
         return this;
     }
 
+    /// <summary>A visitor invited by <paramref name="by"/> who came <paramref name="day"/> days after Day0, followed up some days later or never.</summary>
+    public Given Visitor(char by, double day, double? followedUpAfterDays = null)
+    {
+        var came = Day0.AddDays(day);
+        _visitors.Add(new VisitorFact(Guid.NewGuid(), "Florist", Id(by), came, followedUpAfterDays is { } d ? came.AddDays(d) : null));
+        return this;
+    }
+
     public ChapterFacts Facts(int halfLifeDays = 90) =>
-        new("test", TimeZoneInfo.FindSystemTimeZoneById(_timeZone), "SEK", halfLifeDays, _members, _referrals, _oneToOnes) { Attendance = _attendance };
+        new("test", TimeZoneInfo.FindSystemTimeZoneById(_timeZone), "SEK", halfLifeDays, _members, _referrals, _oneToOnes)
+        {
+            Attendance = _attendance,
+            Visitors = _visitors,
+        };
 }

@@ -54,4 +54,22 @@ public sealed class WeeklyAttendanceSpecs
         var given = AChapter("AB").Meeting(Tuesday, "A:absent").Meeting(Tuesday.AddDays(-7), "A:absent").Left('A', 5);
         WeeklyReport.Compute(given.Facts(), Week38).Nudges.CheckInWith.ShouldBeEmpty();
     }
+
+    [Fact]
+    public void The_weeks_visitors_are_listed_and_those_not_followed_up_within_a_week_are_a_nudge()
+    {
+        // Day0 is Monday 2026-09-07; week 38 runs 14–21 September (local time).
+        var given = AChapter("AB")
+            .Visitor('A', 8)                            // came in week 38, not followed up yet: too soon to nudge
+            .Visitor('B', 2, followedUpAfterDays: 1)    // came the week before, thanked the next day
+            .Visitor('A', 1);                           // came two weeks before, never followed up
+
+        var visitors = WeeklyReport.Compute(given.Facts(), Week38).Visitors;
+
+        visitors.ThisWeek.Select(v => v.InvitedByName).ShouldBe(["A"]);
+        visitors.ThisWeek.ShouldAllBe(v => v.Name == null, "names are added for leaders only, by the read");
+        var waiting = visitors.NotFollowedUp.ShouldHaveSingleItem();
+        waiting.InvitedByName.ShouldBe("A");
+        waiting.DaysWaiting.ShouldBe(12); // 8 September 08:00 UTC to Monday 21 September 00:00 in Stockholm: 12 whole days
+    }
 }

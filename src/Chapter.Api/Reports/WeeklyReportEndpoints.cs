@@ -34,7 +34,7 @@ public static class WeeklyReportEndpoints
     }
 
     private static async Task<Results<Ok<WeeklyReportView>, ContentHttpResult, RazorComponentResult<WeeklyReportHtml>, ValidationProblem, ProblemHttpResult>> WeeklyAsync(
-        string chapterId, string isoWeek, NpgsqlDataSource db, TimeProvider clock, HttpContext context, CancellationToken ct)
+        string chapterId, string isoWeek, NpgsqlDataSource db, TimeProvider clock, Caller caller, HttpContext context, CancellationToken ct)
     {
         var requested = WeeklyReport.ParseIsoWeek(isoWeek);
         if (requested is null && isoWeek != "latest")
@@ -47,8 +47,15 @@ public static class WeeklyReportEndpoints
             return Problems.NotFound($"Chapter '{chapterId}' does not exist.");
 
         var monday = requested ?? LastFullWeek(facts.Facts, clock.GetUtcNow());
-        var withAttendance = facts.Facts with { Attendance = await Chapter.Projections.Meetings.MeetingProjection.AttendanceFactsAsync(db, chapterId, ct) };
-        var report = WeeklyReport.Compute(withAttendance, monday) with { AsOf = facts.AsOf };
+        var withMeetings = facts.Facts with
+        {
+            Attendance = await Chapter.Projections.Meetings.MeetingProjection.AttendanceFactsAsync(db, chapterId, ct),
+            Visitors = await Chapter.Projections.Visitors.VisitorProjection.FactsAsync(db, chapterId, ct),
+        };
+        var report = WeeklyReport.Compute(withMeetings, monday) with { AsOf = facts.AsOf };
+        // Visitors' names are for leaders; integrations get the visits without them.
+        if (caller.IsLeader)
+            report = report with { Visitors = await WithNamesAsync(db, chapterId, report.Visitors, ct) };
         if (Wants(context, "text/html"))
         {
             var chapter = await ChapterProjection.GetAsync(db, chapterId, ct);
@@ -70,6 +77,13 @@ public static class WeeklyReportEndpoints
             return TypedResults.Text(ToCsv(report), "text/csv", Encoding.UTF8);
         }
         return TypedResults.Ok(report);
+    }
+
+    private static async Task<WeeklyVisitors> WithNamesAsync(NpgsqlDataSource db, string chapterId, WeeklyVisitors visitors, CancellationToken ct)
+    {
+        var names = (await Chapter.Projections.Visitors.VisitorProjection.ListAsync(db, chapterId, null, null, ct)).ToDictionary(v => v.Id, v => v.Name);
+        IReadOnlyList<VisitorInReport> Named(IReadOnlyList<VisitorInReport> list) => list.Select(v => v with { Name = names.GetValueOrDefault(v.VisitorId) }).ToList();
+        return new WeeklyVisitors(Named(visitors.ThisWeek), Named(visitors.NotFollowedUp));
     }
 
     private static bool Wants(HttpContext context, string mediaType) =>
@@ -130,6 +144,10 @@ public static class WeeklyReportEndpoints
             Row("nudges.notReferredLately", i.MemberId.ToString(), i.Invitation);
         foreach (var c in report.Nudges.CheckInWith)
             Row("nudges.checkInWith", c.MemberId.ToString(), c.Invitation);
+        foreach (var v in report.Visitors.ThisWeek)
+            Row("visitors.thisWeek", v.VisitorId.ToString(), $"{v.Name ?? v.Profession}, invited by {v.InvitedByName}");
+        foreach (var v in report.Visitors.NotFollowedUp)
+            Row("visitors.notFollowedUp", v.VisitorId.ToString(), $"{v.Name ?? v.Profession}, invited by {v.InvitedByName}, {v.DaysWaiting} days ago");
         var attendance = report.Attendance;
         foreach (var (name, value) in new (string, object?)[]
                  {

@@ -18,6 +18,9 @@ public sealed record ReferralFact(
 
 public sealed record OneToOneFact(Guid Id, Guid MemberA, Guid MemberB, DateOnly HeldOn);
 
+/// <summary>A visitor as the weekly report needs them: no name, no contacts (those stay sealed behind their own read).</summary>
+public sealed record VisitorFact(Guid Id, string Profession, Guid InvitedBy, DateTimeOffset RegisteredAt, DateTimeOffset? FirstFollowUpAt);
+
 /// <summary>A member's mark at a meeting: present, absent, late, medical or substitute.</summary>
 public sealed record AttendanceFact(Guid MeetingId, DateOnly HeldOn, Guid MemberId, string Status)
 {
@@ -40,6 +43,9 @@ public sealed record ChapterFacts(
 {
     /// <summary>The meetings' marks (from the inline meeting views, which are never behind the activity projection).</summary>
     public IReadOnlyList<AttendanceFact> Attendance { get; init; } = [];
+
+    /// <summary>The chapter's visitors (from the inline visitor view).</summary>
+    public IReadOnlyList<VisitorFact> Visitors { get; init; } = [];
 
     /// <summary>The instant a date in the chapter's time zone begins.</summary>
     public DateTimeOffset StartOf(DateOnly date) => StartOf(date, TimeZone);

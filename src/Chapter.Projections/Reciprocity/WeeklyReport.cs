@@ -22,6 +22,13 @@ public sealed record OneToOneInvitation(Guid MemberId, string Name, string Invit
 /// <param name="ShareFourWeeksBefore">The same over the 4 weeks before this one.</param>
 public sealed record WeeklyAttendance(int Meetings, int Present, int Late, int Medical, int Substitute, int Absent, double? ShareLast12Weeks, double? ShareFourWeeksBefore);
 
+/// <param name="Name">The visitor's name: for leaders only, never for integrations (null), "erased" once erased.</param>
+/// <param name="DaysWaiting">For a visitor not followed up: days since they came.</param>
+public sealed record VisitorInReport(Guid VisitorId, string? Name, string Profession, Guid InvitedBy, string InvitedByName, DateTimeOffset RegisteredAt, int? DaysWaiting = null);
+
+/// <param name="NotFollowedUp">Visitors who came over 7 days before the week's end and had no follow-up by then.</param>
+public sealed record WeeklyVisitors(IReadOnlyList<VisitorInReport> ThisWeek, IReadOnlyList<VisitorInReport> NotFollowedUp);
+
 /// <summary>A member absent at the last two meetings: someone to check in with, not a warning.</summary>
 public sealed record CheckIn(Guid MemberId, string Name, string Invitation);
 
@@ -51,6 +58,8 @@ public sealed record WeeklyReportView(
     public AsOf? AsOf { get; init; }
 
     public WeeklyAttendance Attendance { get; init; } = new(0, 0, 0, 0, 0, 0, null, null);
+
+    public WeeklyVisitors Visitors { get; init; } = new([], []);
 }
 
 /// <summary>What a chapter leader reads in a minute: the week's steps, how help circulated, and whom to help next.</summary>
@@ -59,6 +68,7 @@ public static partial class WeeklyReport
     public static readonly TimeSpan AcceptanceNudgeAfter = TimeSpan.FromHours(72);
     public static readonly TimeSpan ThanksNudgeAfter = TimeSpan.FromDays(7);
     public static readonly TimeSpan NotReferredWithin = TimeSpan.FromDays(56);
+    public static readonly TimeSpan FollowUpNudgeAfter = TimeSpan.FromDays(7);
 
     [GeneratedRegex("^([0-9]{4})-W([0-9]{2})$", RegexOptions.CultureInvariant)]
     private static partial Regex IsoWeekPattern();
@@ -130,6 +140,12 @@ public static partial class WeeklyReport
             new Nudges(waiting, unthanked, notReferred) { CheckInWith = CheckIns(facts, to) })
         {
             Attendance = AttendanceOf(facts, monday),
+            Visitors = new WeeklyVisitors(
+                facts.Visitors.Where(v => InWeek(v.RegisteredAt)).OrderBy(v => v.RegisteredAt)
+                    .Select(v => new VisitorInReport(v.Id, null, v.Profession, v.InvitedBy, Name(v.InvitedBy), v.RegisteredAt)).ToList(),
+                facts.Visitors.Where(v => v.RegisteredAt < to - FollowUpNudgeAfter && !(v.FirstFollowUpAt < to)).OrderBy(v => v.RegisteredAt)
+                    .Select(v => new VisitorInReport(v.Id, null, v.Profession, v.InvitedBy, Name(v.InvitedBy), v.RegisteredAt, (int)(to - v.RegisteredAt).TotalDays))
+                    .ToList()),
         };
     }
 

@@ -83,4 +83,18 @@ public sealed class VisitorProjection : IProjection
         }
         return found;
     }
+
+    /// <summary>The chapter's visitors without names or contacts, for the weekly report.</summary>
+    public static async Task<IReadOnlyList<Activity.VisitorFact>> FactsAsync(NpgsqlDataSource db, string chapterId, CancellationToken ct)
+    {
+        await using var command = db.CreateCommand(
+            "SELECT id, profession, invited_by, registered_at, (SELECT min((s->>'at')::timestamptz) FROM jsonb_array_elements(steps) s) FROM visitor_view WHERE chapter_id = $1");
+        command.Parameters.Add(new NpgsqlParameter { Value = chapterId });
+        var facts = new List<Activity.VisitorFact>();
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        while (await reader.ReadAsync(ct))
+            facts.Add(new Activity.VisitorFact(reader.GetGuid(0), reader.GetString(1), reader.GetGuid(2), reader.GetFieldValue<DateTimeOffset>(3),
+                reader.IsDBNull(4) ? null : reader.GetFieldValue<DateTimeOffset>(4)));
+        return facts;
+    }
 }
