@@ -81,7 +81,11 @@ public static class WeeklyReportEndpoints
 
     private static async Task<WeeklyVisitors> WithNamesAsync(NpgsqlDataSource db, string chapterId, WeeklyVisitors visitors, CancellationToken ct)
     {
-        var names = (await Chapter.Projections.Visitors.VisitorProjection.ListAsync(db, chapterId, null, null, ct)).ToDictionary(v => v.Id, v => v.Name);
+        // Only the visitors the report names are opened, not every visitor the chapter ever had.
+        var names = new Dictionary<Guid, string>();
+        foreach (var id in visitors.ThisWeek.Concat(visitors.NotFollowedUp).Select(v => v.VisitorId).Distinct())
+            if (await Chapter.Projections.Visitors.VisitorProjection.GetAsync(db, chapterId, id, ct) is { } visitor)
+                names[id] = visitor.Name;
         IReadOnlyList<VisitorInReport> Named(IReadOnlyList<VisitorInReport> list) => list.Select(v => v with { Name = names.GetValueOrDefault(v.VisitorId) }).ToList();
         return new WeeklyVisitors(Named(visitors.ThisWeek), Named(visitors.NotFollowedUp));
     }
