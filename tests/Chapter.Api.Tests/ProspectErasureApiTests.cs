@@ -117,6 +117,37 @@ public sealed class ProspectErasureApiTests(ApiFixture api) : IClassFixture<ApiF
         api.Logs.Lines.Where(line => line.Contains("Holmqvist")).ShouldBeEmpty();
     }
 
+    [Fact]
+    public async Task A_visitors_details_are_never_stored_in_clear_and_once_erased_nothing_opens_them()
+    {
+        const string visitor = "Ingrid Västerlund-Oja", email = "ingrid.vo@example.se";
+        var scenario = await new Scenario(api).WithChapterAsync();
+        var anna = await scenario.AddMemberAsync("Anna");
+        var visitors = $"/api/chapters/{scenario.ChapterId}/visitors";
+        var id = (await (await scenario.As(anna).PostAsJsonAsync(visitors, new { name = visitor, profession = "Dentist", email, consent = true }))
+            .ReadJsonAsync())["id"]!.GetValue<Guid>();
+        await api.WaitForProjectionsAsync();
+
+        (await RowsHoldingAsync(visitor)).ShouldBeEmpty();
+        (await RowsHoldingAsync(email)).ShouldBeEmpty();
+        (await OpenedVisitorAsync(id)).ShouldBe(visitor, "the key still opens it, which the check below must see");
+
+        (await scenario.As(anna).DeleteAsync($"{visitors}/{id}/personal-data")).StatusCode.ShouldBe(HttpStatusCode.NoContent);
+
+        (await OpenedVisitorAsync(id)).ShouldBeNull();
+        (await RowsHoldingAsync(visitor)).ShouldBeEmpty();
+        (await (await scenario.As(anna).GetAsync($"{visitors}/{id}")).ReadJsonAsync())["name"]!.GetValue<string>().ShouldBe("erased");
+        api.Logs.Lines.Where(line => line.Contains("Västerlund") || line.Contains(email)).ShouldBeEmpty();
+    }
+
+    /// <summary>The visitor's name as the key left in the database opens it from their event, or null.</summary>
+    private async Task<string?> OpenedVisitorAsync(Guid id)
+    {
+        var key = await api.ScalarTextAsync("SELECT coalesce(encode(key, 'base64'), '') FROM prospect_keys WHERE referral_id = $1", id);
+        var sealedDetails = await api.ScalarTextAsync("SELECT data->>'sealedDetails' FROM mt_events WHERE stream_id = $1", $"visitor-{id}");
+        return key.Length == 0 ? null : Chapter.Projections.Prospects.ProspectSeal.Open(Convert.FromBase64String(key), id, sealedDetails)?.Name;
+    }
+
     /// <summary>The substitute's name as the key left in the database opens it from the event, or null.</summary>
     private async Task<string?> OpenedSubstituteAsync(Guid keyId)
     {
