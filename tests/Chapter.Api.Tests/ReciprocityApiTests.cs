@@ -144,6 +144,9 @@ public sealed class ReciprocityApiTests(ApiFixture api) : IClassFixture<ApiFixtu
             await Task.Delay(50);
         }
 
+        // The rebuild finished: reads alone cannot tell, as they come from the live tables until the swap.
+        (await GetAsync(scenario.Operator, "/api/admin/projections"))["items"]!.AsArray().Single()!["rebuildRequested"]!.GetValue<bool>()
+            .ShouldBeFalse("the rebuild ends within 20 s");
         var after = await GetAsync(await scenario.IntegrationAsync(), $"/api/chapters/{scenario.ChapterId}/reciprocity");
         after["cycleShare"]!.GetValue<double>().ShouldBe(before["cycleShare"]!.GetValue<double>());
         after["loopClosures"]!.GetValue<double>().ShouldBe(1);
