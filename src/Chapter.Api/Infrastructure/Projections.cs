@@ -373,6 +373,7 @@ public sealed class AsyncProjections(
             await daemon.RestartHighWaterAgentAsync(ct);
             var reached = -1L;
             var movedAt = DateTime.UtcNow;
+            var nudges = 0;
             while (await ScalarAsync($"SELECT coalesce((SELECT last_seq_id FROM mt_event_progression WHERE name = '{ChapterEventStore.ActivityShard}'), 0)", ct) is var position
                    && position < target
                    && await ScalarAsync($"SELECT count(*) FROM projection_state WHERE name = '{ActivityProjection.ProjectionName}' AND failed_seq IS NOT NULL", ct) == 0)
@@ -383,12 +384,21 @@ public sealed class AsyncProjections(
                     return;
                 }
                 if (position != reached)
-                    (reached, movedAt) = (position, DateTime.UtcNow);
+                    (reached, movedAt, nudges) = (position, DateTime.UtcNow, 0);
                 else if (DateTime.UtcNow - movedAt > TimeSpan.FromSeconds(2)
                          && await ScalarAsync("SELECT coalesce((SELECT last_seq_id FROM mt_event_progression WHERE name = 'HighWaterMark'), 0)", ct) > position)
                 {
                     // Also seen: the restarted agent holding below a high-water mark that stays put (nothing new commits while
-                    // an open transaction holds a gap), as if it never heard of it. Telling the agents the mark again starts it.
+                    // an open transaction holds a gap), as if it never heard of it. Telling the agents the mark again starts it;
+                    // when that did not (seen once in CI: the copy held at 7 for over a minute), the copy's agent is started
+                    // again from the position it recorded.
+                    if (++nudges % 2 == 0)
+                    {
+                        logger.LogWarning("The rebuild of {Projection} held at event {Position} below the high-water mark; starting its agent again",
+                            ActivityProjection.ProjectionName, position);
+                        await StopAgentAsync(daemon);
+                        await StartAgentAsync(daemon);
+                    }
                     await daemon.RestartHighWaterAgentAsync(ct);
                     movedAt = DateTime.UtcNow;
                 }
