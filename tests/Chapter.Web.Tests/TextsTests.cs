@@ -1,0 +1,35 @@
+using System.Collections;
+using System.Globalization;
+using System.Resources;
+using Chapter.Api.Web;
+
+namespace Chapter.Web.Tests;
+
+/// <summary>Every text the pages and e-mails use exists in every language they speak, so no page falls back to English in part.</summary>
+public sealed class TextsTests
+{
+    public static TheoryData<string, string> Languages() => new()
+    {
+        { "Chapter.Api.Web.Texts", "sv" }, { "Chapter.Api.Web.Texts", "nl" }, { "Chapter.Api.Web.Texts", "vi" },
+        { "Chapter.Api.Web.MailTexts", "sv" }, { "Chapter.Api.Web.MailTexts", "nl" }, { "Chapter.Api.Web.MailTexts", "vi" },
+    };
+
+    /// <summary>Said only when an introduction's language is one the product does not speak, so the e-mail is in English.</summary>
+    private static readonly string[] EnglishOnly = ["IntroFallback"];
+
+    [Theory]
+    [MemberData(nameof(Languages))]
+    public void Every_text_is_translated(string resource, string language)
+    {
+        var texts = new ResourceManager(resource, typeof(Texts).Assembly);
+        var english = Names(texts.GetResourceSet(CultureInfo.InvariantCulture, createIfNotExists: true, tryParents: false));
+        var translated = Names(texts.GetResourceSet(CultureInfo.GetCultureInfo(language), createIfNotExists: true, tryParents: false));
+
+        english.ShouldNotBeEmpty();
+        string.Join(", ", english.Except(translated).Except(EnglishOnly)).ShouldBeEmpty($"missing in {language}");
+        string.Join(", ", translated.Except(english)).ShouldBeEmpty($"in {language} but not in English");
+    }
+
+    private static string[] Names(ResourceSet? set) =>
+        set?.Cast<DictionaryEntry>().Select(entry => (string)entry.Key).Order().ToArray() ?? [];
+}
