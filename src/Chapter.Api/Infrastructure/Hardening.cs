@@ -78,7 +78,10 @@ public static class Hardening
                 headers["Cross-Origin-Opener-Policy"] = "same-origin";
                 headers["Cross-Origin-Resource-Policy"] = "same-origin";
                 var isHtml = context.Response.ContentType?.StartsWith("text/html", StringComparison.OrdinalIgnoreCase) == true;
-                headers.ContentSecurityPolicy = !isHtml ? "default-src 'none'; frame-ancestors 'none'"
+                headers.ContentSecurityPolicy = context.Request.Path == "/meeting-sw.js"
+                    // A service worker runs under its own script's policy: it may fetch this site's pages, nothing else.
+                    ? "default-src 'self'"
+                    : !isHtml ? "default-src 'none'; frame-ancestors 'none'"
                     // The API reference's own inline scripts by their nonce; its components style themselves inline.
                     : ApiReference.ScriptNonce(context) is { } nonce
                         ? $"default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'self' 'nonce-{nonce}'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"

@@ -1,7 +1,6 @@
-// The member's token lives in this browser only; signing out forgets it and any unsent referral.
+// The member's token lives in this browser only; signing out forgets it and anything unsent.
 'use strict';
 const TOKEN_KEY = 'chapter.token';
-const PENDING_KEY = 'chapter.pendingReferral';
 
 // What every signed-in page shares: the token, calls to the API with it, and the way back to sign in.
 window.chapterSession = {
@@ -10,6 +9,9 @@ window.chapterSession = {
     ...options,
     headers: { Authorization: `Bearer ${localStorage.getItem(TOKEN_KEY)}`, 'Content-Type': 'application/json', ...(options.headers ?? {}) },
   }),
+  // A meeting's day (YYYY-MM-DD, the chapter's own date) as the page's language writes it.
+  day: date => new Date(`${date}T12:00:00`).toLocaleDateString(document.documentElement.lang,
+    { weekday: 'long', day: 'numeric', month: 'long', year: 'numeric' }),
   signInAgain: () => { localStorage.removeItem(TOKEN_KEY); location.replace('/signin'); },
   // Every item of a paged list, following 'next' to the last page; status is the first answer that was not 200.
   list: async (path) => {
@@ -39,9 +41,9 @@ document.addEventListener('DOMContentLoaded', () => {
       link.hidden = false;
     }
   signOut.addEventListener('click', () => {
-    localStorage.removeItem(TOKEN_KEY);
-    localStorage.removeItem(PENDING_KEY);
-    localStorage.removeItem('chapter.me');
-    location.assign('/signin');
+    // Everything this site kept on the phone: the token, unsent referrals and meetings, and the pages kept for offline use.
+    for (const key of Object.keys(localStorage)) if (key.startsWith('chapter.')) localStorage.removeItem(key);
+    const forgotten = window.caches ? caches.keys().then(keys => Promise.all(keys.map(key => caches.delete(key)))) : Promise.resolve();
+    forgotten.catch(() => {}).finally(() => location.assign('/signin'));
   });
 });
