@@ -100,6 +100,24 @@ public sealed class MeetingBrowserTests(BrowserFixture browser) : IClassFixture<
     }
 
     [Fact]
+    public async Task Signing_out_forgets_the_meeting_and_the_pages_kept_on_the_phone()
+    {
+        var chapter = await BrowserChapter.CreateAsync(browser);
+        var page = await LeaderOnMeetingAsync(chapter);
+        await page.Context.SetOfflineAsync(true);
+        await Tap(page, "Anna Berg", "Present");
+        await Assertions.Expect(page.Locator("#meeting-status")).ToContainTextAsync("1 not sent yet");
+        (await page.EvaluateAsync<int>("(async () => (await caches.keys()).length)()")).ShouldBeGreaterThan(0);
+        await page.Context.SetOfflineAsync(false);
+
+        await page.GetByRole(AriaRole.Button, new() { Name = "Sign out" }).ClickAsync();
+
+        await Assertions.Expect(page).ToHaveURLAsync(new Regex("/signin$"));
+        (await page.EvaluateAsync<int>("Object.keys(localStorage).filter(k => k.startsWith('chapter.')).length")).ShouldBe(0);
+        (await page.EvaluateAsync<int>("(async () => (await caches.keys()).length)()")).ShouldBe(0);
+    }
+
+    [Fact]
     public async Task A_visitors_contact_details_are_not_sent_without_their_consent()
     {
         var chapter = await BrowserChapter.CreateAsync(browser);

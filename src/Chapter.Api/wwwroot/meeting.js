@@ -16,7 +16,8 @@
   const statusLine = document.getElementById('meeting-status');
   const fill = (text, ...values) => values.reduce((t, v, i) => t.replaceAll(`{${i}}`, v), text);
   const stored = (key, fallback) => JSON.parse(localStorage.getItem(key) ?? 'null') ?? fallback;
-  const store = (key, value) => localStorage.setItem(key, JSON.stringify(value));
+  // Never written back after signing out, by an answer that arrived on the way out.
+  const store = (key, value) => { if (session.token()) localStorage.setItem(key, JSON.stringify(value)); };
   const api = (path, options) => session.api(`/api/chapters/${chapter}${path}`, options);
 
   let view = stored(viewKey, null);
