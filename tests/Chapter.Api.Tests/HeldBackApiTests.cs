@@ -76,4 +76,38 @@ public sealed class HeldBackApiTests(ApiFixture api) : IClassFixture<ApiFixture>
         filters.ShouldContain(rule => rule.CategoryName == Infrastructure.Projections.DaemonCoordinatorLog && rule.ProviderName == null
                                       && rule.LogLevel == LogLevel.Warning);
     }
+
+    [Fact]
+    public async Task A_long_transaction_in_another_database_on_the_same_server_is_not_named_as_the_hold()
+    {
+        // Seen in CI: the status named an older transaction of another test's database, which cannot hold back this one's events.
+        await using var elsewhere = new NpgsqlConnection(await TestPostgres.CreateDatabaseAsync());
+        await elsewhere.OpenAsync();
+        await using var other = await elsewhere.BeginTransactionAsync();
+        await using (var write = new NpgsqlCommand("SELECT txid_current()", elsewhere, other))
+            await write.ExecuteScalarAsync();
+
+        var scenario = await new Scenario(api).WithChapterAsync();
+        await api.WaitForProjectionsAsync();
+        await using var held = new NpgsqlConnection(api.ConnectionString);
+        await held.OpenAsync();
+        await using var transaction = await held.BeginTransactionAsync();
+        var heldMember = Guid.NewGuid();
+        await RawEvents.InsertAsync(held, $"member-{heldMember}", scenario.ChapterId, "member.joined.v1",
+            $$"""{"memberId":"{{heldMember}}","chapterId":"{{scenario.ChapterId}}","name":"Held","profession":"Baker","languages":["en"],"joinedAt":"2026-01-05T09:00:00+00:00"}""",
+            "Chapter.Domain.Members.MemberJoined, Chapter.Domain", transaction);
+        await scenario.AddMemberAsync("Anna");
+
+        JsonNode status = null!;
+        var until = DateTime.UtcNow.AddSeconds(20);
+        do
+        {
+            await Task.Delay(200);
+            status = (await (await scenario.Operator.GetAsync("/api/admin/projections")).ReadJsonAsync())["items"]!.AsArray().Single()!;
+        } while (status["heldBackBy"] is null && DateTime.UtcNow < until);
+
+        status["heldBackBy"]!["processId"]!.GetValue<int>().ShouldBe(held.ProcessID);
+        await transaction.CommitAsync();
+        await api.WaitForProjectionsAsync();
+    }
 }

@@ -250,7 +250,7 @@ public sealed class AsyncProjections(
             """
             SELECT pid, state, extract(epoch FROM now() - xact_start)::float8
             FROM pg_stat_activity
-            WHERE backend_xid IS NOT NULL AND pid <> pg_backend_pid() AND now() - xact_start > $1
+            WHERE backend_xid IS NOT NULL AND datname = current_database() AND pid <> pg_backend_pid() AND now() - xact_start > $1
             ORDER BY age(backend_xid) DESC
             LIMIT 1
             """);
