@@ -389,9 +389,12 @@ public sealed class AsyncProjections(
                          && await ScalarAsync("SELECT coalesce((SELECT last_seq_id FROM mt_event_progression WHERE name = 'HighWaterMark'), 0)", ct) > position)
                 {
                     // Also seen: the restarted agent holding below a high-water mark that stays put (nothing new commits while
-                    // an open transaction holds a gap), as if it never heard of it. Telling the agents the mark again starts it;
-                    // when that did not (seen once in CI: the copy held at 7 for over a minute), the copy's agent is started
-                    // again from the position it recorded.
+                    // an open transaction holds a gap), as if it never heard of it. Telling the agents the mark again starts it
+                    // when the agent had missed the mark. It cannot when the agent still counts a page as in flight, one way
+                    // we read in JasperFx.Events' SubscriptionAgent and SubscriptionExecution: a mark no higher than the
+                    // agent's own is ignored, loads go on only beyond what was enqueued, and a page whose execution ends in an
+                    // OperationCanceledException is dropped without being marked done. Seen once in CI: the copy held at 7 for
+                    // over a minute. A new agent starts from the position the copy committed, so it loads that page again.
                     if (++nudges % 2 == 0)
                     {
                         logger.LogWarning("The rebuild of {Projection} held at event {Position} below the high-water mark; starting its agent again",
