@@ -144,6 +144,35 @@ public sealed class WebhookApiTests(WebhookApiTests.Fixture fixture) : IClassFix
     }
 
     [Fact]
+    public async Task Delivery_attempts_older_than_the_kept_period_are_pruned_and_the_webhook_goes_on_from_its_position()
+    {
+        await using var receiver = await TestWebhookReceiver.StartAsync();
+        await using var api = Fixture.Configure(new ApiFixture());
+        api.Settings["Chapter:Webhooks:KeepDeliveriesFor"] = "00:00:02";
+        await api.InitializeAsync();
+        var scenario = await new Scenario(api).WithChapterAsync();
+        var leader = scenario.As(await scenario.AddLeaderAsync("Lea"));
+        var (hook, _) = await RegisterAsync(leader, scenario.ChapterId, receiver.Url);
+        var webhook = $"/api/chapters/{scenario.ChapterId}/webhooks/{hook}";
+        await scenario.AddMemberAsync("Anna");
+        await receiver.WaitUntilAsync(calls => calls.Count >= 1, "the join");
+        var deliveries = (await (await leader.GetAsync($"{webhook}/deliveries")).ReadJsonAsync())["items"]!.AsArray();
+        deliveries.ShouldNotBeEmpty();
+        var position = (await (await leader.GetAsync(webhook)).ReadJsonAsync())["position"]!.GetValue<long>();
+
+        var until = DateTime.UtcNow.AddSeconds(15);
+        while ((await (await leader.GetAsync($"{webhook}/deliveries")).ReadJsonAsync())["items"]!.AsArray().Count > 0 && DateTime.UtcNow < until)
+            await Task.Delay(200);
+
+        (await (await leader.GetAsync($"{webhook}/deliveries")).ReadJsonAsync())["items"]!.AsArray().ShouldBeEmpty("older than 2 s, pruned");
+        (await (await leader.GetAsync(webhook)).ReadJsonAsync())["position"]!.GetValue<long>().ShouldBe(position);
+        var delivered = receiver.Accepted.Count;
+        await scenario.AddMemberAsync("Bram");
+        await receiver.WaitUntilAsync(calls => calls.Count > delivered, "the next join, and no earlier event again");
+        receiver.Accepted.Select(EventId).Distinct().Count().ShouldBe(receiver.Accepted.Count);
+    }
+
+    [Fact]
     public async Task A_dead_receiver_holds_up_only_its_own_webhook_gives_an_event_up_after_a_while_and_can_be_sent_it_again()
     {
         using var counted = new CountedMeasurements("chapter.webhooks.failed_attempts", "chapter.webhooks.dead_letters");

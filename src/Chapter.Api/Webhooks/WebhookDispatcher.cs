@@ -8,8 +8,9 @@ using Npgsql;
 
 namespace Chapter.Api.Webhooks;
 
-/// <summary><c>Chapter:Webhooks</c>: how often to look, how soon to try again, when to give an event up.</summary>
-public sealed record WebhookSettings(TimeSpan PollEvery, TimeSpan FirstRetryAfter, TimeSpan GiveUpAfter, bool AllowInsecureTargets)
+/// <summary><c>Chapter:Webhooks</c>: how often to look, how soon to try again, when to give an event up, how long attempts are kept.</summary>
+public sealed record WebhookSettings(TimeSpan PollEvery, TimeSpan FirstRetryAfter, TimeSpan GiveUpAfter, bool AllowInsecureTargets,
+    TimeSpan KeepDeliveriesFor)
 {
     public static readonly TimeSpan MaxRetryAfter = TimeSpan.FromHours(1);
     public static readonly TimeSpan Lease = TimeSpan.FromMinutes(5);
@@ -48,7 +49,9 @@ public sealed class WebhookDispatcher(NpgsqlDataSource db, IHttpClientFactory ht
 {
     public const string HttpClientName = "webhooks";
     private const int EventsPerLease = 200;
+    private const int PrunedPerStatement = 10_000;
     private readonly Guid _node = Guid.CreateVersion7();
+    private DateTime _pruneAt = DateTime.MinValue;
 
     private sealed record Leased(Guid Id, string ChapterId, string Url, string[] Events, string Secret, long Position, int Attempts, DateTimeOffset? FailingSince);
 
@@ -60,6 +63,11 @@ public sealed class WebhookDispatcher(NpgsqlDataSource db, IHttpClientFactory ht
             {
                 var leased = await LeaseDueAsync(stoppingToken);
                 await Task.WhenAll(leased.Select(webhook => DeliverAsync(webhook, stoppingToken)));
+                if (DateTime.UtcNow >= _pruneAt)
+                {
+                    await PruneDeliveriesAsync(stoppingToken);
+                    _pruneAt = DateTime.UtcNow + TimeSpan.FromTicks(Math.Min(TimeSpan.FromHours(1).Ticks, settings.KeepDeliveriesFor.Ticks));
+                }
             }
             catch (Exception e) when (e is not OperationCanceledException || !stoppingToken.IsCancellationRequested)
             {
@@ -74,6 +82,29 @@ public sealed class WebhookDispatcher(NpgsqlDataSource db, IHttpClientFactory ht
                 return;
             }
         }
+    }
+
+    /// <summary>
+    /// One row per attempt would grow without end (every event of a chapter, for each of its webhooks); attempts older than
+    /// <see cref="WebhookSettings.KeepDeliveriesFor"/> go, a bounded number per statement so no statement runs long. Every
+    /// node may do it: deleting what another node deleted changes nothing. A webhook's position is in its own row, untouched.
+    /// </summary>
+    private async Task PruneDeliveriesAsync(CancellationToken ct)
+    {
+        long deleted, total = 0;
+        do
+        {
+            await using var command = db.CreateCommand(
+                """
+                DELETE FROM webhook_deliveries WHERE id IN (
+                    SELECT id FROM webhook_deliveries WHERE attempted_at < now() - $1 LIMIT $2 FOR UPDATE SKIP LOCKED)
+                """);
+            command.Parameters.Add(new NpgsqlParameter { Value = settings.KeepDeliveriesFor });
+            command.Parameters.Add(new NpgsqlParameter { Value = PrunedPerStatement });
+            total += deleted = await command.ExecuteNonQueryAsync(ct);
+        } while (deleted == PrunedPerStatement && !ct.IsCancellationRequested);
+        if (total > 0)
+            logger.LogInformation("Pruned {Count} webhook delivery attempts older than {KeepDeliveriesFor}", total, settings.KeepDeliveriesFor);
     }
 
     private async Task<IReadOnlyList<Leased>> LeaseDueAsync(CancellationToken ct)

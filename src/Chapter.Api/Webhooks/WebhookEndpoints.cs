@@ -160,7 +160,8 @@ public static class WebhookRegistration
             section.GetValue("PollEvery", TimeSpan.FromSeconds(1)),
             section.GetValue("FirstRetryAfter", TimeSpan.FromSeconds(10)),
             section.GetValue("GiveUpAfter", TimeSpan.FromHours(24)),
-            section.GetValue("AllowInsecureTargets", false));
+            section.GetValue("AllowInsecureTargets", false),
+            section.GetValue("KeepDeliveriesFor", TimeSpan.FromDays(30)));
         var targets = new WebhookTargets(settings.AllowInsecureTargets);
         builder.Services.AddSingleton(settings);
         builder.Services.AddSingleton(targets);
