@@ -39,12 +39,13 @@ builder.Services.AddOpenApi(options =>
 });
 
 var app = builder.Build();
-// "codegen write", "db-patch schema.sql", "describe": JasperFx's commands for Marten and Wolverine, without starting the service.
+// "codegen write", "db-patch schema.sql", "describe": JasperFx's commands for Marten and Wolverine, without starting the service;
+// "schema-script ours.sql": our own tables' DDL.
 if (args is [var command, ..] && !command.StartsWith('-'))
 {
     // The commands dispose the services when done: take the embedded cluster (if any) first, to stop it after them.
     var embedded = app.Services.GetService<Chapter.LocalPostgres.LocalPostgresCluster>();
-    var exitCode = await app.RunJasperFxCommands(args);
+    var exitCode = args is ["schema-script", var file] ? await app.WriteSchemaScriptAsync(file) : await app.RunJasperFxCommands(args);
     if (embedded is not null)
         await embedded.StopAsync();
     return exitCode;

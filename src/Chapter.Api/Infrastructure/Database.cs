@@ -80,6 +80,22 @@ public static class Database
         return builder.ConnectionString;
     }
 
+    /// <summary>Every component's numbered scripts, in the order they are applied.</summary>
+    public static IEnumerable<Migration> OwnMigrations =>
+        ReadModelSchema.Migrations.Concat(AccessTokens.Migrations).Concat(Notifications.NotificationSettings.Migrations).Concat(Webhooks.WebhookStore.Migrations);
+
+    /// <summary>
+    /// <c>schema-script file.sql</c>: our tables' DDL that this database lacks, for an operator to apply where the service
+    /// may not alter the schema (Marten's and Wolverine's come from JasperFx's <c>db-patch</c>).
+    /// </summary>
+    public static async Task<int> WriteSchemaScriptAsync(this WebApplication app, string file)
+    {
+        var script = await SchemaMigrator.ScriptAsync(app.Services.GetRequiredService<NpgsqlDataSource>(), OwnMigrations, ActivityProjection.EnsureSchemaSql);
+        await File.WriteAllTextAsync(file, script);
+        Console.WriteLine($"Wrote Chapter's own schema script to {file}");
+        return 0;
+    }
+
     /// <summary>
     /// Brings the schema up to date before the first request: Marten's tables by Marten, ours by our scripts;
     /// safe when several instances start at once.
@@ -88,8 +104,7 @@ public static class Database
     {
         var db = app.Services.GetRequiredService<NpgsqlDataSource>();
         await app.Services.GetRequiredService<IDocumentStore>().Storage.ApplyAllConfiguredChangesToDatabaseAsync();
-        await SchemaMigrator.MigrateAsync(db, ReadModelSchema.Migrations.Concat(AccessTokens.Migrations).Concat(Notifications.NotificationSettings.Migrations)
-            .Concat(Webhooks.WebhookStore.Migrations));
+        await SchemaMigrator.MigrateAsync(db, OwnMigrations);
         await PreviousStoreImport.ImportAsync(db, app.Logger);
         await ActivityProjection.EnsureSchemaAsync(db);
         if (app.Services.GetService<LocalPostgresCluster>() is { } cluster)

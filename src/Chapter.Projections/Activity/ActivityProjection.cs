@@ -92,23 +92,25 @@ public sealed class ActivityProjection : SubscriptionBase
         await dropSchema.ExecuteNonQueryAsync(ct);
     }
 
+    /// <summary>The live schema, made when it is missing, and the projection's state row.</summary>
+    public static string EnsureSchemaSql =>
+        $"""
+        DO $do$ BEGIN
+          IF to_regnamespace('{Schema}') IS NULL THEN
+            CREATE SCHEMA {Schema};
+            SET LOCAL search_path TO {Schema};
+            {SchemaSql.Replace("$$", "$fn$")}
+          END IF;
+        END $do$;
+        INSERT INTO public.projection_state (name) VALUES ('{ProjectionName}') ON CONFLICT DO NOTHING;
+        """;
+
     /// <summary>Creates the live schema when it is missing (a new database); several instances may start at once.</summary>
     public static async Task EnsureSchemaAsync(NpgsqlDataSource db, CancellationToken ct = default)
     {
         await using var connection = await db.OpenConnectionAsync(ct);
         await using var transaction = await connection.BeginTransactionAsync(ct);
-        await using var command = new NpgsqlCommand(
-            $"""
-            SELECT pg_advisory_xact_lock(4448);
-            DO $do$ BEGIN
-              IF to_regnamespace('{Schema}') IS NULL THEN
-                CREATE SCHEMA {Schema};
-                SET LOCAL search_path TO {Schema};
-                {SchemaSql.Replace("$$", "$fn$")}
-              END IF;
-            END $do$;
-            INSERT INTO public.projection_state (name) VALUES ('{ProjectionName}') ON CONFLICT DO NOTHING;
-            """, connection, transaction);
+        await using var command = new NpgsqlCommand($"SELECT pg_advisory_xact_lock(4448);\n{EnsureSchemaSql}", connection, transaction);
         await command.ExecuteNonQueryAsync(ct);
         await transaction.CommitAsync(ct);
     }

@@ -1,0 +1,106 @@
+using System.Net;
+using System.Net.Http.Json;
+using Chapter.Testing;
+using Npgsql;
+
+namespace Chapter.Api.Tests;
+
+/// <summary>
+/// A database the service may not alter: its owner put the schema in place, and the service's own role may only read and
+/// write rows. The service starts on it, and serves, without issuing any DDL.
+/// </summary>
+public sealed class LockedSchemaApiTests
+{
+    [Fact]
+    public async Task A_service_whose_role_may_only_read_and_write_rows_starts_and_serves_once_the_schema_is_in_place()
+    {
+        var owner = await TestPostgres.CreateDatabaseAsync();
+        await using (var migrating = new ApiFixture())
+            await migrating.StartOnAsync(owner);   // the schema, as the owner's scripts would leave it
+
+        var role = $"app_{Guid.NewGuid():N}"[..24];
+        var database = new NpgsqlConnectionStringBuilder(owner).Database;
+        await ExecuteAsync(owner,
+            $"""
+            CREATE ROLE {role} LOGIN PASSWORD 'rows-only';
+            REVOKE CREATE ON SCHEMA public FROM PUBLIC;
+            REVOKE CREATE, TEMPORARY ON DATABASE {database} FROM PUBLIC;
+            GRANT USAGE ON SCHEMA public, proj_activity TO {role};
+            GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public, proj_activity TO {role};
+            GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA public, proj_activity TO {role};
+            GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA public, proj_activity TO {role};
+            """);
+        var rowsOnly = new NpgsqlConnectionStringBuilder(owner) { Username = role, Password = "rows-only" }.ConnectionString;
+        try
+        {
+            (await ScalarAsync(rowsOnly, $"SELECT has_schema_privilege('public', 'CREATE') OR has_database_privilege('{database}', 'CREATE')"))
+                .ShouldBe(false, "the role may not create anything");
+
+            await using var api = new ApiFixture();
+            await api.StartOnAsync(rowsOnly);
+            var scenario = await new Scenario(api).WithChapterAsync();
+            var (anna, bram) = (await scenario.AddMemberAsync("Anna"), await scenario.AddMemberAsync("Bram"));
+            var referral = await scenario.GiveAsync(anna, bram);
+            (await scenario.ActAsync(bram, referral, "accept", new { })).StatusCode.ShouldBe(HttpStatusCode.OK);
+            await api.WaitForProjectionsAsync();
+            // Accepted, whether the step was merged into the referral's row (same batch) or stored as a row of its own.
+            (await api.ScalarAsync(
+                """
+                SELECT count(*) FROM proj_activity.referrals r WHERE r.id = $1 AND (r.accepted_at IS NOT NULL
+                    OR EXISTS (SELECT FROM proj_activity.referral_steps s WHERE s.referral_id = r.id AND s.accepted_at IS NOT NULL))
+                """, referral)).ShouldBe(1);
+
+            // A rebuild builds its copy in a schema of its own, which this role may not create: it fails loudly, the live tables go on.
+            (await scenario.Operator.PostAsync("/api/admin/projections/activity/rebuild", null)).StatusCode.ShouldBe(HttpStatusCode.Accepted);
+            var until = DateTime.UtcNow.AddSeconds(30);
+            System.Text.Json.Nodes.JsonNode status;
+            do
+            {
+                await Task.Delay(200);
+                status = (await (await scenario.Operator.GetAsync("/api/admin/projections")).ReadJsonAsync())["items"]!.AsArray().Single()!;
+            } while (status["rebuildRequested"]!.GetValue<bool>() && DateTime.UtcNow < until);
+            status["rebuildError"]!.GetValue<string>().ShouldContain("permission denied");
+            await scenario.AddMemberAsync("Cleo");
+            await api.WaitForProjectionsAsync();
+            (await api.ScalarAsync("SELECT count(*) FROM proj_activity.members WHERE chapter_id = $1", scenario.ChapterId)).ShouldBe(3);
+        }
+        finally
+        {
+            NpgsqlConnection.ClearAllPools();
+            await ExecuteAsync(owner, $"DROP OWNED BY {role}; DROP ROLE {role}");
+        }
+    }
+
+    [Fact]
+    public async Task The_schema_script_holds_exactly_the_scripts_a_database_has_not_recorded_each_recorded_as_applied()
+    {
+        var all = Infrastructure.Database.OwnMigrations.ToList();
+        await using var empty = NpgsqlDataSource.Create(await TestPostgres.CreateDatabaseAsync());
+        var full = await Chapter.Projections.SchemaMigrator.ScriptAsync(empty, all, Chapter.Projections.Activity.ActivityProjection.EnsureSchemaSql);
+        foreach (var migration in all)
+            full.ShouldContain($"INSERT INTO schema_versions (component, version, name) VALUES ('{migration.Component}', {migration.Version}, '{migration.Name}');");
+        full.IndexOf("-- read_models 001", StringComparison.Ordinal).ShouldBeLessThan(full.IndexOf("-- read_models 002", StringComparison.Ordinal));
+
+        await using var api = new ApiFixture();
+        await api.InitializeAsync();
+        await using var migrated = NpgsqlDataSource.Create(api.ConnectionString);
+        var none = await Chapter.Projections.SchemaMigrator.ScriptAsync(migrated, all, "");
+        none.ShouldNotContain("INSERT INTO schema_versions");
+    }
+
+    private static async Task ExecuteAsync(string connectionString, string sql)
+    {
+        await using var connection = new NpgsqlConnection(connectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand(sql, connection);
+        await command.ExecuteNonQueryAsync();
+    }
+
+    private static async Task<object?> ScalarAsync(string connectionString, string sql)
+    {
+        await using var connection = new NpgsqlConnection(connectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand(sql, connection);
+        return await command.ExecuteScalarAsync();
+    }
+}
