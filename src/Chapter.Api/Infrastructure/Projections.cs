@@ -363,6 +363,8 @@ public sealed class AsyncProjections(
                     failed_seq = NULL, error = NULL, rebuild_error = NULL, updated_at = now()
                 WHERE name = '{ActivityProjection.ProjectionName}';
                 -- No progression row is how Marten's daemon starts from the first event (it inserts the row with its first batch).
+                -- Not the daemon's RewindSubscriptionAsync: as read in JasperFx.Events 2.x, it starts the new agent without
+                -- registering it among the daemon's agents, so a later StopAgentAsync would not stop it.
                 DELETE FROM mt_event_progression WHERE name = '{ChapterEventStore.ActivityShard}';
                 """, ct);
             var target = await ScalarAsync("SELECT coalesce(max(seq_id), 0) FROM mt_events", ct);
