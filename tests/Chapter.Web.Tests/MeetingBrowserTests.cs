@@ -81,6 +81,32 @@ public sealed class MeetingBrowserTests(BrowserFixture browser) : IClassFixture<
     }
 
     [Fact]
+    public async Task A_second_tap_while_the_first_is_on_its_way_is_sent_after_it_and_counts()
+    {
+        var chapter = await BrowserChapter.CreateAsync(browser);
+        var page = await LeaderOnMeetingAsync(chapter);
+        var meetingId = Guid.Parse(Regex.Match(page.Url, "/meetings/([0-9a-f-]{36})$").Groups[1].Value);
+        var first = true;
+        // The first mark takes a while to reach the server; the leader corrects it meanwhile.
+        await page.RouteAsync("**/attendance/**", async route =>
+        {
+            if (first)
+            {
+                first = false;
+                await Task.Delay(1_000);
+            }
+            await route.ContinueAsync();
+        });
+
+        await Tap(page, "Anna Berg", "Present");
+        await Tap(page, "Anna Berg", "Late");
+
+        await Assertions.Expect(page.Locator("#meeting-status")).ToHaveTextAsync("All saved.", new() { Timeout = 20_000 });
+        (await StatusesAsync(chapter, meetingId))["Anna Berg"].ShouldBe("late");
+        await Assertions.Expect(Button(page, "Anna Berg", "Late")).ToHaveAttributeAsync("aria-pressed", "true");
+    }
+
+    [Fact]
     public async Task Taps_waiting_on_a_phone_are_dropped_and_said_so_when_another_leader_closed_the_meeting()
     {
         var chapter = await BrowserChapter.CreateAsync(browser);

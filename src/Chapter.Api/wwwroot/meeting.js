@@ -142,7 +142,7 @@
         if (response.status === 401) { session.signInAgain(); return; }
         if (response.status >= 500 || response.status === 429 || response.status === 408) return;
         const answer = await response.json().catch(() => null);
-        pending = pending.slice(1);
+        pending = pending.filter(p => p !== change);   // by identity: a later tap may have replaced it meanwhile
         store(pendingKey, pending);
         problem = '';
         if (response.ok) {
