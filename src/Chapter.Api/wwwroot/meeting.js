@@ -153,8 +153,9 @@
             view = answer;
             store(viewKey, view);
           }
-        } else if (response.status === 409) {
+        } else if (response.status === 409 && change.kind !== 'visitor') {
           // Another leader closed the meeting: nothing more can be recorded, so nothing waiting can be sent.
+          // (A visitor's 409 is about that visitor alone, e.g. erased under the same id: refused below like any other.)
           pending = [];
           store(pendingKey, pending);
           problem = texts.closedElsewhere;
