@@ -28,6 +28,7 @@
   // A later mark of the same member replaces one not sent yet: only the last tap matters.
   function enqueue(change) {
     if (change.kind === 'mark') pending = pending.filter(p => !(p.kind === 'mark' && p.memberId === change.memberId));
+    if (change.kind === 'follow-up') pending = pending.filter(p => !(p.kind === 'follow-up' && p.visitorId === change.visitorId));
     pending.push(change);
     store(pendingKey, pending);
     render();
@@ -72,6 +73,7 @@
       line.className = 'state';
       line.textContent = fill(texts.invitedBy, names.get(visitor.invitedBy) ?? '') + (visitor.waiting ? ` · ${texts.notSent}` : '');
       item.append(who, line);
+      if (!visitor.waiting) item.append(...followUp(visitor));
       return item;
     }));
     document.getElementById('no-visitors').hidden = shown.length > 0;
@@ -84,6 +86,23 @@
     document.getElementById('add-visitor-box').hidden = closed;
     document.getElementById('close-box').hidden = closed;
     page.dataset.ready = 'true';
+  }
+
+  // The visitor's last follow-up step (one not sent yet counts), and a tap for each next one.
+  function followUp(visitor) {
+    const waiting = pending.filter(p => p.kind === 'follow-up' && p.visitorId === visitor.id).at(-1);
+    const last = waiting?.step ?? visitor.followUp?.at(-1)?.step;
+    const stepName = step => texts[`step${step[0].toUpperCase()}${step.slice(1)}`] ?? step;
+    const state = document.createElement('p');
+    state.className = 'state follow-up-state';
+    state.textContent = (last ? fill(texts.lastStep, stepName(last)) : texts.noStep) + (waiting ? ` · ${texts.notSent}` : '');
+    const buttons = document.getElementById('visitor-follow-up').content.firstElementChild.cloneNode(true);
+    buttons.setAttribute('aria-label', visitor.erased ? texts.erased : visitor.name);
+    for (const button of buttons.querySelectorAll('[data-step]')) {
+      button.setAttribute('aria-pressed', String(button.dataset.step === last));
+      button.addEventListener('click', () => enqueue({ kind: 'follow-up', visitorId: visitor.id, step: button.dataset.step }));
+    }
+    return [state, buttons];
   }
 
   function row(attendee, status, mark, closed) {
@@ -146,14 +165,14 @@
         store(pendingKey, pending);
         problem = '';
         if (response.ok) {
-          if (change.kind === 'visitor') {
+          if (change.kind === 'visitor' || change.kind === 'follow-up') {
             visitors = [...visitors.filter(v => v.id !== answer.id), answer];
             store(visitorsKey, visitors);
           } else {
             view = answer;
             store(viewKey, view);
           }
-        } else if (response.status === 409 && change.kind !== 'visitor') {
+        } else if (response.status === 409 && (change.kind === 'mark' || change.kind === 'close')) {
           // Another leader closed the meeting: nothing more can be recorded, so nothing waiting can be sent.
           // (A visitor's 409 is about that visitor alone, e.g. erased under the same id: refused below like any other.)
           pending = [];
@@ -161,7 +180,8 @@
           problem = texts.closedElsewhere;
           await refresh();
         } else {
-          const who = change.memberId ? view?.attendance.find(a => a.memberId === change.memberId)?.name : change.body?.name;
+          const who = change.memberId ? view?.attendance.find(a => a.memberId === change.memberId)?.name
+            : change.visitorId ? visitors.find(v => v.id === change.visitorId)?.name : change.body?.name;
           const reason = Object.values(answer?.errors ?? {}).flat().join(' ') || answer?.detail || response.statusText;
           problem = fill(texts.refused, who ?? '', reason);
         }
@@ -182,6 +202,8 @@
         return api('/visitors', { method: 'POST', body: JSON.stringify(change.body) });
       case 'close':
         return api(`/meetings/${meetingId}/close`, { method: 'POST' });
+      case 'follow-up':
+        return api(`/visitors/${change.visitorId}/follow-up`, { method: 'POST', body: JSON.stringify({ step: change.step }) });
     }
   }
 
