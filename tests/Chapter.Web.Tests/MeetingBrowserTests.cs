@@ -29,10 +29,7 @@ public sealed class MeetingBrowserTests(BrowserFixture browser) : IClassFixture<
         await bram.GetByLabel("Substitute's name").FillAsync("Karin Ek");
         await bram.GetByLabel("Their profession").FillAsync("Realtor");
         await bram.GetByRole(AriaRole.Button, new() { Name = "Save the substitute" }).ClickAsync();
-        await page.Locator("#add-visitor-box summary").ClickAsync();
-        var visitor = page.Locator("#add-visitor");
-        await visitor.GetByLabel("Visitor's name").FillAsync("Olle Svensson");
-        await visitor.GetByLabel("Profession").FillAsync("Plumber");
+        var visitor = await OlleAsync(page);
         await visitor.GetByRole(AriaRole.Textbox, new() { Name = "E-mail (optional)" }).FillAsync("olle@example.se");
         await visitor.GetByLabel("Invited by").SelectOptionAsync(new SelectOptionValue { Label = "Anna Berg" });
         await visitor.GetByLabel("The visitor agreed that the chapter keeps their e-mail and phone").CheckAsync();
@@ -112,11 +109,7 @@ public sealed class MeetingBrowserTests(BrowserFixture browser) : IClassFixture<
     {
         var chapter = await BrowserChapter.CreateAsync(browser);
         var page = await LeaderOnMeetingAsync(chapter);
-        await page.Locator("#add-visitor-box summary").ClickAsync();
-        var visitor = page.Locator("#add-visitor");
-        await visitor.GetByLabel("Visitor's name").FillAsync("Olle Svensson");
-        await visitor.GetByLabel("Profession").FillAsync("Plumber");
-        await visitor.GetByRole(AriaRole.Button, new() { Name = "Add a visitor" }).ClickAsync();
+        await (await OlleAsync(page)).GetByRole(AriaRole.Button, new() { Name = "Add a visitor" }).ClickAsync();
         await Assertions.Expect(page.Locator("#meeting-status")).ToHaveTextAsync("All saved.");
         var olle = page.GetByRole(AriaRole.Group, new() { Name = "Olle Svensson" });
         await Assertions.Expect(page.Locator("#visitors")).ToContainTextAsync("Not followed up yet");
@@ -177,10 +170,7 @@ public sealed class MeetingBrowserTests(BrowserFixture browser) : IClassFixture<
     {
         var chapter = await BrowserChapter.CreateAsync(browser);
         var page = await LeaderOnMeetingAsync(chapter);
-        await page.Locator("#add-visitor-box summary").ClickAsync();
-        var visitor = page.Locator("#add-visitor");
-        await visitor.GetByLabel("Visitor's name").FillAsync("Olle Svensson");
-        await visitor.GetByLabel("Profession").FillAsync("Plumber");
+        var visitor = await OlleAsync(page);
         await visitor.GetByRole(AriaRole.Textbox, new() { Name = "Phone (optional)" }).FillAsync("+46 70 123 45 67");
         await visitor.GetByRole(AriaRole.Button, new() { Name = "Add a visitor" }).ClickAsync();
 
@@ -237,6 +227,16 @@ public sealed class MeetingBrowserTests(BrowserFixture browser) : IClassFixture<
         // The page is kept for offline use once its service worker is in charge.
         await page.WaitForFunctionAsync("() => navigator.serviceWorker.controller !== null", null, new() { Timeout = 20_000 });
         return page;
+    }
+
+    /// <summary>Opens the visitor form and fills in the visitor every test here invites; returns the form.</summary>
+    private static async Task<ILocator> OlleAsync(IPage page)
+    {
+        await page.Locator("#add-visitor-box summary").ClickAsync();
+        var visitor = page.Locator("#add-visitor");
+        await visitor.GetByLabel("Visitor's name").FillAsync("Olle Svensson");
+        await visitor.GetByLabel("Profession").FillAsync("Plumber");
+        return visitor;
     }
 
     private static ILocator Button(IPage page, string member, string status) =>
