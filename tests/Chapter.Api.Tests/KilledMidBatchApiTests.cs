@@ -45,7 +45,7 @@ public sealed class KilledMidBatchApiTests
         await UntilAsync(connectionString, "SELECT count(*) FROM proj_activity.referrals", 1);
 
         // From now on, writing the activity projection's checkpoint takes 10 s: the batch before it is applied and open.
-        await ExecuteAsync(connectionString,
+        await Sql.ExecuteAsync(connectionString,
             """
             CREATE FUNCTION checkpoint_slowly() RETURNS trigger LANGUAGE plpgsql AS $$
             BEGIN
@@ -59,12 +59,12 @@ public sealed class KilledMidBatchApiTests
         await JoinAsync("During");
         await UntilAsync(connectionString, "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event = 'PgSleep'", 1);
         // The step is applied inside the open batch: visible to it, not to anyone else.
-        (await ScalarAsync(connectionString, "SELECT count(*) FROM proj_activity.referral_steps")).ShouldBe(0);
+        (await Sql.CountAsync(connectionString, "SELECT count(*) FROM proj_activity.referral_steps")).ShouldBe(0);
 
         killed.Kill(entireProcessTree: true); // SIGKILL: nothing of the batch or its checkpoint is committed
         await killed.WaitForExitAsync();
-        await ExecuteAsync(connectionString, "DROP TRIGGER checkpoint_slowly ON mt_event_progression"); // waits for the orphaned batch to end
-        (await ScalarAsync(connectionString, "SELECT count(*) FROM proj_activity.referral_steps")).ShouldBe(0);
+        await Sql.ExecuteAsync(connectionString, "DROP TRIGGER checkpoint_slowly ON mt_event_progression"); // waits for the orphaned batch to end
+        (await Sql.CountAsync(connectionString, "SELECT count(*) FROM proj_activity.referral_steps")).ShouldBe(0);
 
         await using var next = new ApiFixture();
         await next.StartOnAsync(connectionString);
@@ -87,25 +87,9 @@ public sealed class KilledMidBatchApiTests
     {
         var until = DateTime.UtcNow.AddSeconds(30);
         long seen;
-        while ((seen = await ScalarAsync(connectionString, sql)) < expected && DateTime.UtcNow < until)
+        while ((seen = await Sql.CountAsync(connectionString, sql)) < expected && DateTime.UtcNow < until)
             await Task.Delay(100);
         seen.ShouldBe(expected, sql);
         return seen;
-    }
-
-    private static async Task<long> ScalarAsync(string connectionString, string sql)
-    {
-        await using var connection = new NpgsqlConnection(connectionString);
-        await connection.OpenAsync();
-        await using var command = new NpgsqlCommand(sql, connection);
-        return Convert.ToInt64(await command.ExecuteScalarAsync());
-    }
-
-    private static async Task ExecuteAsync(string connectionString, string sql)
-    {
-        await using var connection = new NpgsqlConnection(connectionString);
-        await connection.OpenAsync();
-        await using var command = new NpgsqlCommand(sql, connection) { CommandTimeout = 60 };
-        await command.ExecuteNonQueryAsync();
     }
 }

@@ -20,7 +20,7 @@ public sealed class LockedSchemaApiTests
 
         var role = $"app_{Guid.NewGuid():N}"[..24];
         var database = new NpgsqlConnectionStringBuilder(owner).Database;
-        await ExecuteAsync(owner,
+        await Sql.ExecuteAsync(owner,
             $"""
             CREATE ROLE {role} LOGIN PASSWORD 'rows-only';
             REVOKE CREATE ON SCHEMA public FROM PUBLIC;
@@ -33,7 +33,7 @@ public sealed class LockedSchemaApiTests
         var rowsOnly = new NpgsqlConnectionStringBuilder(owner) { Username = role, Password = "rows-only" }.ConnectionString;
         try
         {
-            (await ScalarAsync(rowsOnly, $"SELECT has_schema_privilege('public', 'CREATE') OR has_database_privilege('{database}', 'CREATE')"))
+            (await Sql.ScalarAsync(rowsOnly, $"SELECT has_schema_privilege('public', 'CREATE') OR has_database_privilege('{database}', 'CREATE')"))
                 .ShouldBe(false, "the role may not create anything");
 
             await using var api = new ApiFixture();
@@ -67,7 +67,7 @@ public sealed class LockedSchemaApiTests
         finally
         {
             NpgsqlConnection.ClearAllPools();
-            await ExecuteAsync(owner, $"DROP OWNED BY {role}; DROP ROLE {role}");
+            await Sql.ExecuteAsync(owner, $"DROP OWNED BY {role}; DROP ROLE {role}");
         }
     }
 
@@ -86,21 +86,5 @@ public sealed class LockedSchemaApiTests
         await using var migrated = NpgsqlDataSource.Create(api.ConnectionString);
         var none = await Chapter.Projections.SchemaMigrator.ScriptAsync(migrated, all, "");
         none.ShouldNotContain("INSERT INTO schema_versions");
-    }
-
-    private static async Task ExecuteAsync(string connectionString, string sql)
-    {
-        await using var connection = new NpgsqlConnection(connectionString);
-        await connection.OpenAsync();
-        await using var command = new NpgsqlCommand(sql, connection);
-        await command.ExecuteNonQueryAsync();
-    }
-
-    private static async Task<object?> ScalarAsync(string connectionString, string sql)
-    {
-        await using var connection = new NpgsqlConnection(connectionString);
-        await connection.OpenAsync();
-        await using var command = new NpgsqlCommand(sql, connection);
-        return await command.ExecuteScalarAsync();
     }
 }
