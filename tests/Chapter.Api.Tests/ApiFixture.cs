@@ -229,7 +229,10 @@ public sealed class Scenario(ApiFixture api)
     public async Task<Guid> GiveAsync(Guid giverId, Guid receiverId)
     {
         var response = await As(giverId).PostAsJsonAsync(Referrals, ReferralBody(giverId, receiverId));
-        response.StatusCode.ShouldBe(HttpStatusCode.Created);
+        if (response.StatusCode != HttpStatusCode.Created)
+            // What the service said and logged, so a failure seen once in CI can be understood from its output.
+            response.StatusCode.ShouldBe(HttpStatusCode.Created, $"{await response.Content.ReadAsStringAsync()}\nThe service logged:\n  " +
+                string.Join("\n  ", Api.Logs.Lines.Where(l => l.StartsWith("Error") || l.StartsWith("Critical")).TakeLast(5)));
         return (await response.ReadJsonAsync())["id"]!.GetValue<Guid>();
     }
 
