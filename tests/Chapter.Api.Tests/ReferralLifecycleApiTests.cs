@@ -92,6 +92,26 @@ public sealed class ReferralLifecycleApiTests(ApiFixture api) : IClassFixture<Ap
         closed["value"]!["amount"]!.GetValue<decimal>().ShouldBe(900m);
     }
 
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task A_give_answers_with_exactly_what_reading_the_referral_answers(bool everyProspectField)
+    {
+        // The answer to a new give is built from the event just appended, not read back: it must be the view as stored.
+        var (scenario, anna, bram) = await TwoMembersAsync();
+        var prospect = everyProspectField
+            ? (object)new { name = "Sara Lind", email = "sara@example.se", phone = "+46 70 123 45 67", company = "Lind Bygg AB", consent = true }
+            : new { name = "Sara Lind", consent = true };
+
+        var given = await scenario.As(anna).PostAsJsonAsync(scenario.Referrals,
+            new { receiverId = bram, prospect, need = "New office lease", temperature = "hot", language = "nl-BE" });
+        given.StatusCode.ShouldBe(HttpStatusCode.Created);
+        var read = await scenario.As(anna).GetAsync(given.Headers.Location);
+
+        (await given.ReadJsonAsync()).ToJsonString().ShouldBe((await read.ReadJsonAsync()).ToJsonString());
+        given.Headers.ETag.ShouldBe(read.Headers.ETag);
+    }
+
     [Fact]
     public async Task Retrying_a_give_with_the_same_id_and_body_answers_200_and_appends_nothing()
     {

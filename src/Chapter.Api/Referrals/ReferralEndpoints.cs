@@ -134,8 +134,11 @@ public static class ReferralEndpoints
         if (!check.IsValid)
             return (ValidationProblem)check.Problem();
 
-        // Both members in one read; a member's row implies the chapter, which is only looked up to say which is missing.
-        var members = await MemberProjection.GetManyAsync(db, chapterId, [giverId, receiverId], ct);
+        // What a give needs before it is decided, in one round trip: both members, the prospect's key (made now on first
+        // use, so a give refused later leaves an unused key, as one the decider refused always did), and whether the
+        // chapter has the referral already. A member's row implies the chapter, which is only read to say which is missing.
+        var referralId = body.ReferralId ?? Guid.CreateVersion7();
+        var (members, foundKey, exists) = await ReadBeforeGiveAsync(db, chapterId, referralId, [giverId, receiverId], ct);
         var giver = members.FirstOrDefault(m => m.Id == giverId);
         var receiver = members.FirstOrDefault(m => m.Id == receiverId);
         if ((giver is null || receiver is null) && await ChapterProjection.GetAsync(db, chapterId, ct) is null)
@@ -145,8 +148,7 @@ public static class ReferralEndpoints
         if (receiver is null)
             return Problems.NotFound("receiverId", $"Member {receiverId} is not in chapter '{chapterId}'.");
 
-        var referralId = body.ReferralId ?? Guid.CreateVersion7();
-        if (await ProspectKeys.GetOrCreateAsync(db, chapterId, referralId, ct) is not { } key)
+        if ((foundKey is null ? await ProspectKeys.GetOrCreateAsync(db, chapterId, referralId, ct) : foundKey.Key) is not { } key)
             return TypedResults.Problem(new ProblemDetails
             {
                 Status = StatusCodes.Status409Conflict,
@@ -154,15 +156,52 @@ public static class ReferralEndpoints
                 Detail = $"The prospect of referral {referralId} was erased; nothing can be given again under its id.",
             });
         var sealedProspect = ProspectSeal.Seal(key, referralId, contact!);
-        var command = new GiveReferral(referralId, chapterId, giver.Standing, receiver.Standing, consent, sealedProspect, need, temperature, language, clock.GetUtcNow());
+        var command = new GiveReferral(referralId, chapterId, giver.Standing, receiver.Standing, consent, sealedProspect, need, temperature, language,
+            ReferralProjection.ToStoredPrecision(clock.GetUtcNow()));
+
+        var location = $"/api/chapters/{chapterId}/referrals/{referralId}";
+        if (!exists && await TryStartAsync(bus, chapterId, command, caller, context, ct) is { } given)
+        {
+            // The stream was new: the answer is what was just appended, as the view has it, without reading it back.
+            var started = ReferralProjection.JustGiven(given, contact!);
+            WithETag(context, started);
+            return TypedResults.Created(location, started);
+        }
 
         var appended = await DecideAsync(bus, chapterId, command, caller, context, ct);
-
         var view = (await ReferralProjection.GetAsync(db, chapterId, referralId, ct))!;
         WithETag(context, view);
-        return appended
-            ? TypedResults.Created($"/api/chapters/{chapterId}/referrals/{referralId}", view)
-            : TypedResults.Ok(view);
+        return appended ? TypedResults.Created(location, view) : TypedResults.Ok(view);
+    }
+
+    private static async Task<(IReadOnlyList<MemberView> Members, ProspectKeys.FoundKey? Key, bool ReferralExists)> ReadBeforeGiveAsync(
+        NpgsqlDataSource db, string chapterId, Guid referralId, Guid[] memberIds, CancellationToken ct)
+    {
+        await using var batch = db.CreateBatch();
+        batch.BatchCommands.Add(MemberProjection.GetManyCommand(chapterId, memberIds));
+        batch.BatchCommands.Add(ProspectKeys.GetOrCreateCommand(chapterId, referralId));
+        batch.BatchCommands.Add(ReferralProjection.ExistsCommand(chapterId, referralId));
+        await using var reader = await batch.ExecuteReaderAsync(ct);
+        var members = await MemberProjection.ReadAllAsync(reader, ct);
+        await reader.NextResultAsync(ct);
+        var key = await ProspectKeys.ReadGetOrCreatedAsync(reader, ct);
+        await reader.NextResultAsync(ct);
+        return (members, key, await reader.ReadAsync(ct));
+    }
+
+    /// <summary>The referral given on a stream started new; null when another give with its id got there first.</summary>
+    private static async Task<ReferralGiven?> TryStartAsync(
+        IMessageBus bus, string chapterId, GiveReferral command, Caller caller, HttpContext context, CancellationToken ct)
+    {
+        try
+        {
+            return await bus.InvokeForTenantAsync<ReferralGiven>(chapterId,
+                new StartReferral(ReferralDecider.StreamId(command.ReferralId), command, RequestMetadata.For(context, caller)), ct);
+        }
+        catch (Exception e) when (Commands.IsConcurrencyConflict(e))
+        {
+            return null;
+        }
     }
 
     private static async Task<Results<Ok<ReferralList>, ValidationProblem, ProblemHttpResult>> ListAsync(

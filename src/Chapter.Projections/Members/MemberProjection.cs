@@ -116,11 +116,18 @@ public sealed class MemberProjection : IProjection
     /// <summary>The chapter's members among <paramref name="memberIds"/>, in one round trip; missing ones are left out.</summary>
     public static async Task<IReadOnlyList<MemberView>> GetManyAsync(NpgsqlDataSource db, string chapterId, Guid[] memberIds, CancellationToken ct)
     {
-        await using var command = db.CreateCommand($"SELECT {Columns} FROM member_view WHERE chapter_id = $1 AND id = ANY($2)");
-        command.Parameters.Add(new NpgsqlParameter { Value = chapterId });
-        command.Parameters.Add(new NpgsqlParameter { Value = memberIds });
-        return await ReadAsync(command, ct);
+        await using var batch = db.CreateBatch();
+        batch.BatchCommands.Add(GetManyCommand(chapterId, memberIds));
+        await using var reader = await batch.ExecuteReaderAsync(ct);
+        return await ReadAllAsync(reader, ct);
     }
+
+    /// <summary><see cref="GetManyAsync"/> as a statement of a batch; read its result with <see cref="ReadAllAsync"/>.</summary>
+    public static NpgsqlBatchCommand GetManyCommand(string chapterId, Guid[] memberIds) =>
+        new($"SELECT {Columns} FROM member_view WHERE chapter_id = $1 AND id = ANY($2)")
+        {
+            Parameters = { new NpgsqlParameter { Value = chapterId }, new NpgsqlParameter { Value = memberIds } },
+        };
 
     /// <summary>A page of the chapter's members, in the order they joined.</summary>
     public static async Task<(IReadOnlyList<MemberView> Items, string? Next)> ListAsync(NpgsqlDataSource db, string chapterId, PageRequest page, CancellationToken ct)
@@ -140,8 +147,14 @@ public sealed class MemberProjection : IProjection
 
     private static async Task<IReadOnlyList<MemberView>> ReadAsync(NpgsqlCommand command, CancellationToken ct)
     {
-        var members = new List<MemberView>();
         await using var reader = await command.ExecuteReaderAsync(ct);
+        return await ReadAllAsync(reader, ct);
+    }
+
+    /// <summary>The members of the reader's current result, which selected <see cref="Columns"/>.</summary>
+    public static async Task<IReadOnlyList<MemberView>> ReadAllAsync(NpgsqlDataReader reader, CancellationToken ct)
+    {
+        var members = new List<MemberView>();
         while (await reader.ReadAsync(ct))
         {
             members.Add(new MemberView(

@@ -16,25 +16,40 @@ public static class ProspectKeys
         // so the first try can see neither its own insert nor the other's row.
         for (var attempt = 0; attempt < 2; attempt++)
         {
-            await using var command = db.CreateCommand(
-                """
-                WITH created AS (
-                    INSERT INTO prospect_keys (referral_id, chapter_id, key) VALUES ($1, $2, $3)
-                    ON CONFLICT (referral_id) DO NOTHING
-                    RETURNING key, erased_at)
-                SELECT key, erased_at FROM created
-                UNION ALL
-                SELECT key, erased_at FROM prospect_keys WHERE referral_id = $1
-                """);
-            command.Parameters.Add(new NpgsqlParameter { Value = referralId });
-            command.Parameters.Add(new NpgsqlParameter { Value = chapterId });
-            command.Parameters.Add(new NpgsqlParameter { Value = ProspectSeal.NewKey() });
-            await using var reader = await command.ExecuteReaderAsync(ct);
-            if (await reader.ReadAsync(ct))
-                return reader.IsDBNull(0) ? null : reader.GetFieldValue<byte[]>(0);
+            await using var batch = db.CreateBatch();
+            batch.BatchCommands.Add(GetOrCreateCommand(chapterId, referralId));
+            await using var reader = await batch.ExecuteReaderAsync(ct);
+            if (await ReadGetOrCreatedAsync(reader, ct) is { } found)
+                return found.Key;
         }
         throw new InvalidOperationException($"No prospect key could be created or found for referral {referralId}.");
     }
+
+    /// <summary>One try of <see cref="GetOrCreateAsync"/> as a statement of a batch; read its result with <see cref="ReadGetOrCreatedAsync"/>.</summary>
+    public static NpgsqlBatchCommand GetOrCreateCommand(string chapterId, Guid referralId) =>
+        new("""
+            WITH created AS (
+                INSERT INTO prospect_keys (referral_id, chapter_id, key) VALUES ($1, $2, $3)
+                ON CONFLICT (referral_id) DO NOTHING
+                RETURNING key, erased_at)
+            SELECT key, erased_at FROM created
+            UNION ALL
+            SELECT key, erased_at FROM prospect_keys WHERE referral_id = $1
+            """)
+        {
+            Parameters =
+            {
+                new NpgsqlParameter { Value = referralId },
+                new NpgsqlParameter { Value = chapterId },
+                new NpgsqlParameter { Value = ProspectSeal.NewKey() },
+            },
+        };
+
+    /// <summary>The key a <see cref="GetOrCreateCommand"/> found or made (null inside once erased); null when that try saw no row, and must be tried again.</summary>
+    public static async Task<FoundKey?> ReadGetOrCreatedAsync(NpgsqlDataReader reader, CancellationToken ct) =>
+        await reader.ReadAsync(ct) ? new FoundKey(reader.IsDBNull(0) ? null : reader.GetFieldValue<byte[]>(0)) : null;
+
+    public sealed record FoundKey(byte[]? Key);
 
     /// <summary>Destroys the key for good (idempotent); a tombstone stays so no new key is ever made for this referral.</summary>
     public static async Task DestroyAsync(NpgsqlDataSource db, string chapterId, Guid referralId, CancellationToken ct)

@@ -109,6 +109,26 @@ public sealed class ReferralProjection : IProjection
         FROM referral_view v LEFT JOIN prospect_keys k ON k.referral_id = v.id
         """;
 
+    /// <summary>Whether the chapter has this referral, as a statement of a batch: one row when it does.</summary>
+    public static NpgsqlBatchCommand ExistsCommand(string chapterId, Guid referralId) =>
+        new("SELECT 1 FROM referral_view WHERE chapter_id = $1 AND id = $2")
+        {
+            Parameters = { new NpgsqlParameter { Value = chapterId }, new NpgsqlParameter { Value = referralId } },
+        };
+
+    /// <summary>
+    /// The view of a referral just given, as this projection writes it (the first event of its stream), so a give can
+    /// answer without reading it back. Its times must already be in PostgreSQL's microseconds (<see cref="ToStoredPrecision"/>).
+    /// </summary>
+    public static ReferralView JustGiven(ReferralGiven g, ProspectContact contact) =>
+        new(g.ReferralId, g.ChapterId, g.GiverId, g.ReceiverId, "given", g.Need, g.Temperature, g.Language,
+            new ProspectDetails(g.ProspectConsent, contact.Name, contact.Email, contact.Phone, contact.Company, null),
+            Outcome: null, Value: null, DeclineReason: null, ThankNote: null, g.GivenAt,
+            AcceptedAt: null, DeclinedAt: null, ClosedAt: null, ThankedAt: null, Version: 1);
+
+    /// <summary>A time as PostgreSQL keeps it (microseconds), so what is answered at once and what is read later are the same.</summary>
+    public static DateTimeOffset ToStoredPrecision(DateTimeOffset time) => time.AddTicks(-(time.Ticks % TimeSpan.TicksPerMicrosecond));
+
     public static async Task<ReferralView?> GetAsync(NpgsqlDataSource db, string chapterId, Guid referralId, CancellationToken ct)
     {
         await using var command = db.CreateCommand($"SELECT {Columns} WHERE v.chapter_id = $1 AND v.id = $2");
