@@ -38,8 +38,9 @@ internal static class HttpBenchmark
             Console.WriteLine($"PostgreSQL {await ScalarAsync(db, "SHOW server_version")}, fsync={await ScalarAsync(db, "SHOW fsync")}, " +
                               $"{Environment.ProcessorCount} cores, {seconds} s per measurement, give body {giveJson.Length} bytes, {Members} members' tokens");
             Console.WriteLine();
-            Console.WriteLine("| clients | what | requests/s | p50 ms | p99 ms | raw INSERT rows/s | ratio |");
-            Console.WriteLine("|--------:|------|-----------:|-------:|-------:|------------------:|------:|");
+            var cpu = new CpuMeter(service.Id, PostmasterOf(int.Parse(await ScalarAsync(db, "SELECT pg_backend_pid()"))));
+            Console.WriteLine("| clients | what | requests/s | p50 ms | p99 ms | raw INSERT rows/s | ratio | CPU ms per request: service / PostgreSQL / load |");
+            Console.WriteLine("|--------:|------|-----------:|-------:|-------:|------------------:|------:|------:|");
 
             using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 64, PooledConnectionLifetime = Timeout.InfiniteTimeSpan })
             {
@@ -47,7 +48,7 @@ internal static class HttpBenchmark
             };
             foreach (var clients in new[] { 8, 32 })
             {
-                var raw = await MeasureAsync(clients, seconds, async _ =>
+                var raw = await MeasureAsync(cpu, clients, seconds, async _ =>
                 {
                     await using var insert = db.CreateCommand("INSERT INTO raw_gives (stream_id, data) VALUES ($1, $2::jsonb)");
                     insert.Parameters.Add(new NpgsqlParameter { Value = $"referral-{Guid.NewGuid()}" });
@@ -55,15 +56,15 @@ internal static class HttpBenchmark
                     await insert.ExecuteNonQueryAsync();
                     return 1;
                 });
-                var gives = await MeasureAsync(clients, seconds, async random =>
+                var gives = await MeasureAsync(cpu, clients, seconds, async random =>
                 {
                     var (giver, receiver) = chapter.Pair(random);
                     await SendAsync(http, HttpMethod.Post, $"/api/chapters/{chapter.Id}/referrals", giver.Token,
                         GiveBody(Guid.CreateVersion7(), giver.Id, receiver.Id), HttpStatusCode.Created);
                     return 1;
                 });
-                Console.WriteLine($"| {clients,7} | give | {gives.PerSecond,10:N0} | {gives.P50,6:N1} | {gives.P99,6:N1} | {raw.PerSecond,17:N0} | {gives.PerSecond / raw.PerSecond,5:P0} |");
-                var lifecycles = await MeasureAsync(clients, seconds, async random =>
+                Console.WriteLine($"| {clients,7} | give | {gives.PerSecond,10:N0} | {gives.P50,6:N1} | {gives.P99,6:N1} | {raw.PerSecond,17:N0} | {gives.PerSecond / raw.PerSecond,5:P0} | {gives.Cpu} |");
+                var lifecycles = await MeasureAsync(cpu, clients, seconds, async random =>
                 {
                     var (giver, receiver) = chapter.Pair(random);
                     var referral = Guid.CreateVersion7();
@@ -75,9 +76,11 @@ internal static class HttpBenchmark
                     await SendAsync(http, HttpMethod.Post, $"{path}/{referral}/thank", receiver.Token, new JsonObject { ["note"] = "Signed, thank you!" }, HttpStatusCode.OK);
                     return 4;
                 });
-                Console.WriteLine($"| {clients,7} | lifecycle (4 requests, latency per lifecycle) | {lifecycles.PerSecond,10:N0} | {lifecycles.P50,6:N1} | {lifecycles.P99,6:N1} | | |");
+                Console.WriteLine($"| {clients,7} | lifecycle (4 requests, latency per lifecycle) | {lifecycles.PerSecond,10:N0} | {lifecycles.P50,6:N1} | {lifecycles.P99,6:N1} | | | {lifecycles.Cpu} |");
             }
             Console.WriteLine();
+            Console.WriteLine("CPU ms per request: user + system time from /proc over the measured seconds, divided by the requests made: the service's process,");
+            Console.WriteLine("every process of the PostgreSQL cluster, and this load generator. Steadier than requests/s on a machine shared with other work.");
             Console.WriteLine($"Service peak RSS (VmHWM): {PeakRssMegabytes(service):N0} MB");
         }
         finally
@@ -136,18 +139,20 @@ internal static class HttpBenchmark
         return new Chapter(id, [.. members]);
     }
 
-    private sealed record Measured(double PerSecond, double P50, double P99);
+    private sealed record Measured(double PerSecond, double P50, double P99, string Cpu);
 
     // `clients` concurrent loops: a warm-up second, then `seconds` counted. The operation returns how many requests it made.
-    private static async Task<Measured> MeasureAsync(int clients, int seconds, Func<Random, Task<int>> operation)
+    private static async Task<Measured> MeasureAsync(CpuMeter cpu, int clients, int seconds, Func<Random, Task<int>> operation)
     {
         await RunAsync(clients, TimeSpan.FromSeconds(1), operation, []);
         var latencies = new List<double>[clients];
+        var before = cpu.Read();
         var stopwatch = Stopwatch.StartNew();
         var requests = await RunAsync(clients, TimeSpan.FromSeconds(seconds), operation, latencies);
         var elapsed = stopwatch.Elapsed.TotalSeconds;
+        var spent = cpu.Read() - before;
         var sorted = latencies.SelectMany(l => l).Order().ToArray();
-        return new Measured(requests / elapsed, sorted[sorted.Length / 2], sorted[(int)(sorted.Length * 0.99)]);
+        return new Measured(requests / elapsed, sorted[sorted.Length / 2], sorted[(int)(sorted.Length * 0.99)], spent.PerRequest(requests));
     }
 
     private static async Task<long> RunAsync(int clients, TimeSpan duration, Func<Random, Task<int>> operation, List<double>[] latencies)
@@ -223,4 +228,42 @@ internal static class HttpBenchmark
             .Select(l => long.Parse(l.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1]) / 1024.0).Single();
 
     private static Task<string> ScalarAsync(NpgsqlDataSource db, string sql) => AppendBenchmark.ScalarAsync(db, sql);
+
+    private static int PostmasterOf(int backendPid) => CpuMeter.ParentOf(backendPid);
+
+    /// <summary>CPU seconds (user + system) of the service, of the PostgreSQL cluster (the postmaster and its children), and of this process.</summary>
+    private sealed class CpuMeter(int servicePid, int postmasterPid)
+    {
+        // USER_HZ: the unit of /proc/<pid>/stat's times; 100 on every Linux this runs on.
+        private const double TicksPerSecond = 100;
+
+        public readonly record struct Spent(double Service, double Postgres, double Load)
+        {
+            public static Spent operator -(Spent a, Spent b) => new(a.Service - b.Service, a.Postgres - b.Postgres, a.Load - b.Load);
+
+            public string PerRequest(long requests) =>
+                $"{1000 * Service / requests:N2} / {1000 * Postgres / requests:N2} / {1000 * Load / requests:N2}";
+        }
+
+        public Spent Read()
+        {
+            double postgres = 0;
+            foreach (var dir in Directory.EnumerateDirectories("/proc"))
+                if (int.TryParse(Path.GetFileName(dir), out var pid) && Stat(pid) is { } stat && (pid == postmasterPid || stat.Parent == postmasterPid))
+                    postgres += stat.Seconds;
+            return new Spent(Stat(servicePid)?.Seconds ?? 0, postgres, Process.GetCurrentProcess().TotalProcessorTime.TotalSeconds);
+        }
+
+        public static int ParentOf(int pid) => Stat(pid)?.Parent ?? throw new InvalidOperationException($"No process {pid}.");
+
+        private static (int Parent, double Seconds)? Stat(int pid)
+        {
+            string text;
+            try { text = File.ReadAllText($"/proc/{pid}/stat"); }
+            catch (IOException) { return null; }
+            // The command name may hold spaces and parentheses: the fields start after the last ')'.
+            var fields = text[(text.LastIndexOf(')') + 2)..].Split(' ');
+            return (int.Parse(fields[1]), (long.Parse(fields[11]) + long.Parse(fields[12])) / TicksPerSecond);
+        }
+    }
 }
