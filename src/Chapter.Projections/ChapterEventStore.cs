@@ -57,9 +57,11 @@ public static class ChapterEventStore
         // EnableAll() leaves this off, and without it there is no user_name column: the acting principal goes here.
         options.Events.MetadataConfig.UserNameEnabled = true;
 
-        // Rich: the inline views carry each stream's version (the ETag of a referral), which Quick appends
-        // only learn on the server after the inline projections ran. See README, "The event store".
-        options.Events.AppendMode = EventAppendMode.Rich;
+        // Quick: no round trip for sequence numbers before each append (Rich's). The inline views still carry each stream's
+        // version (a referral's ETag), because every write starts its stream or appends to one fetched for writing, whose
+        // versions Marten knows on the client; a plain Append with no expected version would leave them without.
+        // Timestamps are the service's clock, like the domain's own times. See README, "The event store".
+        options.Events.AppendMode = EventAppendMode.Quick;
 
         // Read-your-writes: the views a command answers with are written in the append's transaction.
         options.Projections.Add(new Chapters.ChapterProjection(), ProjectionLifecycle.Inline);

@@ -67,6 +67,30 @@ public sealed class EventStoreConfigurationTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Inline_views_carry_each_streams_version_as_the_write_path_appends()
+    {
+        // A view's version is its ETag, so the append mode must show an inline projection the version it writes. The write
+        // path starts new streams, and appends to streams it fetched for writing (Wolverine's aggregate handler workflow).
+        var anna = Guid.NewGuid();
+        var stream = MemberDecider.StreamId(anna);
+        await using (var session = _marten.Store.LightweightSession("north"))
+        {
+            session.Events.StartStream(stream, Joined(anna));
+            await session.SaveChangesAsync();
+        }
+        (await _marten.ScalarAsync("SELECT version FROM member_view WHERE id = $1", anna)).ShouldBe(1);
+
+        for (var version = 2; version <= 3; version++)
+        {
+            await using var session = _marten.Store.LightweightSession("north");
+            var fetched = await session.Events.FetchForWriting<Probe>(stream);
+            fetched.AppendOne(Renamed(anna, $"Anna {version}"));
+            await session.SaveChangesAsync();
+            (await _marten.ScalarAsync("SELECT version FROM member_view WHERE id = $1", anna)).ShouldBe(version);
+        }
+    }
+
+    [Fact]
     public async Task Case3_two_starts_of_the_same_stream_race_and_the_loser_hears_the_stream_exists()
     {
         var id = Guid.NewGuid();
