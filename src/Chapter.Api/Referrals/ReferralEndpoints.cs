@@ -184,7 +184,7 @@ public static class ReferralEndpoints
         await using var reader = await batch.ExecuteReaderAsync(ct);
         var members = await MemberProjection.ReadAllAsync(reader, ct);
         await reader.NextResultAsync(ct);
-        var key = await ProspectKeys.ReadGetOrCreatedAsync(reader, ct);
+        var key = await ProspectKeys.ReadKeyAsync(reader, ct);
         await reader.NextResultAsync(ct);
         return (members, key, await reader.ReadAsync(ct));
     }

@@ -19,13 +19,13 @@ public static class ProspectKeys
             await using var batch = db.CreateBatch();
             batch.BatchCommands.Add(GetOrCreateCommand(chapterId, referralId));
             await using var reader = await batch.ExecuteReaderAsync(ct);
-            if (await ReadGetOrCreatedAsync(reader, ct) is { } found)
+            if (await ReadKeyAsync(reader, ct) is { } found)
                 return found.Key;
         }
         throw new InvalidOperationException($"No prospect key could be created or found for referral {referralId}.");
     }
 
-    /// <summary>One try of <see cref="GetOrCreateAsync"/> as a statement of a batch; read its result with <see cref="ReadGetOrCreatedAsync"/>.</summary>
+    /// <summary>One try of <see cref="GetOrCreateAsync"/> as a statement of a batch; read its result with <see cref="ReadKeyAsync"/>.</summary>
     public static NpgsqlBatchCommand GetOrCreateCommand(string chapterId, Guid referralId) =>
         new("""
             WITH created AS (
@@ -46,7 +46,7 @@ public static class ProspectKeys
         };
 
     /// <summary>The key a <see cref="GetOrCreateCommand"/> found or made (null inside once erased); null when that try saw no row, and must be tried again.</summary>
-    public static async Task<FoundKey?> ReadGetOrCreatedAsync(NpgsqlDataReader reader, CancellationToken ct) =>
+    public static async Task<FoundKey?> ReadKeyAsync(NpgsqlDataReader reader, CancellationToken ct) =>
         await reader.ReadAsync(ct) ? new FoundKey(reader.IsDBNull(0) ? null : reader.GetFieldValue<byte[]>(0)) : null;
 
     public sealed record FoundKey(byte[]? Key);
