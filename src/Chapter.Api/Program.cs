@@ -39,6 +39,7 @@ builder.Services.AddOpenApi(options =>
 });
 
 var app = builder.Build();
+app.UsePersonalDataFreeMartenLogging();
 // "codegen write", "db-patch schema.sql", "describe": JasperFx's commands for Marten and Wolverine, without starting the service;
 // "schema-script ours.sql": our own tables' DDL.
 if (args is [var command, ..] && !command.StartsWith('-'))

@@ -57,7 +57,7 @@ public static partial class ChapterEndpoints
             return (ValidationProblem)check.Problem();
 
         var command = new CreateChapter(id, name, timeZone, currency, clock.GetUtcNow(), body.TieHalfLifeDays);
-        await bus.InvokeForTenantAsync<Decided>(id, new DecideChapter(ChapterDecider.StreamId(id), command, RequestMetadata.For(context, caller)), ct);
+        await bus.DecideAsync(id, new DecideChapter(ChapterDecider.StreamId(id), command, RequestMetadata.For(context, caller)), ct);
 
         var view = await ChapterProjection.GetAsync(db, id, ct);
         return TypedResults.Created($"/api/chapters/{id}", view);

@@ -9,6 +9,7 @@ using Chapter.Domain.Meetings;
 using Chapter.Domain.Members;
 using Chapter.Domain.OneToOnes;
 using Chapter.Domain.Referrals;
+using Chapter.Domain.Shared;
 using JasperFx;
 using JasperFx.CodeGeneration;
 using JasperFx.Events;
@@ -84,15 +85,47 @@ public interface IStreamCommand
     EventMetadata Metadata { get; }
 }
 
-/// <summary>What a command did: false when the decider found it a repeat and appended nothing.</summary>
-public sealed record Decided(bool Appended)
+/// <summary>
+/// The commands the endpoints hand to Wolverine. Printed (in a log line, a trace) they show their stream and their kind,
+/// never their fields: those carry what people typed.
+/// </summary>
+public abstract record StreamCommand(string StreamKey, EventMetadata Metadata) : IStreamCommand
 {
-    public static (Decided, Events) Append(IEnumerable<object> events)
+    public sealed override string ToString() => $"{GetType().Name} {StreamKey}";
+}
+
+/// <summary>What the decider made of a command: the events appended (none for a repeat), or why it refused.</summary>
+public sealed record Decided(IReadOnlyList<object> Events, DomainException? Refusal = null)
+{
+    public bool Appended => Events.Count > 0;
+
+    /// <summary>
+    /// A refusal is returned, not thrown through Wolverine: Wolverine would log the whole command at Error before the
+    /// endpoint answered the caller's 4xx. Nothing is appended; the endpoint throws it (<see cref="CommandBus.DecideAsync"/>).
+    /// </summary>
+    public static (Decided, Events) Append(Func<IEnumerable<object>> decide)
     {
-        var appended = new Events();
-        appended.AddRange(events);
-        return (new Decided(appended.Count > 0), appended);
+        try
+        {
+            var appended = new Events();
+            appended.AddRange(decide());
+            return (new Decided(appended), appended);
+        }
+        catch (DomainException refusal)
+        {
+            return (new Decided([], refusal), []);
+        }
     }
+
+    public Decided ThrowIfRefused() =>
+        Refusal is null ? this : throw Refusal;
+}
+
+public static class CommandBus
+{
+    /// <summary>Has the command decided and appended; a refusal is thrown here, for <see cref="ProblemMapping"/> to answer.</summary>
+    public static async Task<Decided> DecideAsync(this IMessageBus bus, string chapterId, StreamCommand command, CancellationToken ct) =>
+        (await bus.InvokeForTenantAsync<Decided>(chapterId, command, ct)).ThrowIfRefused();
 }
 
 /// <summary>The correlation, causation and acting principal of a command, onto the events it appends.</summary>

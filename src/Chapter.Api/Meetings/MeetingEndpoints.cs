@@ -173,5 +173,5 @@ public static class MeetingEndpoints
     }
 
     private static Task<Decided> DecideAsync(IMessageBus bus, string chapterId, MeetingCommand command, Caller caller, HttpContext context, CancellationToken ct) =>
-        bus.InvokeForTenantAsync<Decided>(chapterId, new DecideMeeting(MeetingDecider.StreamId(command.MeetingId), command, RequestMetadata.For(context, caller)), ct);
+        bus.DecideAsync(chapterId, new DecideMeeting(MeetingDecider.StreamId(command.MeetingId), command, RequestMetadata.For(context, caller)), ct);
 }

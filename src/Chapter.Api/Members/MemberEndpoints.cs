@@ -101,7 +101,7 @@ public static class MemberEndpoints
             return (ValidationProblem)check.Problem();
         if (await MemberProjection.GetAsync(db, chapterId, memberId, ct) is null)
             return Problems.NotFound($"Member {memberId} is not in chapter '{chapterId}'.");
-        await bus.InvokeForTenantAsync<Decided>(chapterId,
+        await bus.DecideAsync(chapterId,
             new DecideMember(MemberDecider.StreamId(memberId), new ChangeMemberProfile(memberId, profile, clock.GetUtcNow()), RequestMetadata.For(context, caller)), ct);
         return TypedResults.Ok(await MemberProjection.ProfileAsync(db, memberId, ct));
     }
@@ -124,7 +124,7 @@ public static class MemberEndpoints
 
         var memberId = Guid.CreateVersion7();
         var command = new JoinChapter(memberId, chapterId, name, profession, languages, clock.GetUtcNow(), role);
-        await bus.InvokeForTenantAsync<Decided>(chapterId, new DecideMember(MemberDecider.StreamId(memberId), command, RequestMetadata.For(context, caller)), ct);
+        await bus.DecideAsync(chapterId, new DecideMember(MemberDecider.StreamId(memberId), command, RequestMetadata.For(context, caller)), ct);
 
         var member = await MemberProjection.GetAsync(db, chapterId, memberId, ct);
         return TypedResults.Created($"/api/chapters/{chapterId}/members/{memberId}", member);
@@ -142,7 +142,7 @@ public static class MemberEndpoints
             return Problems.NotFound($"Member {memberId} is not in chapter '{chapterId}'.");
 
         var command = new ChangeMemberDetails(memberId, name, profession, languages, role, clock.GetUtcNow());
-        await bus.InvokeForTenantAsync<Decided>(chapterId, new DecideMember(MemberDecider.StreamId(memberId), command, RequestMetadata.For(context, caller)), ct);
+        await bus.DecideAsync(chapterId, new DecideMember(MemberDecider.StreamId(memberId), command, RequestMetadata.For(context, caller)), ct);
         return TypedResults.Ok((await MemberProjection.GetAsync(db, chapterId, memberId, ct))!);
     }
 
@@ -188,7 +188,7 @@ public static class MemberEndpoints
             return Problems.NotFound($"Member {memberId} is not in chapter '{chapterId}'.");
 
         var command = new LeaveChapter(memberId, clock.GetUtcNow());
-        await bus.InvokeForTenantAsync<Decided>(chapterId, new DecideMember(MemberDecider.StreamId(memberId), command, RequestMetadata.For(context, caller)), ct);
+        await bus.DecideAsync(chapterId, new DecideMember(MemberDecider.StreamId(memberId), command, RequestMetadata.For(context, caller)), ct);
         return TypedResults.Ok((await MemberProjection.GetAsync(db, chapterId, memberId, ct))!);
     }
 }

@@ -87,7 +87,7 @@ public static class OneToOneEndpoints
         var today = DateOnly.FromDateTime(TimeZoneInfo.ConvertTime(now, TimeZoneInfo.FindSystemTimeZoneById(chapter.TimeZone)).DateTime);
         var id = body.Id ?? Guid.CreateVersion7();
         var command = new RecordOneToOne(id, chapterId, a.Standing, b.Standing, date, note, today, now);
-        var appended = (await bus.InvokeForTenantAsync<Decided>(chapterId,
+        var appended = (await bus.DecideAsync(chapterId,
             new DecideOneToOne(OneToOneDecider.StreamId(id), command, RequestMetadata.For(context, caller)), ct)).Appended;
 
         var view = new OneToOneView(id, memberA, memberB, date, note);

@@ -175,7 +175,7 @@ public static class ReciprocityEndpoints
             return (ValidationProblem)check.Problem();
         if (await ChapterProjection.GetAsync(db, chapterId, ct) is null)
             return Problems.NotFound($"Chapter '{chapterId}' does not exist.");
-        await bus.InvokeForTenantAsync<Decided>(chapterId, new Chapters.DecideChapter(Domain.Chapters.ChapterDecider.StreamId(chapterId),
+        await bus.DecideAsync(chapterId, new Chapters.DecideChapter(Domain.Chapters.ChapterDecider.StreamId(chapterId),
             new SetContactSpheres(chapterId, spheres, clock.GetUtcNow()), RequestMetadata.For(context, caller)), ct);
         return TypedResults.Ok(new ContactSphereList(await ChapterProjection.SpheresAsync(db, chapterId, ct)));
     }

@@ -195,8 +195,9 @@ public static class ReferralEndpoints
     {
         try
         {
-            return await bus.InvokeForTenantAsync<ReferralGiven>(chapterId,
+            var started = await bus.DecideAsync(chapterId,
                 new StartReferral(ReferralDecider.StreamId(command.ReferralId), command, RequestMetadata.For(context, caller)), ct);
+            return started.Events.OfType<ReferralGiven>().Single();
         }
         catch (Exception e) when (Commands.IsConcurrencyConflict(e))
         {
@@ -351,7 +352,7 @@ public static class ReferralEndpoints
 
     private static async Task<bool> DecideAsync(
         IMessageBus bus, string chapterId, ReferralCommand command, Caller caller, HttpContext context, CancellationToken ct) =>
-        (await bus.InvokeForTenantAsync<Decided>(chapterId,
+        (await bus.DecideAsync(chapterId,
             new DecideReferral(ReferralDecider.StreamId(command.ReferralId), command, RequestMetadata.For(context, caller)), ct)).Appended;
 
     private static string WithETag(HttpContext context, ReferralView view)

@@ -6,10 +6,10 @@ using Wolverine.Marten;
 
 namespace Chapter.Api.Referrals;
 
-public sealed record DecideReferral(string StreamKey, ReferralCommand Command, EventMetadata Metadata) : IStreamCommand;
+public sealed record DecideReferral(string StreamKey, ReferralCommand Command, EventMetadata Metadata) : StreamCommand(StreamKey, Metadata);
 
 /// <summary>A give of a referral its chapter did not have a moment ago: its stream is started without being read first.</summary>
-public sealed record StartReferral(string StreamKey, GiveReferral Command, EventMetadata Metadata) : IStreamCommand;
+public sealed record StartReferral(string StreamKey, GiveReferral Command, EventMetadata Metadata) : StreamCommand(StreamKey, Metadata);
 
 public sealed record ReferralStream(string Id, Referral State);
 
@@ -20,7 +20,7 @@ public static class ReferralHandler
         [WriteAggregate(nameof(DecideReferral.StreamKey), Required = false)] ReferralStream? stream)
     {
         var before = stream?.State ?? Referral.Initial;
-        var (decided, events) = Decided.Append(ReferralDecider.Decide(command.Command, before));
+        var (decided, events) = Decided.Append(() => ReferralDecider.Decide(command.Command, before));
         return (decided, events, Notices(before, events));
     }
 
@@ -29,11 +29,12 @@ public static class ReferralHandler
     /// have got there since, Marten refuses the start (a concurrency conflict, which Wolverine's retries meet again), and the
     /// caller decides again on what is there, through <see cref="DecideReferral"/>.
     /// </summary>
-    public static (ReferralGiven, IStartStream, OutgoingMessages) Handle(StartReferral command)
+    public static (Decided, IStartStream?, OutgoingMessages) Handle(StartReferral command)
     {
-        var events = ReferralDecider.Decide(command.Command, Referral.Initial).ToList();
-        return (events.OfType<ReferralGiven>().Single(), MartenOps.StartStream<ReferralStream>(command.StreamKey, [.. events]),
-            Notices(Referral.Initial, events));
+        var (decided, events) = Decided.Append(() => ReferralDecider.Decide(command.Command, Referral.Initial));
+        return decided.Refusal is null
+            ? (decided, MartenOps.StartStream<ReferralStream>(command.StreamKey, [.. events]), Notices(Referral.Initial, events))
+            : (decided, null, []);
     }
 
     private static OutgoingMessages Notices(Referral before, IReadOnlyList<object> events)

@@ -80,7 +80,7 @@ public static class VisitorEndpoints
         var sealedDetails = ProspectSeal.Seal(key, id, new ProspectContact(name, email, phone, company));
         var command = new RegisterVisitor(id, chapterId, sealedDetails, email is not null || phone is not null, profession, inviter.Standing, body.MeetingId,
             body.Consent ?? false, clock.GetUtcNow());
-        var appended = (await bus.InvokeForTenantAsync<Decided>(chapterId,
+        var appended = (await bus.DecideAsync(chapterId,
             new DecideVisitor(VisitorDecider.StreamId(id), command, RequestMetadata.For(context, caller)), ct)).Appended;
         var view = (await VisitorProjection.GetAsync(db, chapterId, id, ct))!;
         return appended ? TypedResults.Created($"/api/chapters/{chapterId}/visitors/{id}", view) : TypedResults.Ok(view);
@@ -109,7 +109,7 @@ public static class VisitorEndpoints
         var member = body.MemberId is { } memberId ? await MemberProjection.GetAsync(db, chapterId, memberId, ct) : null;
         if (body.MemberId is not null && member is null)
             return Problems.NotFound("memberId", $"Member {body.MemberId} is not in chapter '{chapterId}'.");
-        await bus.InvokeForTenantAsync<Decided>(chapterId, new DecideVisitor(VisitorDecider.StreamId(visitorId),
+        await bus.DecideAsync(chapterId, new DecideVisitor(VisitorDecider.StreamId(visitorId),
             new FollowUpVisitor(visitorId, step, note, member?.Standing, clock.GetUtcNow()), RequestMetadata.For(context, caller)), ct);
         return TypedResults.Ok((await VisitorProjection.GetAsync(db, chapterId, visitorId, ct))!);
     }
