@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Net;
 using System.Net.Http.Json;
 using Chapter.Testing;
 using JasperFx.Events.Daemon;
@@ -83,6 +84,46 @@ public sealed class TwoNodesApiTests
         await survivor.WaitForProjectionsAsync();
         (await survivor.ScalarAsync("SELECT count(*) FROM proj_activity.members WHERE chapter_id = $1", scenario.ChapterId)).ShouldBe(2);
     }
+
+    [Fact]
+    public async Task A_node_with_the_daemon_off_serves_requests_and_leaves_the_projections_to_a_node_that_runs_them()
+    {
+        var connectionString = await TestPostgres.CreateDatabaseAsync();
+        await using var servingOnly = new ApiFixture();
+        servingOnly.Settings["Chapter:Daemon:Enabled"] = "false";
+        await servingOnly.StartOnAsync(connectionString);
+
+        // Alone, it starts, answers and stores, and applies nothing: its status says what waits.
+        var scenario = await new Scenario(servingOnly).WithChapterAsync();
+        await scenario.AddMemberAsync("Anna");
+        (await servingOnly.Operator().GetAsync("/health")).StatusCode.ShouldBe(HttpStatusCode.OK);
+        var waiting = await ActivityStatusAsync(servingOnly);
+        waiting["leader"].ShouldBeNull();
+        waiting["lagEvents"]!.GetValue<long>().ShouldBeGreaterThan(0);
+        await Should.ThrowAsync<TimeoutException>(() =>
+            servingOnly.Services.GetRequiredService<Infrastructure.AsyncProjections>().WaitForAsync(1, TimeSpan.FromSeconds(2)));
+
+        // A node with the daemon applies what the serving node stored; the serving node never comes to lead.
+        await using var applying = new ApiFixture();
+        await applying.StartOnAsync(connectionString);
+        await servingOnly.WaitForProjectionsAsync();
+        (await servingOnly.ScalarAsync("SELECT count(*) FROM proj_activity.members WHERE chapter_id = $1", scenario.ChapterId)).ShouldBe(1);
+        Leads(applying).ShouldBeTrue();
+        (await ActivityStatusAsync(servingOnly))["leader"].ShouldBeNull();
+
+        // A rebuild asked for on the serving node is run by the node with the daemon.
+        (await servingOnly.Operator().PostAsync("/api/admin/projections/activity/rebuild", null)).StatusCode.ShouldBe(HttpStatusCode.Accepted);
+        var until = DateTime.UtcNow.AddSeconds(30);
+        while ((await ActivityStatusAsync(servingOnly))["rebuildRequested"]!.GetValue<bool>() && DateTime.UtcNow < until)
+            await Task.Delay(100);
+        (await ActivityStatusAsync(servingOnly))["rebuildRequested"]!.GetValue<bool>().ShouldBeFalse();
+        await scenario.AddMemberAsync("Bram");
+        await servingOnly.WaitForProjectionsAsync();
+        (await servingOnly.ScalarAsync("SELECT count(*) FROM proj_activity.members WHERE chapter_id = $1", scenario.ChapterId)).ShouldBe(2);
+    }
+
+    private static async Task<System.Text.Json.Nodes.JsonNode> ActivityStatusAsync(ApiFixture node) =>
+        (await (await node.Operator().GetAsync("/api/admin/projections")).ReadJsonAsync())["items"]!.AsArray().Single(p => p!["name"]!.GetValue<string>() == "activity")!;
 
     private static async Task<bool> LeadsAsync(HttpClient operatorClient, int processId)
     {

@@ -40,9 +40,9 @@ public sealed record BlockingTransaction(int ProcessId, string? State, double Ag
 public sealed class ProjectionFailedException(string projection, long? sequence, string? error)
     : Exception($"Projection '{projection}' stopped at event {sequence}: {error}");
 
+/// <summary>Status, rebuilds and health of the async projections Marten's daemon runs.</summary>
 public static class Projections
 {
-    /// <summary>Status, rebuilds and health of the async projections Marten's daemon runs.</summary>
     /// <summary>Where Marten's daemon says, every ~250 ms at Information, that it holds before an open transaction's gap.</summary>
     public const string DaemonCoordinatorLog = "Marten.Events.Daemon.Coordination.ProjectionCoordinator";
 
@@ -105,8 +105,12 @@ public static class Projections
 /// projection: it fills <see cref="ActivityProjection.RebuildSchema"/> through Marten's rebuild while reads go on from
 /// the live schema, swaps the two, and starts the projection's agent again.
 /// </summary>
+/// <remarks>
+/// A node with the daemon off (<c>Chapter:Daemon:Enabled=false</c>) has no coordinator: it serves requests, reports status
+/// and records rebuild requests, which a node with the daemon runs.
+/// </remarks>
 public sealed class AsyncProjections(
-    NpgsqlDataSource db, IProjectionCoordinator coordinator, ILogger<AsyncProjections> logger) : BackgroundService
+    NpgsqlDataSource db, ILogger<AsyncProjections> logger, IProjectionCoordinator? coordinator = null) : BackgroundService
 {
     public static readonly IReadOnlyList<string> Names = [ActivityProjection.ProjectionName];
     private static readonly string[] KnownEventTypes = [.. Chapter.Domain.EventNames.All.Values];
@@ -262,7 +266,7 @@ public sealed class AsyncProjections(
     }
 
     private bool LeadsHere(string projection) =>
-        coordinator.DaemonForMainDatabase().CurrentAgents().Any(a => a.Name.Identity == $"{projection}:All");
+        coordinator is not null && coordinator.DaemonForMainDatabase().CurrentAgents().Any(a => a.Name.Identity == $"{projection}:All");
 
     /// <summary>
     /// Waits until every async projection has applied every event up to <paramref name="sequence"/>. Throws
@@ -333,7 +337,7 @@ public sealed class AsyncProjections(
     /// </summary>
     private async Task RebuildActivityAsync(CancellationToken ct)
     {
-        var daemon = coordinator.DaemonForMainDatabase();
+        var daemon = coordinator!.DaemonForMainDatabase();
         logger.LogInformation("Rebuilding projection {Projection} beside the live tables", ActivityProjection.ProjectionName);
         try
         {
@@ -440,7 +444,7 @@ public sealed class AsyncProjections(
     /// </summary>
     private async Task ReturnToLiveTablesAsync(string? rebuildError, CancellationToken ct)
     {
-        var daemon = coordinator.DaemonForMainDatabase();
+        var daemon = coordinator!.DaemonForMainDatabase();
         await StopAgentAsync(daemon);
         await using (var connection = await db.OpenConnectionAsync(ct))
         await using (var transaction = await connection.BeginTransactionAsync(ct))

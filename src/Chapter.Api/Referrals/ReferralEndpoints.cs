@@ -14,10 +14,10 @@ using Wolverine;
 
 namespace Chapter.Api.Referrals;
 
-/// <param name="Next">The cursor of the next page (pass it as 'after'); null on the last page.</param>
 /// <param name="Line">A word from the giver to the prospect and the receiver (at most 500 characters).</param>
 public sealed record IntroduceRequest(string? Line);
 
+/// <param name="Next">The cursor of the next page (pass it as 'after'); null on the last page.</param>
 public sealed record ReferralList(IReadOnlyList<ReferralView> Items, string? Next);
 
 public static class ReferralEndpoints
