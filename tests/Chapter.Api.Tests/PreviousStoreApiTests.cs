@@ -10,7 +10,7 @@ namespace Chapter.Api.Tests;
 
 /// <summary>
 /// A database written by the first version, whose event store had tables of its own (events, streams): its events are
-/// imported into Marten's tables on the first start, and every read answers as before.
+/// imported into Marten's tables by the operator's command, once, and every read answers as before.
 /// </summary>
 public sealed class PreviousStoreApiTests
 {
@@ -68,6 +68,14 @@ public sealed class PreviousStoreApiTests
 
         await RewriteAsThePreviousStoreAsync(connectionString);
         var oldCursor = await OldCursorAfterThirdEventAsync(connectionString, chapterId);
+
+        // Not imported yet, the service refuses to start (rather than serve an empty store), and names the command.
+        await using (var early = new ApiFixture())
+            (await Should.ThrowAsync<InvalidOperationException>(async () => await early.StartOnAsync(connectionString))).Message.ShouldContain("import-previous-store");
+        var (exitCode, output) = await ServiceProcess.RunCommandAsync(connectionString, "import-previous-store");
+        exitCode.ShouldBe(0, output);
+        output.ShouldContain($"Imported {events} events.");
+        (await ServiceProcess.RunCommandAsync(connectionString, "import-previous-store")).Output.ShouldContain("Nothing to import");
 
         await using var second = new ApiFixture { ExtraServices = sameClock };
         await second.StartOnAsync(connectionString);

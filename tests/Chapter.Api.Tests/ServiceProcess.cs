@@ -58,6 +58,25 @@ public static class ServiceProcess
         }
     }
 
+    /// <summary>Runs one of the service's commands (e.g. <c>import-previous-store</c>) to its end: its exit code and what it printed.</summary>
+    public static async Task<(int ExitCode, string Output)> RunCommandAsync(string connectionString, params string[] args)
+    {
+        var start = new ProcessStartInfo("dotnet", [Path.Combine(AppContext.BaseDirectory, "Chapter.Api.dll"), .. args])
+        {
+            WorkingDirectory = AppContext.BaseDirectory,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        start.Environment["ConnectionStrings__Chapter"] = connectionString;
+        start.Environment["ASPNETCORE_ENVIRONMENT"] = "Production";
+        using var process = Process.Start(start)!;
+        var output = process.StandardOutput.ReadToEndAsync();
+        var errors = process.StandardError.ReadToEndAsync();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(2));
+        await process.WaitForExitAsync(timeout.Token);
+        return (process.ExitCode, await output + await errors);
+    }
+
     /// <summary>What a container runtime or systemd sends to stop a service.</summary>
     public static void Terminate(Process process) => Process.Start("kill", ["-TERM", process.Id.ToString()])!.WaitForExit();
 }

@@ -102,13 +102,32 @@ public static class Database
     /// </summary>
     public static async Task MigrateChapterDatabaseAsync(this WebApplication app)
     {
-        var db = app.Services.GetRequiredService<NpgsqlDataSource>();
-        await app.Services.GetRequiredService<IDocumentStore>().Storage.ApplyAllConfiguredChangesToDatabaseAsync();
-        await SchemaMigrator.MigrateAsync(db, OwnMigrations);
-        await PreviousStoreImport.ImportAsync(db, app.Logger);
+        var db = await ApplySchemaAsync(app);
+        if (await PreviousStoreImport.IsPendingAsync(db))
+            throw new InvalidOperationException(
+                "This database holds the events of Chapter's first version (tables 'events' and 'streams'), not imported into " +
+                $"Marten's yet. Stop every instance, run '{PreviousStoreImport.Command}' once (./chapter {PreviousStoreImport.Command}, " +
+                $"or dotnet Chapter.Api.dll {PreviousStoreImport.Command}), then start the service.");
         await ActivityProjection.EnsureSchemaAsync(db);
         if (app.Services.GetService<LocalPostgresCluster>() is { } cluster)
             app.Lifetime.ApplicationStopped.Register(() => cluster.StopAsync().GetAwaiter().GetResult());
+    }
+
+    /// <summary><c>import-previous-store</c>: the first version's events into Marten's tables, once (<see cref="PreviousStoreImport"/>).</summary>
+    public static async Task<int> ImportPreviousStoreAsync(this WebApplication app)
+    {
+        var db = await ApplySchemaAsync(app);
+        var imported = await PreviousStoreImport.ImportAsync(db, app.Logger);
+        Console.WriteLine(imported == 0 ? "Nothing to import: this database holds no events of the previous store." : $"Imported {imported} events.");
+        return 0;
+    }
+
+    private static async Task<NpgsqlDataSource> ApplySchemaAsync(WebApplication app)
+    {
+        var db = app.Services.GetRequiredService<NpgsqlDataSource>();
+        await app.Services.GetRequiredService<IDocumentStore>().Storage.ApplyAllConfiguredChangesToDatabaseAsync();
+        await SchemaMigrator.MigrateAsync(db, OwnMigrations);
+        return db;
     }
 
     private sealed class PostgresHealthCheck(NpgsqlDataSource db) : IHealthCheck

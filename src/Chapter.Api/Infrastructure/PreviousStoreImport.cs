@@ -5,8 +5,9 @@ using Npgsql;
 namespace Chapter.Api.Infrastructure;
 
 /// <summary>
-/// The first version kept its events in tables of its own (<c>events</c>, <c>streams</c>). On the first start over such a
-/// database they are copied into Marten's tables, once, in one transaction: the same order and global sequence numbers,
+/// The first version kept its events in tables of its own (<c>events</c>, <c>streams</c>). An operator copies them into
+/// Marten's tables once, with the command <c>import-previous-store</c>, in one transaction (the service refuses to start over
+/// such a database until then, rather than serve an empty store beside them): the same order and global sequence numbers,
 /// stream keys, versions, timestamps, tenants and metadata, payloads as stored (sealed prospects stay sealed; erased ones stay
 /// erased, since their keys are gone). The old tables are then renamed <c>*_imported_to_marten</c>, never read again by
 /// the service except to tell an integration holding an old feed cursor where to start again.
@@ -15,17 +16,22 @@ public static class PreviousStoreImport
 {
     public const string ImportedEvents = "events_imported_to_marten";
 
+    public const string Command = "import-previous-store";
+
+    public static async Task<bool> IsPendingAsync(NpgsqlDataSource db, CancellationToken ct = default)
+    {
+        await using var command = db.CreateCommand("SELECT to_regclass('public.events') IS NOT NULL AND to_regclass('public.streams') IS NOT NULL");
+        return await command.ExecuteScalarAsync(ct) is true;
+    }
+
     public static async Task<long> ImportAsync(NpgsqlDataSource db, ILogger logger, CancellationToken ct = default)
     {
         await using var connection = await db.OpenConnectionAsync(ct);
         await using var transaction = await connection.BeginTransactionAsync(ct);
         // One instance imports; another starting at the same moment waits here and then finds nothing left to do.
         await ExecuteAsync(connection, transaction, "SELECT pg_advisory_xact_lock(4449)", ct);
-        await using (var exists = new NpgsqlCommand("SELECT to_regclass('public.events') IS NOT NULL AND to_regclass('public.streams') IS NOT NULL", connection, transaction))
-        {
-            if (await exists.ExecuteScalarAsync(ct) is not true)
-                return 0;
-        }
+        if (!await IsPendingAsync(db, ct))
+            return 0;
         await using (var empty = new NpgsqlCommand("SELECT NOT EXISTS (SELECT 1 FROM mt_events)", connection, transaction))
         {
             if (await empty.ExecuteScalarAsync(ct) is not true)
