@@ -73,4 +73,51 @@ public sealed class RebuildWhileWritingApiTests(ApiFixture api, Xunit.Abstractio
         (await api.ScalarAsync("SELECT count(DISTINCT id) FROM proj_activity.members WHERE chapter_id = $1", scenario.ChapterId)).ShouldBe(20 + joined);
         (await api.ScalarAsync("SELECT count(*) FROM member_view WHERE chapter_id = $1", scenario.ChapterId)).ShouldBe(20 + joined);
     }
+
+    [Fact]
+    public async Task A_rebuild_asked_for_again_as_soon_as_one_ends_while_referrals_keep_coming_ends_too_and_equal_to_the_events()
+    {
+        var scenario = await new Scenario(api).WithChapterAsync();
+        var members = new List<Guid>();
+        for (var i = 0; i < 10; i++)
+            members.Add(await scenario.AddMemberAsync($"Member {i}"));
+        for (var i = 0; i < 100; i++)
+            await scenario.GiveAsync(members[i % 10], members[(i + 1) % 10]);
+        await api.WaitForProjectionsAsync();
+
+        using var writing = new CancellationTokenSource();
+        var given = 0;
+        var writer = Task.Run(async () =>
+        {
+            while (!writing.IsCancellationRequested)
+            {
+                await scenario.GiveAsync(members[given % 10], members[(given + 3) % 10]);
+                Interlocked.Increment(ref given);
+                await Task.Delay(20);
+            }
+        });
+
+        for (var rebuild = 1; rebuild <= 2; rebuild++)
+        {
+            (await scenario.Operator.PostAsync("/api/admin/projections/activity/rebuild", null)).StatusCode.ShouldBe(HttpStatusCode.Accepted);
+            var until = DateTime.UtcNow.AddSeconds(60);
+            JsonNode status;
+            do
+            {
+                await Task.Delay(50);
+                status = (await (await scenario.Operator.GetAsync("/api/admin/projections")).ReadJsonAsync())["items"]!.AsArray().Single()!;
+            } while (status["rebuildRequested"]!.GetValue<bool>() && DateTime.UtcNow < until);
+            status["rebuildRequested"]!.GetValue<bool>().ShouldBeFalse($"rebuild {rebuild} did not end within 60 s: {status.ToJsonString()}\nThe service logged:\n  " +
+                string.Join("\n  ", api.Logs.Lines.Where(l => l.StartsWith("Warning") || l.StartsWith("Error")).Select(l => l[..Math.Min(l.Length, 400)]).Distinct().TakeLast(12)));
+            status["rebuildError"].ShouldBeNull();
+        }
+        await writing.CancelAsync();
+        await writer;
+        output.WriteLine($"{given} referrals given during the two rebuilds");
+
+        await api.WaitForProjectionsAsync();
+        given.ShouldBeGreaterThan(0);
+        (await api.ScalarAsync("SELECT count(*) FROM proj_activity.referrals WHERE chapter_id = $1", scenario.ChapterId)).ShouldBe(100 + given);
+        (await api.ScalarAsync("SELECT count(*) FROM referral_view WHERE chapter_id = $1", scenario.ChapterId)).ShouldBe(100 + given);
+    }
 }

@@ -367,16 +367,13 @@ public sealed class AsyncProjections(
                     failed_seq = NULL, error = NULL, rebuild_error = NULL, updated_at = now()
                 WHERE name = '{ActivityProjection.ProjectionName}';
                 -- No progression row is how Marten's daemon starts from the first event (it inserts the row with its first batch).
-                -- Not the daemon's RewindSubscriptionAsync: as read in JasperFx.Events 2.x, it starts the new agent without
-                -- registering it among the daemon's agents, so a later StopAgentAsync would not stop it.
+                -- Written here, in the transaction that sets the live position aside, so a crash leaves no half-handed checkpoint;
+                -- the daemon's rewind below does the same again and starts the agent.
                 DELETE FROM mt_event_progression WHERE name = '{ChapterEventStore.ActivityShard}';
                 """, ct);
             var target = await ScalarAsync("SELECT coalesce(max(seq_id), 0) FROM mt_events", ct);
             logger.LogInformation("Filling a fresh copy of {Projection} from the first event to event {Target}", ActivityProjection.ProjectionName, target);
-            await StartAgentAsync(daemon);
-            // Seen here: after the agent was stopped and started again from the first event, the high-water mark stayed where
-            // it was (and the rebuild waited for ever while events kept coming) until its agent was restarted.
-            await daemon.RestartHighWaterAgentAsync(ct);
+            await RestartAgentFromAsync(daemon, 0);
             var reached = -1L;
             var movedAt = DateTime.UtcNow;
             var nudges = 0;
@@ -406,7 +403,7 @@ public sealed class AsyncProjections(
                         logger.LogWarning("The rebuild of {Projection} held at event {Position} below the high-water mark; starting its agent again",
                             ActivityProjection.ProjectionName, position);
                         await StopAgentAsync(daemon);
-                        await StartAgentAsync(daemon);
+                        await RestartAgentFromAsync(daemon, await CheckpointAsync(ct));
                     }
                     await daemon.RestartHighWaterAgentAsync(ct);
                     movedAt = DateTime.UtcNow;
@@ -416,6 +413,7 @@ public sealed class AsyncProjections(
 
             // Caught up (or stopped at a poison event the replay met again): swap the copy in at the position it reached.
             await StopAgentAsync(daemon);
+            var caughtUp = await CheckpointAsync(ct);
             await ExecuteAsync(
                 $"""
                 ALTER SCHEMA {ActivityProjection.Schema} RENAME TO {ActivityProjection.Schema}__old;
@@ -423,7 +421,7 @@ public sealed class AsyncProjections(
                 UPDATE projection_state SET live_position = NULL, live_failed_seq = NULL, live_error = NULL, updated_at = now()
                 WHERE name = '{ActivityProjection.ProjectionName}';
                 """, ct);
-            await StartAgentAsync(daemon);
+            await RestartAgentFromAsync(daemon, caughtUp);
             // Done once the old copy is gone too: nothing of it is left to read after the status says so.
             await ActivityProjection.DropSchemaAsync(db, $"{ActivityProjection.Schema}__old", CancellationToken.None);
             await ExecuteAsync(
@@ -446,6 +444,7 @@ public sealed class AsyncProjections(
     {
         var daemon = coordinator!.DaemonForMainDatabase();
         await StopAgentAsync(daemon);
+        long live;
         await using (var connection = await db.OpenConnectionAsync(ct))
         await using (var transaction = await connection.BeginTransactionAsync(ct))
         {
@@ -476,10 +475,12 @@ public sealed class AsyncProjections(
                 },
             };
             await batch.ExecuteNonQueryAsync(ct);
+            await using (var checkpoint = new NpgsqlCommand(
+                $"SELECT coalesce((SELECT last_seq_id FROM mt_event_progression WHERE name = '{ChapterEventStore.ActivityShard}'), 0)", connection, transaction))
+                live = Convert.ToInt64(await checkpoint.ExecuteScalarAsync(ct));
             await transaction.CommitAsync(ct);
         }
-        await StartAgentAsync(daemon);
-        await daemon.RestartHighWaterAgentAsync(ct);
+        await RestartAgentFromAsync(daemon, live);
         // Done once the copy is gone too; until then, a node that takes over does all this again (it is idempotent).
         await ActivityProjection.DropSchemaAsync(db, ActivityProjection.RebuildSchema, ct);
         await ExecuteAsync(
@@ -503,11 +504,26 @@ public sealed class AsyncProjections(
         await daemon.StopAgentAsync(ChapterEventStore.ActivityShard);
     }
 
-    private async Task StartAgentAsync(IProjectionDaemon daemon)
+    /// <summary>
+    /// Starts the projection's agent again from <paramref name="floor"/>, the checkpoint just written, through the daemon's
+    /// own rewind: it marks the shard restarted and registers the new agent among its own. Started by hand after a stop
+    /// (StartAgentAsync), an agent was seen writing its first page with an update of a progression row it had been
+    /// rewound past ("affected no rows"): the page committed, the checkpoint did not, and every later page of the copy
+    /// failed on a duplicate key.
+    /// </summary>
+    /// <remarks>
+    /// Stopping the only agent also stops the daemon's high-water detection, which the rewind does not start again: without
+    /// it the agent never hears of new events.
+    /// </remarks>
+    private async Task RestartAgentFromAsync(IProjectionDaemon daemon, long floor)
     {
-        await daemon.StartAgentAsync(ChapterEventStore.ActivityShard, CancellationToken.None);
+        await daemon.RewindSubscriptionAsync(ActivityProjection.ProjectionName, CancellationToken.None, floor);
+        await daemon.RestartHighWaterAgentAsync(CancellationToken.None);
         _agentStoppedHere = false;
     }
+
+    private Task<long> CheckpointAsync(CancellationToken ct) =>
+        ScalarAsync($"SELECT coalesce((SELECT last_seq_id FROM mt_event_progression WHERE name = '{ChapterEventStore.ActivityShard}'), 0)", ct);
 
     private async Task<long> ScalarAsync(string sql, CancellationToken ct)
     {

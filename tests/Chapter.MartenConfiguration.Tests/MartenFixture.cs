@@ -8,7 +8,7 @@ using Marten;
 using Marten.Events.Projections;
 using Npgsql;
 
-namespace Chapter.EventStore.Tests;
+namespace Chapter.MartenConfiguration.Tests;
 
 /// <summary>Counts every event it applies, so that a skipped or doubled event shows as a wrong count.</summary>
 public sealed class CountingProjection : IProjection

@@ -1,7 +1,7 @@
 using Chapter.Testing;
 using Npgsql;
 
-namespace Chapter.EventStore.Tests;
+namespace Chapter.MartenConfiguration.Tests;
 
 public sealed class TestPostgresTests
 {

@@ -10,11 +10,12 @@ using Marten.Exceptions;
 using Marten.Services;
 using Npgsql;
 
-namespace Chapter.EventStore.Tests;
+namespace Chapter.MartenConfiguration.Tests;
 
 /// <summary>
-/// The cases Marten's users were hurt by (shared EVENTSTORE.md), against Chapter's own Marten configuration on real
-/// PostgreSQL: Marten covers them by default, and these tests make sure nothing we set breaks that.
+/// The failures Marten's users were hurt by (lost, doubled or stalled events; README, "The event store", lists each with
+/// its test), against Chapter's own Marten configuration on real PostgreSQL: Marten covers them by default, and these
+/// tests make sure nothing we set breaks that.
 /// </summary>
 public sealed class EventStoreConfigurationTests : IAsyncLifetime
 {
@@ -38,7 +39,7 @@ public sealed class EventStoreConfigurationTests : IAsyncLifetime
     private static MemberDetailsChanged Renamed(Guid id, string name) => new(id, name, "Trade", ["sv"], MemberRole.Member, DateTimeOffset.UtcNow);
 
     [Fact]
-    public async Task Case1_two_appends_expecting_the_same_version_race_and_exactly_one_wins()
+    public async Task Two_appends_expecting_the_same_version_race_and_exactly_one_wins()
     {
         var anna = Guid.NewGuid();
         var stream = MemberDecider.StreamId(anna);
@@ -91,7 +92,7 @@ public sealed class EventStoreConfigurationTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Case3_two_starts_of_the_same_stream_race_and_the_loser_hears_the_stream_exists()
+    public async Task Two_starts_of_the_same_stream_race_and_the_loser_hears_the_stream_exists()
     {
         var id = Guid.NewGuid();
         async Task<Exception?> StartAsync()
@@ -109,7 +110,7 @@ public sealed class EventStoreConfigurationTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Case4_a_rolled_back_append_leaves_a_gap_that_does_not_stop_the_daemon()
+    public async Task A_rolled_back_append_leaves_a_gap_that_does_not_stop_the_daemon()
     {
         await _marten.StartDaemonAsync();
         await using (var connection = await _marten.Db.OpenConnectionAsync())
@@ -130,7 +131,7 @@ public sealed class EventStoreConfigurationTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Case5_an_append_held_open_is_not_passed_and_is_projected_once_it_commits()
+    public async Task An_append_held_open_is_not_passed_and_is_projected_once_it_commits()
     {
         await _marten.StartDaemonAsync();
         var held = Guid.NewGuid();
@@ -157,7 +158,7 @@ public sealed class EventStoreConfigurationTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Case10_a_poison_event_stops_only_its_projection_and_records_its_sequence()
+    public async Task A_poison_event_stops_only_its_projection_and_records_its_sequence()
     {
         await _marten.StartDaemonAsync();
         var before = Guid.NewGuid();
@@ -178,7 +179,7 @@ public sealed class EventStoreConfigurationTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Case13_an_event_type_no_code_knows_is_skipped_while_running()
+    public async Task An_event_type_no_code_knows_is_skipped_while_running()
     {
         await _marten.StartDaemonAsync();
         await RawEvents.InsertAsync(_marten.ConnectionString, "future-1", "north", "something.from-the-future.v1", "{\"x\":1}",
@@ -192,7 +193,7 @@ public sealed class EventStoreConfigurationTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Case14_a_sequence_that_jumped_ahead_is_never_passed()
+    public async Task A_sequence_that_jumped_ahead_is_never_passed()
     {
         await _marten.StartDaemonAsync();
         var id = Guid.NewGuid();
@@ -216,7 +217,7 @@ public sealed class EventStoreConcurrencyTests : IAsyncLifetime
     public async Task DisposeAsync() => await _marten.DisposeAsync();
 
     [Fact]
-    public async Task Case2_fifty_parallel_appends_to_one_stream_without_an_expected_version_get_versions_one_to_fifty()
+    public async Task Fifty_parallel_appends_to_one_stream_without_an_expected_version_get_versions_one_to_fifty()
     {
         var anna = Guid.NewGuid();
         var stream = MemberDecider.StreamId(anna);
@@ -236,7 +237,7 @@ public sealed class EventStoreConcurrencyTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Case6_a_session_idle_in_a_transaction_that_wrote_nothing_holds_nothing_back()
+    public async Task A_session_idle_in_a_transaction_that_wrote_nothing_holds_nothing_back()
     {
         await _marten.StartDaemonAsync();
         await using var idle = await _marten.Db.OpenConnectionAsync();
@@ -274,7 +275,7 @@ public sealed class EventStoreAtomicityTests : IAsyncLifetime
     public async Task DisposeAsync() => await _marten.DisposeAsync();
 
     [Fact]
-    public async Task Case7_a_batch_that_fails_after_its_writes_commits_neither_them_nor_its_checkpoint_and_is_applied_once_later()
+    public async Task A_batch_that_fails_after_its_writes_commits_neither_them_nor_its_checkpoint_and_is_applied_once_later()
     {
         await using (var table = _marten.Db.CreateCommand("CREATE TABLE counted_once (seq_id bigint NOT NULL)"))
             await table.ExecuteNonQueryAsync();
