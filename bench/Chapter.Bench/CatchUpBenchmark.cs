@@ -26,7 +26,7 @@ internal static class CatchUpBenchmark
     private static readonly string SealedProspect = ProspectSeal.Seal(ProspectSeal.NewKey(), Guid.NewGuid(),
         new ProspectContact("Prospect Name", "prospect@example.com", null, "Company AB"));
 
-    private sealed record Generated(DateTimeOffset At, string StreamId, string StreamType, string Tenant, object Data);
+    internal sealed record Generated(DateTimeOffset At, string StreamId, string StreamType, string Tenant, object Data);
 
     public static async Task RunAsync(string connectionString, int totalEvents, int chapters, int membersPerChapter, int samples, int batchSize)
     {
@@ -204,7 +204,7 @@ internal static class CatchUpBenchmark
     }
 
     /// <summary>A year of chapter life: every referral's steps follow each other in time, as members would take them.</summary>
-    private static List<Generated> Generate(int totalEvents, int chapters, int membersPerChapter, DateTimeOffset end)
+    internal static List<Generated> Generate(int totalEvents, int chapters, int membersPerChapter, DateTimeOffset end)
     {
         var random = new Random(42);
         var start = end.AddDays(-365);
@@ -278,7 +278,7 @@ internal static class CatchUpBenchmark
         return events.OrderBy(e => e.At).ToList();
     }
 
-    private static async Task LoadAsync(NpgsqlDataSource dataSource, List<Generated> history)
+    internal static async Task LoadAsync(NpgsqlDataSource dataSource, List<Generated> history)
     {
         await using var connection = await dataSource.OpenConnectionAsync();
 

@@ -12,7 +12,10 @@ namespace Chapter.Bench;
 /// The write path over HTTP: the service as its own process on Kestrel (loopback) over a database of its own, and
 /// concurrent clients giving referrals with the tokens of 20 members, then running whole lifecycles (give, accept, close,
 /// thank). Beside it, in the same run on the same server: raw single-row INSERTs of the same JSON size, at the same
-/// concurrency. Prints requests/s, p50/p99 latency and the service's peak RSS.
+/// concurrency; and two floors, as a process of their own over a database of their own (Chapter.Bench.Baseline), given the
+/// same body by the same clients: the stack Chapter is built on with nothing of ours (a WolverineFx.Http endpoint starting a
+/// Marten stream with an inline snapshot) and HTTP with one INSERT (an ASP.NET Core minimal API and Npgsql). Prints
+/// requests/s, p50/p99 latency, Chapter's give as a share of each floor, and the service's peak RSS.
 /// </summary>
 internal static class HttpBenchmark
 {
@@ -24,11 +27,16 @@ internal static class HttpBenchmark
         await using (var create = admin.CreateCommand("DROP DATABASE IF EXISTS bench_http WITH (FORCE); CREATE DATABASE bench_http"))
             await create.ExecuteNonQueryAsync();
         var connectionString = new NpgsqlConnectionStringBuilder(serverConnectionString) { Database = "bench_http" }.ConnectionString;
+        await using (var create = admin.CreateCommand("DROP DATABASE IF EXISTS bench_bare WITH (FORCE); CREATE DATABASE bench_bare"))
+            await create.ExecuteNonQueryAsync();
+        var bareConnectionString = new NpgsqlConnectionStringBuilder(serverConnectionString) { Database = "bench_bare" }.ConnectionString;
 
         using var service = StartService(connectionString, out var address);
+        using var bare = StartProcess("Chapter.Bench.Baseline.dll", new() { ["ConnectionStrings__Baseline"] = bareConnectionString }, out var bareAddress);
         try
         {
             await WaitUntilListeningAsync(service, address);
+            await WaitUntilListeningAsync(bare, bareAddress);
             var chapter = await SetUpChapterAsync(address);
             await using var db = new NpgsqlDataSourceBuilder(connectionString) { ConnectionStringBuilder = { MaxPoolSize = 64 } }.Build();
             var giveJson = GiveBody(Guid.NewGuid(), chapter.Members[0].Id, chapter.Members[1].Id).ToJsonString();
@@ -38,14 +46,30 @@ internal static class HttpBenchmark
             Console.WriteLine($"PostgreSQL {await ScalarAsync(db, "SHOW server_version")}, fsync={await ScalarAsync(db, "SHOW fsync")}, " +
                               $"{Environment.ProcessorCount} cores, {seconds} s per measurement, give body {giveJson.Length} bytes, {Members} members' tokens");
             Console.WriteLine();
-            var cpu = new CpuMeter(service.Id, PostmasterOf(int.Parse(await ScalarAsync(db, "SELECT pg_backend_pid()"))));
-            Console.WriteLine("| clients | what | requests/s | p50 ms | p99 ms | raw INSERT rows/s | ratio | CPU ms per request: service / PostgreSQL / load | daemon caught up, s after |");
-            Console.WriteLine("|--------:|------|-----------:|-------:|-------:|------------------:|------:|------:|------:|");
+            var postmaster = PostmasterOf(int.Parse(await ScalarAsync(db, "SELECT pg_backend_pid()")));
+            var cpu = new CpuMeter(service.Id, postmaster);
+            var bareCpu = new CpuMeter(bare.Id, postmaster);
+            Console.WriteLine("| clients | what | requests/s | p50 ms | p99 ms | raw INSERT rows/s | give ÷ raw | give ÷ stack floor | give ÷ HTTP floor | CPU ms per request: service / PostgreSQL / load | daemon caught up, s after |");
+            Console.WriteLine("|--------:|------|-----------:|-------:|-------:|------------------:|------:|------:|------:|------:|------:|");
 
             using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 64, PooledConnectionLifetime = Timeout.InfiniteTimeSpan })
             {
                 BaseAddress = address,
             };
+            using var bareHttp = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 64, PooledConnectionLifetime = Timeout.InfiniteTimeSpan })
+            {
+                BaseAddress = bareAddress,
+            };
+            Func<Random, Task<int>> BareGive(string stack) => async random =>
+            {
+                var (giver, receiver) = chapter.Pair(random);
+                await SendAsync(bareHttp, HttpMethod.Post, $"/bare/{stack}/chapters/{chapter.Id}/referrals", giver.Token,
+                    GiveBody(Guid.CreateVersion7(), giver.Id, receiver.Id), HttpStatusCode.Created);
+                return 1;
+            };
+            // Their first requests compile Wolverine's handler code (Roslyn) and warm the JIT, as the service's warm-up does.
+            await RunAsync(8, TimeSpan.FromSeconds(5), BareGive("wolverine"), []);
+            await RunAsync(8, TimeSpan.FromSeconds(5), BareGive("npgsql"), []);
             async Task<int> LifecycleAsync(Random random)
             {
                 var (giver, receiver) = chapter.Pair(random);
@@ -82,13 +106,19 @@ internal static class HttpBenchmark
                     return 1;
                 });
                 var givesCaughtUp = await CaughtUpAsync(http);
-                Console.WriteLine($"| {clients,7} | give | {gives.PerSecond,10:N0} | {gives.P50,6:N1} | {gives.P99,6:N1} | {raw.PerSecond,17:N0} | {gives.PerSecond / raw.PerSecond,5:P0} | {gives.Cpu} | {givesCaughtUp,5:N1} |");
+                var stackFloor = await MeasureAsync(bareCpu, clients, seconds, BareGive("wolverine"));
+                var httpFloor = await MeasureAsync(bareCpu, clients, seconds, BareGive("npgsql"));
+                Console.WriteLine($"| {clients,7} | give | {gives.PerSecond,10:N0} | {gives.P50,6:N1} | {gives.P99,6:N1} | {raw.PerSecond,17:N0} | {gives.PerSecond / raw.PerSecond,5:P0} | {gives.PerSecond / stackFloor.PerSecond:N2} | {gives.PerSecond / httpFloor.PerSecond:N2} | {gives.Cpu} | {givesCaughtUp,5:N1} |");
+                Console.WriteLine($"| {clients,7} | stack floor: bare WolverineFx.Http + Marten stream start | {stackFloor.PerSecond,10:N0} | {stackFloor.P50,6:N1} | {stackFloor.P99,6:N1} | | | | | {stackFloor.Cpu} | |");
+                Console.WriteLine($"| {clients,7} | HTTP floor: bare ASP.NET Core + one Npgsql INSERT | {httpFloor.PerSecond,10:N0} | {httpFloor.P50,6:N1} | {httpFloor.P99,6:N1} | | | | | {httpFloor.Cpu} | |");
                 var lifecycles = await MeasureAsync(cpu, clients, seconds, LifecycleAsync);
                 var lifecyclesCaughtUp = await CaughtUpAsync(http);
-                Console.WriteLine($"| {clients,7} | lifecycle (4 requests, latency per lifecycle) | {lifecycles.PerSecond,10:N0} | {lifecycles.P50,6:N1} | {lifecycles.P99,6:N1} | | | {lifecycles.Cpu} | {lifecyclesCaughtUp,5:N1} |");
+                Console.WriteLine($"| {clients,7} | lifecycle (4 requests, latency per lifecycle) | {lifecycles.PerSecond,10:N0} | {lifecycles.P50,6:N1} | {lifecycles.P99,6:N1} | | | | | {lifecycles.Cpu} | {lifecyclesCaughtUp,5:N1} |");
             }
             Console.WriteLine();
-            Console.WriteLine("CPU ms per request: user + system time from /proc over the measured seconds, divided by the requests made: the service's process,");
+            Console.WriteLine("The floors answer 201 as the give does, with no token check and no rule: what Chapter adds on top of each is the gap.");
+            Console.WriteLine("CPU ms per request: user + system time from /proc over the measured seconds, divided by the requests made: the service's process");
+            Console.WriteLine("(the floors' process for theirs),");
             Console.WriteLine("every process of the PostgreSQL cluster, and this load generator. Steadier than requests/s on a machine shared with other work.");
             Console.WriteLine("The async daemon projects the events as they come, on the same cores: each measurement starts once it has caught up with");
             Console.WriteLine("the one before, and the last column says how long after the measurement that took.");
@@ -97,13 +127,15 @@ internal static class HttpBenchmark
         finally
         {
             service.Kill(entireProcessTree: true);
+            bare.Kill(entireProcessTree: true);
             await service.WaitForExitAsync();
+            await bare.WaitForExitAsync();
         }
     }
 
-    private sealed record Member(Guid Id, string Token);
+    internal sealed record Member(Guid Id, string Token);
 
-    private sealed record Chapter(string Id, Member[] Members)
+    internal sealed record Chapter(string Id, Member[] Members)
     {
         public (Member Giver, Member Receiver) Pair(Random random)
         {
@@ -113,7 +145,7 @@ internal static class HttpBenchmark
         }
     }
 
-    private static JsonObject GiveBody(Guid referralId, Guid giver, Guid receiver) => new()
+    internal static JsonObject GiveBody(Guid referralId, Guid giver, Guid receiver) => new()
     {
         ["referralId"] = referralId,
         ["giverId"] = giver,
@@ -124,7 +156,7 @@ internal static class HttpBenchmark
         ["language"] = "sv",
     };
 
-    private static async Task SendAsync(HttpClient http, HttpMethod method, string path, string token, JsonNode body, HttpStatusCode expected)
+    internal static async Task SendAsync(HttpClient http, HttpMethod method, string path, string token, JsonNode body, HttpStatusCode expected)
     {
         using var request = new HttpRequestMessage(method, path) { Content = JsonContent.Create(body) };
         request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
@@ -133,7 +165,7 @@ internal static class HttpBenchmark
             throw new InvalidOperationException($"{method} {path}: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
     }
 
-    private static async Task<Chapter> SetUpChapterAsync(Uri address)
+    internal static async Task<Chapter> SetUpChapterAsync(Uri address)
     {
         using var http = new HttpClient { BaseAddress = address };
         http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", OperatorToken);
@@ -151,7 +183,7 @@ internal static class HttpBenchmark
     }
 
     // Seconds until the async projections have applied every committed event, so the next measurement does not pay for this one's.
-    private static async Task<double> CaughtUpAsync(HttpClient http)
+    internal static async Task<double> CaughtUpAsync(HttpClient http)
     {
         var stopwatch = Stopwatch.StartNew();
         while (stopwatch.Elapsed < TimeSpan.FromMinutes(5))
@@ -204,35 +236,42 @@ internal static class HttpBenchmark
         return requests;
     }
 
-    private const string OperatorToken = "bench-operator-token-0123456789abcdef0123456789";
+    internal const string OperatorToken = "bench-operator-token-0123456789abcdef0123456789";
 
-    private static Process StartService(string connectionString, out Uri address)
+    internal static Process StartService(string connectionString, out Uri address) =>
+        StartProcess("Chapter.Api.dll", new()
+        {
+            ["ConnectionStrings__Chapter"] = connectionString + Environment.GetEnvironmentVariable("CHAPTER_BENCH_SERVICE_CONNECTION_EXTRA"),
+            ["Chapter__AdminToken"] = OperatorToken,
+            ["Chapter__RateLimit__WritesPerMinute"] = "100000000",
+        }, out address);
+
+    private static Process StartProcess(string dll, Dictionary<string, string> environment, out Uri address)
     {
         using var probe = new TcpListener(IPAddress.Loopback, 0);
         probe.Start();
         var port = ((IPEndPoint)probe.LocalEndpoint).Port;
         probe.Stop();
         address = new Uri($"http://127.0.0.1:{port}");
-        var start = new ProcessStartInfo("dotnet", [Path.Combine(AppContext.BaseDirectory, "Chapter.Api.dll"), "--urls", address.ToString()])
+        var start = new ProcessStartInfo("dotnet", [Path.Combine(AppContext.BaseDirectory, dll), "--urls", address.ToString()])
         {
             WorkingDirectory = AppContext.BaseDirectory,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
         };
-        start.Environment["ConnectionStrings__Chapter"] = connectionString + Environment.GetEnvironmentVariable("CHAPTER_BENCH_SERVICE_CONNECTION_EXTRA");
-        start.Environment["Chapter__AdminToken"] = OperatorToken;
-        start.Environment["Chapter__RateLimit__WritesPerMinute"] = "100000000";
+        foreach (var (name, value) in environment)
+            start.Environment[name] = value;
         start.Environment["ASPNETCORE_ENVIRONMENT"] = "Production";
         start.Environment["Logging__LogLevel__Default"] = "Warning";
         var process = Process.Start(start)!;
         process.OutputDataReceived += (_, _) => { };
-        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) Console.Error.WriteLine($"service: {e.Data}"); };
+        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) Console.Error.WriteLine($"{Path.GetFileNameWithoutExtension(dll)}: {e.Data}"); };
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
         return process;
     }
 
-    private static async Task WaitUntilListeningAsync(Process service, Uri address)
+    internal static async Task WaitUntilListeningAsync(Process service, Uri address)
     {
         using var http = new HttpClient { BaseAddress = address };
         var until = DateTime.UtcNow.AddSeconds(60);
@@ -251,7 +290,7 @@ internal static class HttpBenchmark
     }
 
     // The kernel's high-water mark of the process's resident memory.
-    private static double PeakRssMegabytes(Process process) =>
+    internal static double PeakRssMegabytes(Process process) =>
         File.ReadLines($"/proc/{process.Id}/status").Where(l => l.StartsWith("VmHWM:", StringComparison.Ordinal))
             .Select(l => long.Parse(l.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1]) / 1024.0).Single();
 

@@ -4,6 +4,7 @@ using Chapter.LocalPostgres;
 
 // ./chapter bench appends [--seconds 10]
 // ./chapter bench catchup [--events 1000000] [--chapters 100] [--members 40] [--samples 300] [--batch N (default: the daemon's)]
+// ./chapter bench rebuild [--times 30] [--events 100000]   (rebuilds of the activity projection under writes; counts stalls)
 // ./chapter bench http [--seconds 10]    (CHAPTER_BENCH_SERVICE_CONNECTION_EXTRA=";Key=Value" adds to the service's connection string)
 // CHAPTER_BENCH_POSTGRES=<connection string> runs against another server instead of a throwaway local cluster.
 
@@ -12,9 +13,9 @@ int Option(string name, int fallback) =>
 
 // The benchmark's name comes first when given; options (and their values) follow.
 var benchmark = args.Length > 0 && !args[0].StartsWith("--", StringComparison.Ordinal) ? args[0] : "appends";
-if (benchmark is not ("appends" or "catchup" or "http"))
+if (benchmark is not ("appends" or "catchup" or "http" or "rebuild"))
 {
-    Console.Error.WriteLine("usage: bench [appends] [--seconds N] | bench catchup [--events N] [--chapters N] [--members N] [--samples N] [--batch N] | bench http [--seconds N]");
+    Console.Error.WriteLine("usage: bench [appends] [--seconds N] | bench catchup [--events N] [--chapters N] [--members N] [--samples N] [--batch N] | bench http [--seconds N] | bench rebuild [--times N] [--events N]");
     return 2;
 }
 
@@ -24,7 +25,7 @@ if (string.IsNullOrWhiteSpace(connectionString))
 {
     // Durable settings (fsync on): the baselines pay for them too, so the ratios stay honest. The HTTP benchmark runs with
     // fsync off, as the load was first measured: there the service's own cost is the question, not the disk's.
-    cluster = await LocalPostgresCluster.StartAsync(new LocalPostgresOptions { MaxConnections = 200, Throwaway = benchmark == "http" });
+    cluster = await LocalPostgresCluster.StartAsync(new LocalPostgresOptions { MaxConnections = 200, Throwaway = benchmark is "http" or "rebuild" });
     connectionString = cluster.ConnectionString();
 }
 
@@ -32,6 +33,8 @@ try
 {
     if (benchmark == "appends")
         await AppendBenchmark.RunAsync(connectionString, Option("--seconds", 5));
+    else if (benchmark == "rebuild")
+        await RebuildBenchmark.RunAsync(connectionString, Option("--times", 30), Option("--events", 100_000));
     else if (benchmark == "http")
         await HttpBenchmark.RunAsync(connectionString, Option("--seconds", 10));
     else
