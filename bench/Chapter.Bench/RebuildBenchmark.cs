@@ -78,8 +78,13 @@ internal static class RebuildBenchmark
                     stalled++;
                     outcome = $"stalled (not done within {cap.TotalSeconds:N0} s, at {status["rebuildPosition"]}); cancelled";
                     (await http.DeleteAsync("/api/admin/projections/activity/rebuild")).EnsureSuccessStatusCode();
+                    var cancelling = Stopwatch.StartNew();
                     while ((await ActivityAsync(http))["rebuildRequested"]!.GetValue<bool>())
+                    {
+                        if (cancelling.Elapsed > TimeSpan.FromMinutes(1))
+                            throw new TimeoutException($"Rebuild {rebuild} stalled, and cancelling it did not end it within a minute.");
                         await Task.Delay(100);
+                    }
                 }
                 else if (status["rebuildError"]?.GetValue<string>() is { } error)
                     outcome = $"failed: {error}";
