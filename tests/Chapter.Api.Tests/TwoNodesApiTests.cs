@@ -8,8 +8,9 @@ using Microsoft.Extensions.DependencyInjection;
 namespace Chapter.Api.Tests;
 
 /// <summary>
-/// Two instances of the service on one database: Marten's HotCold daemon lets exactly one apply the async projection, and
-/// the other takes over when it stops or is killed.
+/// Several instances of the service on one database: Marten's HotCold daemon lets exactly one apply the async projection,
+/// another with the daemon takes over when it stops or is killed, and one with the daemon off serves requests and never
+/// applies.
 /// </summary>
 public sealed class TwoNodesApiTests
 {
@@ -51,7 +52,7 @@ public sealed class TwoNodesApiTests
     }
 
     [Fact]
-    public async Task When_the_leading_process_is_killed_the_other_node_takes_over_within_seconds()
+    public async Task When_the_leading_process_is_killed_a_node_with_the_daemon_takes_over_within_seconds_and_one_without_never_does()
     {
         var connectionString = await TestPostgres.CreateDatabaseAsync();
         using var killed = ServiceProcess.Start(connectionString, out var baseAddress);
@@ -66,7 +67,11 @@ public sealed class TwoNodesApiTests
 
         await using var survivor = new ApiFixture();
         await survivor.StartOnAsync(connectionString);
-        var scenario = await new Scenario(survivor).WithChapterAsync();
+        // A node with the daemon off beside them: it must never come to apply, whoever dies.
+        await using var servingOnly = new ApiFixture();
+        servingOnly.Settings["Chapter:Daemon:Enabled"] = "false";
+        await servingOnly.StartOnAsync(connectionString);
+        var scenario = await new Scenario(servingOnly).WithChapterAsync();
         await scenario.AddMemberAsync("Anna");
         await Task.Delay(TimeSpan.FromSeconds(2));
         Leads(survivor).ShouldBeFalse("the first process still leads");
@@ -79,6 +84,7 @@ public sealed class TwoNodesApiTests
             await Task.Delay(50);
         Leads(survivor).ShouldBeTrue();
         sinceKill.Elapsed.ShouldBeLessThan(TimeSpan.FromSeconds(15));
+        (await ActivityStatusAsync(servingOnly))["leader"].ShouldBeNull("the node with the daemon off never applies");
 
         await scenario.AddMemberAsync("Bram");
         await survivor.WaitForProjectionsAsync();
