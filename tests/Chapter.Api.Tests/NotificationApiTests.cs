@@ -183,6 +183,7 @@ public sealed class NotificationApiTests(NotificationApiTests.Fixture fixture) :
         dead["messageType"]!.GetValue<string>().ShouldContain("ReferralNotice");
         dead["error"]!.GetValue<string>().ShouldContain("550");
         dead["error"]!.GetValue<string>().ShouldNotContain(address);
+        fixture.Api.Logs.Lines.Where(line => line.Contains(address)).ShouldBeEmpty();
         Smtp.To(address).ShouldBeEmpty();
         (await scenario.As(bram).GetAsync("/api/admin/outbox")).StatusCode.ShouldBe(HttpStatusCode.Forbidden);
     }

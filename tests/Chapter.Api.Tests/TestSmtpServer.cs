@@ -63,8 +63,9 @@ public sealed class TestSmtpServer : MessageStore, IAsyncDisposable
         CancellationToken cancellationToken)
     {
         var message = MimeMessage.Load(new MemoryStream(buffer.ToArray()));
-        if (message.To.Mailboxes.Any(to => RejectForGood.ContainsKey(to.Address)))
-            return Task.FromResult(new SmtpResponse((SmtpReplyCode)550, "mailbox unavailable"));
+        // As real servers do, the refusal quotes the address: nothing of it may reach the service's logs or dead letters.
+        if (message.To.Mailboxes.FirstOrDefault(to => RejectForGood.ContainsKey(to.Address)) is { } rejected)
+            return Task.FromResult(new SmtpResponse((SmtpReplyCode)550, $"5.1.1 <{rejected.Address}>: Recipient address rejected: mailbox unavailable"));
         if (Interlocked.Decrement(ref _refuseNext) >= 0)
         {
             Refused.Enqueue(message.MessageId ?? "");

@@ -41,8 +41,10 @@ public sealed class SmtpDelivery(SmtpSettings settings, Webhooks.DeliveryMetrics
         catch (SmtpCommandException e)
         {
             metrics.MailFailures.Add(1);
-            // 4xx: the server asks us to come back later; 5xx: it will never take this message.
-            throw new MailNotDelivered($"The SMTP server answered {(int)e.StatusCode} ({e.ErrorCode}).", (int)e.StatusCode < 500, e);
+            // 4xx: the server asks us to come back later; 5xx: it will never take this message. Not kept as the inner
+            // exception: its message is the server's reply, which quotes the address ("<anna@…>: Recipient address rejected"),
+            // and Wolverine logs a failed message's exception whole.
+            throw new MailNotDelivered($"The SMTP server answered {(int)e.StatusCode} ({e.ErrorCode}).", (int)e.StatusCode < 500);
         }
         catch (Exception e) when (e is SmtpProtocolException or IOException or SocketException or TimeoutException
                                       or ServiceNotConnectedException or AuthenticationException)
