@@ -21,7 +21,7 @@ internal static class HttpBenchmark
 {
     private const int Members = 20;
 
-    public static async Task RunAsync(string serverConnectionString, int seconds)
+    public static async Task RunAsync(string serverConnectionString, int seconds, int warmUpSeconds = 10)
     {
         await using var admin = NpgsqlDataSource.Create(serverConnectionString);
         await using (var create = admin.CreateCommand("DROP DATABASE IF EXISTS bench_http WITH (FORCE); CREATE DATABASE bench_http"))
@@ -85,7 +85,7 @@ internal static class HttpBenchmark
 
             // The service's JIT recompiles its hot code in its first tens of seconds (tiered compilation); a service that has run
             // for a while has done so. Warm up on whole lifecycles first, so the first measurement does not pay for it.
-            await RunAsync(8, TimeSpan.FromSeconds(10), LifecycleAsync, []);
+            await RunAsync(8, TimeSpan.FromSeconds(warmUpSeconds), LifecycleAsync, []);
             await CaughtUpAsync(http);
 
             foreach (var clients in new[] { 8, 32 })

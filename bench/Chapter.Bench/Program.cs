@@ -5,7 +5,7 @@ using Chapter.LocalPostgres;
 // ./chapter bench appends [--seconds 10]
 // ./chapter bench catchup [--events 1000000] [--chapters 100] [--members 40] [--samples 300] [--batch N (default: the daemon's)]
 // ./chapter bench rebuild [--times 30] [--events 100000]   (rebuilds of the activity projection under writes; counts stalls)
-// ./chapter bench http [--seconds 10]    (CHAPTER_BENCH_SERVICE_CONNECTION_EXTRA=";Key=Value" adds to the service's connection string)
+// ./chapter bench http [--seconds 10] [--warmup 10]    (CHAPTER_BENCH_SERVICE_CONNECTION_EXTRA=";Key=Value" adds to the service's connection string)
 // CHAPTER_BENCH_POSTGRES=<connection string> runs against another server instead of a throwaway local cluster.
 
 int Option(string name, int fallback) =>
@@ -15,7 +15,7 @@ int Option(string name, int fallback) =>
 var benchmark = args.Length > 0 && !args[0].StartsWith("--", StringComparison.Ordinal) ? args[0] : "appends";
 if (benchmark is not ("appends" or "catchup" or "http" or "rebuild"))
 {
-    Console.Error.WriteLine("usage: bench [appends] [--seconds N] | bench catchup [--events N] [--chapters N] [--members N] [--samples N] [--batch N] | bench http [--seconds N] | bench rebuild [--times N] [--events N]");
+    Console.Error.WriteLine("usage: bench [appends] [--seconds N] | bench catchup [--events N] [--chapters N] [--members N] [--samples N] [--batch N] | bench http [--seconds N] [--warmup N] | bench rebuild [--times N] [--events N]");
     return 2;
 }
 
@@ -36,7 +36,7 @@ try
     else if (benchmark == "rebuild")
         await RebuildBenchmark.RunAsync(connectionString, Option("--times", 30), Option("--events", 100_000));
     else if (benchmark == "http")
-        await HttpBenchmark.RunAsync(connectionString, Option("--seconds", 10));
+        await HttpBenchmark.RunAsync(connectionString, Option("--seconds", 10), Option("--warmup", 10));
     else
         await CatchUpBenchmark.RunAsync(connectionString, Option("--events", 1_000_000), Option("--chapters", 100), Option("--members", 40), Option("--samples", 300), Option("--batch", ChapterEventStore.DefaultActivityBatchSize));
     return 0;
