@@ -265,4 +265,36 @@ public sealed class ReferralLifecycleApiTests(ApiFixture api) : IClassFixture<Ap
         accepted["actorId"]!.GetValue<string>().ShouldBe($"member:{bram}");
         (await api.ScalarAsync("SELECT count(*) FROM mt_events WHERE stream_id = $1 AND tenant_id = $2", $"referral-{id}", scenario.ChapterId)).ShouldBe(2);
     }
+
+    [Fact]
+    public async Task A_one_to_one_records_who_acted_and_the_callers_correlation_id_too()
+    {
+        var (scenario, anna, bram) = await TwoMembersAsync();
+        var id = Guid.NewGuid();
+        var request = new HttpRequestMessage(HttpMethod.Post, $"/api/chapters/{scenario.ChapterId}/one-to-ones")
+        {
+            Content = JsonContent.Create(new { id, memberA = anna, memberB = bram, date = DateTime.UtcNow.AddDays(-1).ToString("yyyy-MM-dd") }),
+        };
+        request.Headers.Add("X-Correlation-Id", "coffee-7");
+        (await scenario.As(anna).SendAsync(request)).StatusCode.ShouldBe(HttpStatusCode.Created);
+
+        var held = await api.ScalarJsonAsync("SELECT json_build_object('correlationId', correlation_id, 'causationId', causation_id, 'actorId', user_name)::text FROM mt_events WHERE stream_id = $1", $"one-to-one-{id}");
+        held["actorId"]!.GetValue<string>().ShouldBe($"member:{anna}");
+        held["correlationId"]!.GetValue<string>().ShouldBe("coffee-7");
+        held["causationId"]!.GetValue<string>().ShouldNotBeNullOrEmpty();
+    }
+
+    [Fact]
+    public async Task Identical_one_to_ones_racing_each_other_store_one_and_never_answer_500()
+    {
+        var (scenario, anna, bram) = await TwoMembersAsync();
+        var id = Guid.NewGuid();
+        var body = new { id, memberA = anna, memberB = bram, date = DateTime.UtcNow.AddDays(-1).ToString("yyyy-MM-dd") };
+        var answers = await api.RaceAsync(4, _ => scenario.As(anna).PostAsJsonAsync($"/api/chapters/{scenario.ChapterId}/one-to-ones", body));
+
+        answers.Count(a => a.StatusCode == HttpStatusCode.Created).ShouldBe(1);
+        answers.ShouldAllBe(a => a.StatusCode == HttpStatusCode.Created || a.StatusCode == HttpStatusCode.OK || a.StatusCode == HttpStatusCode.Conflict);
+        (await api.ScalarAsync("SELECT count(*) FROM mt_events WHERE stream_id = $1", $"one-to-one-{id}")).ShouldBe(1);
+        (await scenario.As(anna).PostAsJsonAsync($"/api/chapters/{scenario.ChapterId}/one-to-ones", body)).StatusCode.ShouldBe(HttpStatusCode.OK);
+    }
 }
