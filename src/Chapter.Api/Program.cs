@@ -15,7 +15,6 @@ using Chapter.Api.Web;
 using Chapter.Api.Webhooks;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using JasperFx;
-using Wolverine.Http;
 
 var builder = WebApplication.CreateBuilder(args);
 
@@ -31,7 +30,6 @@ builder.AddChapterWeb();
 builder.Services.AddProblemDetails();
 builder.Services.AddExceptionHandler<ProblemMapping>();
 builder.AddChapterJson();
-builder.Services.AddWolverineHttp();
 builder.Services.AddOpenApi(options =>
 {
     // OpenAPI 3.0, not 3.1: the client generators integrators use (NSwag among them) read 3.1's nullable types as 'object'.
@@ -42,12 +40,6 @@ builder.Services.AddOpenApi(options =>
 
 var app = builder.Build();
 app.UsePersonalDataFreeMartenLogging();
-// Before the commands below: `codegen write` generates the endpoints' code only for what is mapped by then.
-app.MapWolverineEndpoints(options =>
-{
-    options.TenantId.IsRouteArgumentNamed("chapterId");
-    options.AddMiddleware(typeof(HttpEventMetadataMiddleware), chain => chain.Method.Method.GetParameters().Any(p => p.ParameterType == typeof(Marten.IDocumentSession)));
-});
 // "codegen write", "db-patch schema.sql", "describe": JasperFx's commands for Marten and Wolverine, without starting the service;
 // "schema-script ours.sql": our own tables' DDL; "import-previous-store": the first version's events into Marten's tables.
 if (args is [var command, ..] && !command.StartsWith('-'))

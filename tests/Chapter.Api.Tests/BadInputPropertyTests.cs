@@ -18,7 +18,8 @@ public sealed class BadInputPropertyTests(ApiFixture api, ITestOutputHelper outp
     private const string Bad = "\"__BAD__\"";
 
     /// <summary>A request as the generator made it; <see cref="ToString"/> is what a failure prints.</summary>
-    public sealed record Attempt(string Caller, string Method, string Path, string? ContentType, byte[]? Body, string What)
+    /// <param name="Field">For a bad value placed at one field of a valid body: that field's path, which a 400 must name.</param>
+    public sealed record Attempt(string Caller, string Method, string Path, string? ContentType, byte[]? Body, string What, string? Field = null)
     {
         public override string ToString() =>
             $"{Method} {Path} [{ContentType ?? "no content type"}] {What}: {(Body is null ? "" : Encoding.UTF8.GetString(Body[..Math.Min(Body.Length, 300)]))}";
@@ -26,7 +27,7 @@ public sealed class BadInputPropertyTests(ApiFixture api, ITestOutputHelper outp
 
     private sealed record Endpoint(string Caller, string Method, string Path, JsonObject Template)
     {
-        public Attempt ToAttempt(byte[] body, string? contentType, string what) => new(Caller, Method, Path, contentType, body, what);
+        public Attempt ToAttempt(byte[] body, string? contentType, string what, string? field = null) => new(Caller, Method, Path, contentType, body, what, field);
     }
 
     [Fact]
@@ -103,6 +104,11 @@ public sealed class BadInputPropertyTests(ApiFixture api, ITestOutputHelper outp
             {
                 response.Content.Headers.ContentType?.MediaType.ShouldBe("application/problem+json", $"{attempt} → {(int)response.StatusCode} {text}");
                 JsonNode.Parse(text)!["status"]!.GetValue<int>().ShouldBe((int)response.StatusCode, $"{attempt} → {text}");
+                // A bad value at one field is answered naming it (or the object holding it, or what it lacks), whoever reads the body.
+                if (response.StatusCode == HttpStatusCode.BadRequest && attempt.Field is { } field)
+                    (JsonNode.Parse(text)!["errors"]?.AsObject().Select(e => e.Key) ?? []).ShouldContain(
+                        named => named == field || field.StartsWith(named + ".") || field.StartsWith(named + "[") || named.StartsWith(field + ".") || named.StartsWith(field + "["),
+                        $"{attempt} → {text}");
             }
         }, writeLine: output.WriteLine, seed: Environment.GetEnvironmentVariable("CHAPTER_BAD_INPUT_SEED"), iter: 1200, threads: 1);
 
@@ -147,8 +153,8 @@ public sealed class BadInputPropertyTests(ApiFixture api, ITestOutputHelper outp
                 var (parent, key) = Locate(copy, path);
                 Set(parent, key, "__BAD__");
                 body = copy.ToJsonString().Replace(Bad, value);
-                what = $"{path} = {value[..Math.Min(value.Length, 40)]}";
-                break;
+                return endpoint.ToAttempt(Encoding.UTF8.GetBytes(body), "application/json", $"{path} = {value[..Math.Min(value.Length, 40)]}",
+                    System.Text.RegularExpressions.Regex.Replace(path, @"\.(\d+)", "[$1]"));
             case 2 when paths.Count > 0:
                 var first = paths[0].Split('.')[0];
                 body = template.Insert(1, $"\"{first}\":{value},");

@@ -54,11 +54,7 @@ public sealed record Caller(CallerKind Kind, Guid? TokenId, string? ChapterId, G
             user.HasClaim(LeaderClaim, "true"));
     }
 
-    /// <summary>The caller of an endpoint that requires authentication (Wolverine's endpoints take the principal).</summary>
-    public static Caller Of(ClaimsPrincipal user) =>
-        From(user) ?? throw new InvalidOperationException("The endpoint was reached without an authenticated caller.");
-
     /// <summary>Binds the caller as an endpoint parameter; every endpoint that takes one requires authentication.</summary>
     public static ValueTask<Caller?> BindAsync(HttpContext context) =>
-        ValueTask.FromResult<Caller?>(Of(context.User));
+        ValueTask.FromResult<Caller?>(From(context.User) ?? throw new InvalidOperationException("The endpoint was reached without an authenticated caller."));
 }

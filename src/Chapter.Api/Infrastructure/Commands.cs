@@ -1,4 +1,3 @@
-using Chapter.Api.Access;
 using Chapter.Api.Chapters;
 using Chapter.Api.Meetings;
 using Chapter.Api.Members;
@@ -36,6 +35,7 @@ public static class Commands
                 .IncludeType(typeof(ReferralHandler))
                 .IncludeType(typeof(MemberHandler))
                 .IncludeType(typeof(ChapterHandler))
+                .IncludeType(typeof(OneToOneHandler))
                 .IncludeType(typeof(MeetingHandler))
                 .IncludeType(typeof(Visitors.VisitorHandler));
             options.RouteNotifications(builder.Configuration);
@@ -131,23 +131,11 @@ public static class CommandBus
 /// <summary>The correlation, causation and acting principal of a command, onto the events it appends.</summary>
 public static class EventMetadataMiddleware
 {
-    public static void Before(IStreamCommand command, IDocumentSession session) => Stamp(session, command.Metadata);
-
-    internal static void Stamp(IDocumentSession session, EventMetadata metadata)
+    public static void Before(IStreamCommand command, IDocumentSession session)
     {
-        session.CorrelationId = metadata.CorrelationId;
-        session.CausationId = metadata.CausationId;
-        session.LastModifiedBy = metadata.ActorId;
-    }
-}
-
-/// <summary>The same for Wolverine's HTTP endpoints: the request's correlation and causation, and the caller.</summary>
-public static class HttpEventMetadataMiddleware
-{
-    public static void Before(HttpContext context, IDocumentSession session)
-    {
-        if (Caller.From(context.User) is { } caller)
-            EventMetadataMiddleware.Stamp(session, RequestMetadata.For(context, caller));
+        session.CorrelationId = command.Metadata.CorrelationId;
+        session.CausationId = command.Metadata.CausationId;
+        session.LastModifiedBy = command.Metadata.ActorId;
     }
 }
 
