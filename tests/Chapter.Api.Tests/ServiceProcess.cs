@@ -25,6 +25,12 @@ public static class ServiceProcess
         start.Environment["Chapter__RateLimit__WritesPerMinute"] = "1000000";
         start.Environment["ASPNETCORE_ENVIRONMENT"] = "Production";
         var process = Process.Start(start)!;
+        // A test that fails before it stops its service would leave it running (disposing a Process does not end it).
+        AppDomain.CurrentDomain.ProcessExit += (_, _) =>
+        {
+            try { if (!process.HasExited) process.Kill(entireProcessTree: true); }
+            catch (InvalidOperationException) { }
+        };
         process.OutputDataReceived += (_, _) => { };
         process.ErrorDataReceived += (_, _) => { };
         process.BeginOutputReadLine();
@@ -73,7 +79,15 @@ public static class ServiceProcess
         var output = process.StandardOutput.ReadToEndAsync();
         var errors = process.StandardError.ReadToEndAsync();
         using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(2));
-        await process.WaitForExitAsync(timeout.Token);
+        try
+        {
+            await process.WaitForExitAsync(timeout.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            process.Kill(entireProcessTree: true);
+            throw new TimeoutException($"'{string.Join(' ', args)}' did not end within 2 minutes.");
+        }
         return (process.ExitCode, await output + await errors);
     }
 
