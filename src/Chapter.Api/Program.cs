@@ -30,16 +30,19 @@ builder.AddChapterWeb();
 builder.Services.AddProblemDetails();
 builder.Services.AddExceptionHandler<ProblemMapping>();
 builder.AddChapterJson();
+builder.AddChapterWriteEndpoints();
 builder.Services.AddOpenApi(options =>
 {
     // OpenAPI 3.0, not 3.1: the client generators integrators use (NSwag among them) read 3.1's nullable types as 'object'.
     options.OpenApiVersion = Microsoft.OpenApi.OpenApiSpecVersion.OpenApi3_0;
     options.AddBearerSecurity();
     options.DescribeTextAsStrings();
+    StrictJsonBody.DescribeStrictJsonBodies(options);
 });
 
 var app = builder.Build();
 app.UsePersonalDataFreeMartenLogging();
+app.MapChapterWriteEndpoints();
 // "codegen write", "db-patch schema.sql", "describe": JasperFx's commands for Marten and Wolverine, without starting the service;
 // "schema-script ours.sql": our own tables' DDL; "import-previous-store": the first version's events into Marten's tables.
 if (args is [var command, ..] && !command.StartsWith('-'))
@@ -70,6 +73,7 @@ app.UseRequestLocalization();
 app.UseAuthentication();
 app.UseAuthorization();
 app.UseRateLimiter();
+app.UseRetryOnConcurrencyConflict();
 
 app.MapOpenApi().AllowAnonymous();
 app.MapApiReference();

@@ -54,7 +54,10 @@ public sealed record Caller(CallerKind Kind, Guid? TokenId, string? ChapterId, G
             user.HasClaim(LeaderClaim, "true"));
     }
 
-    /// <summary>Binds the caller as an endpoint parameter; every endpoint that takes one requires authentication.</summary>
-    public static ValueTask<Caller?> BindAsync(HttpContext context) =>
-        ValueTask.FromResult<Caller?>(From(context.User) ?? throw new InvalidOperationException("The endpoint was reached without an authenticated caller."));
+    /// <summary>The caller of an endpoint that requires authentication.</summary>
+    public static Caller Of(ClaimsPrincipal user) =>
+        From(user) ?? throw new InvalidOperationException("The endpoint was reached without an authenticated caller.");
+
+    /// <summary>Binds the caller as a Minimal API endpoint's parameter; every endpoint that takes one requires authentication.</summary>
+    public static ValueTask<Caller?> BindAsync(HttpContext context) => ValueTask.FromResult<Caller?>(Of(context.User));
 }

@@ -35,7 +35,6 @@ public static class Commands
                 .IncludeType(typeof(ReferralHandler))
                 .IncludeType(typeof(MemberHandler))
                 .IncludeType(typeof(ChapterHandler))
-                .IncludeType(typeof(OneToOneHandler))
                 .IncludeType(typeof(MeetingHandler))
                 .IncludeType(typeof(Visitors.VisitorHandler));
             options.RouteNotifications(builder.Configuration);

@@ -16,6 +16,11 @@ public sealed partial class ProblemMapping(IProblemDetailsService problems, ILog
 {
     public async ValueTask<bool> TryHandleAsync(HttpContext context, Exception exception, CancellationToken cancellationToken)
     {
+        if (exception is RequestRefused refused)
+        {
+            await refused.Answer.ExecuteAsync(context);
+            return true;
+        }
         var problem = exception switch
         {
             RuleBroken e => Validation(StatusCodes.Status422UnprocessableEntity, "A rule of the chapter was broken.", e.Field, e.Message),

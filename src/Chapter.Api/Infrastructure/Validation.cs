@@ -19,6 +19,13 @@ public sealed class Validation
         messages.Add(message);
     }
 
+    /// <summary>For a function's Load step: the problem, thrown, so the command is never decided.</summary>
+    public void ThrowIfInvalid()
+    {
+        if (!IsValid)
+            throw new RequestRefused(Problem());
+    }
+
     public IResult Problem() => TypedResults.ValidationProblem(
         _errors.ToDictionary(e => e.Key, e => e.Value.ToArray()),
         title: "The request has invalid fields.");

@@ -9,7 +9,7 @@ namespace Internal.Generated.WolverineHandlers
     {
         public override System.Type[] HandlerTypes()
         {
-            return new System.Type[] { typeof(Chapter.Api.Chapters.ChapterHandler), typeof(Chapter.Api.Meetings.MeetingHandler), typeof(Chapter.Api.Members.MemberHandler), typeof(Chapter.Api.Notifications.IntroductionHandler), typeof(Chapter.Api.Notifications.ReferralNoticeHandler), typeof(Chapter.Api.Notifications.WeeklyDigestHandler), typeof(Chapter.Api.OneToOnes.OneToOneHandler), typeof(Chapter.Api.Referrals.ReferralHandler), typeof(Chapter.Api.Visitors.VisitorHandler) };
+            return new System.Type[] { typeof(Chapter.Api.Chapters.ChapterHandler), typeof(Chapter.Api.Meetings.MeetingHandler), typeof(Chapter.Api.Members.MemberHandler), typeof(Chapter.Api.Notifications.IntroductionHandler), typeof(Chapter.Api.Notifications.ReferralNoticeHandler), typeof(Chapter.Api.Notifications.WeeklyDigestHandler), typeof(Chapter.Api.Referrals.ReferralHandler), typeof(Chapter.Api.Visitors.VisitorHandler) };
         }
 
         public override System.Type[] MessageTypes()
@@ -31,7 +31,6 @@ namespace Internal.Generated.WolverineHandlers
         [global::System.Diagnostics.CodeAnalysis.DynamicDependency(global::System.Diagnostics.CodeAnalysis.DynamicallyAccessedMemberTypes.All, typeof(global::Internal.Generated.WolverineHandlers.DecideChapterHandler1820452516))]
         [global::System.Diagnostics.CodeAnalysis.DynamicDependency(global::System.Diagnostics.CodeAnalysis.DynamicallyAccessedMemberTypes.All, typeof(global::Internal.Generated.WolverineHandlers.DecideMeetingHandler634989084))]
         [global::System.Diagnostics.CodeAnalysis.DynamicDependency(global::System.Diagnostics.CodeAnalysis.DynamicallyAccessedMemberTypes.All, typeof(global::Internal.Generated.WolverineHandlers.DecideMemberHandler2027264316))]
-        [global::System.Diagnostics.CodeAnalysis.DynamicDependency(global::System.Diagnostics.CodeAnalysis.DynamicallyAccessedMemberTypes.All, typeof(global::Internal.Generated.WolverineHandlers.DecideOneToOneHandler1380125852))]
         [global::System.Diagnostics.CodeAnalysis.DynamicDependency(global::System.Diagnostics.CodeAnalysis.DynamicallyAccessedMemberTypes.All, typeof(global::Internal.Generated.WolverineHandlers.DecideReferralHandler827016868))]
         [global::System.Diagnostics.CodeAnalysis.DynamicDependency(global::System.Diagnostics.CodeAnalysis.DynamicallyAccessedMemberTypes.All, typeof(global::Internal.Generated.WolverineHandlers.DecideVisitorHandler937750310))]
         [global::System.Diagnostics.CodeAnalysis.DynamicDependency(global::System.Diagnostics.CodeAnalysis.DynamicallyAccessedMemberTypes.All, typeof(global::Internal.Generated.WolverineHandlers.IntroductionRequestedHandler1924716189))]
@@ -45,7 +44,6 @@ namespace Internal.Generated.WolverineHandlers
         [global::System.Diagnostics.CodeAnalysis.DynamicDependency(global::System.Diagnostics.CodeAnalysis.DynamicallyAccessedMemberTypes.All, typeof(global::Chapter.Api.Notifications.IntroductionHandler))]
         [global::System.Diagnostics.CodeAnalysis.DynamicDependency(global::System.Diagnostics.CodeAnalysis.DynamicallyAccessedMemberTypes.All, typeof(global::Chapter.Api.Notifications.ReferralNoticeHandler))]
         [global::System.Diagnostics.CodeAnalysis.DynamicDependency(global::System.Diagnostics.CodeAnalysis.DynamicallyAccessedMemberTypes.All, typeof(global::Chapter.Api.Notifications.WeeklyDigestHandler))]
-        [global::System.Diagnostics.CodeAnalysis.DynamicDependency(global::System.Diagnostics.CodeAnalysis.DynamicallyAccessedMemberTypes.All, typeof(global::Chapter.Api.OneToOnes.OneToOneHandler))]
         [global::System.Diagnostics.CodeAnalysis.DynamicDependency(global::System.Diagnostics.CodeAnalysis.DynamicallyAccessedMemberTypes.All, typeof(global::Chapter.Api.Referrals.ReferralHandler))]
         [global::System.Diagnostics.CodeAnalysis.DynamicDependency(global::System.Diagnostics.CodeAnalysis.DynamicallyAccessedMemberTypes.All, typeof(global::Chapter.Api.Visitors.VisitorHandler))]
         [global::System.Diagnostics.CodeAnalysis.DynamicDependency(global::System.Diagnostics.CodeAnalysis.DynamicallyAccessedMemberTypes.All, typeof(global::Chapter.Api.Chapters.DecideChapter))]
@@ -55,7 +53,6 @@ namespace Internal.Generated.WolverineHandlers
         [global::System.Diagnostics.CodeAnalysis.DynamicDependency(global::System.Diagnostics.CodeAnalysis.DynamicallyAccessedMemberTypes.All, typeof(global::Chapter.Api.Notifications.LeaderDigest))]
         [global::System.Diagnostics.CodeAnalysis.DynamicDependency(global::System.Diagnostics.CodeAnalysis.DynamicallyAccessedMemberTypes.All, typeof(global::Chapter.Api.Notifications.ReferralNotice))]
         [global::System.Diagnostics.CodeAnalysis.DynamicDependency(global::System.Diagnostics.CodeAnalysis.DynamicallyAccessedMemberTypes.All, typeof(global::Chapter.Api.Notifications.WeeklyDigestDue))]
-        [global::System.Diagnostics.CodeAnalysis.DynamicDependency(global::System.Diagnostics.CodeAnalysis.DynamicallyAccessedMemberTypes.All, typeof(global::Chapter.Api.OneToOnes.DecideOneToOne))]
         [global::System.Diagnostics.CodeAnalysis.DynamicDependency(global::System.Diagnostics.CodeAnalysis.DynamicallyAccessedMemberTypes.All, typeof(global::Chapter.Api.Referrals.DecideReferral))]
         [global::System.Diagnostics.CodeAnalysis.DynamicDependency(global::System.Diagnostics.CodeAnalysis.DynamicallyAccessedMemberTypes.All, typeof(global::Chapter.Api.Referrals.StartReferral))]
         [global::System.Diagnostics.CodeAnalysis.DynamicDependency(global::System.Diagnostics.CodeAnalysis.DynamicallyAccessedMemberTypes.All, typeof(global::Chapter.Api.Visitors.DecideVisitor))]
