@@ -37,7 +37,6 @@ builder.Services.AddOpenApi(options =>
     options.OpenApiVersion = Microsoft.OpenApi.OpenApiSpecVersion.OpenApi3_0;
     options.AddBearerSecurity();
     options.DescribeTextAsStrings();
-    StrictJsonBody.DescribeStrictJsonBodies(options);
 });
 
 var app = builder.Build();

@@ -21,7 +21,7 @@ public sealed partial class GeneratedCodeTests(ApiFixture api) : IClassFixture<A
 
         Classes(committed).ShouldBe(Classes(generated), ignoreOrder: true,
             customMessage: "Stale: run ./chapter codegen and commit src/Chapter.Api/Internal/Generated.");
-        Classes(generated).Select(c => c.Name).ShouldContain(name => name.StartsWith("DecideReferralHandler"));
+        Classes(generated).Select(c => c.Name).ShouldContain(name => name.StartsWith("POST_api_chapters_chapterId_referrals"));
     }
 
     private static (string Name, string Code)[] Classes(string code) =>

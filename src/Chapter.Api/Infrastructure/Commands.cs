@@ -32,7 +32,6 @@ public static class Commands
         {
             // Only these: Wolverine's conventions would also take ASP.NET Core's authorization handlers for message handlers.
             options.Discovery.DisableConventionalDiscovery()
-                .IncludeType(typeof(ReferralHandler))
                 .IncludeType(typeof(MemberHandler))
                 .IncludeType(typeof(ChapterHandler))
                 .IncludeType(typeof(MeetingHandler))

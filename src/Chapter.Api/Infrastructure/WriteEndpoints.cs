@@ -21,7 +21,11 @@ namespace Chapter.Api.Infrastructure;
 /// </summary>
 public static class WriteEndpoints
 {
-    public static void AddChapterWriteEndpoints(this WebApplicationBuilder builder) => builder.Services.AddWolverineHttp();
+    public static void AddChapterWriteEndpoints(this WebApplicationBuilder builder)
+    {
+        builder.Services.AddWolverineHttp();
+        builder.Services.AddSingleton<Microsoft.AspNetCore.Mvc.ApiExplorer.IApiDescriptionProvider, StrictJsonBodyDescription>();
+    }
 
     /// <summary>Called right after the app is built: <c>codegen write</c> generates the code only of endpoints mapped by then.</summary>
     public static void MapChapterWriteEndpoints(this WebApplication app) =>
@@ -34,8 +38,7 @@ public static class WriteEndpoints
             options.ConfigureEndpoints(chain => chain.Metadata.ProducesValidationProblem()
                 .ProducesProblem(StatusCodes.Status403Forbidden).ProducesProblem(StatusCodes.Status404NotFound)
                 .ProducesProblem(StatusCodes.Status409Conflict).ProducesProblem(StatusCodes.Status422UnprocessableEntity));
-            options.AddMiddleware(typeof(EventCauseMiddleware),
-                chain => chain.Method.Method.GetParameters().Any(p => p.GetCustomAttributes().Any(a => a is Wolverine.Marten.WriteAggregateAttribute)));
+            options.AddMiddleware(typeof(EventCauseMiddleware), chain => !chain.HttpMethods.Contains("GET"));
         });
 
     /// <summary>
@@ -95,10 +98,13 @@ public static class EventCauseMiddleware
 /// <summary>An endpoint's <see cref="Caller"/> parameter: who the bearer token says is calling.</summary>
 internal sealed class CallerFromPrincipal : IParameterStrategy
 {
+    // One per endpoint, however many of its methods (a Load step, the function) take the caller.
+    private readonly System.Runtime.CompilerServices.ConditionalWeakTable<HttpChain, Variable> _callers = new();
+
     public bool TryMatch(HttpChain chain, IServiceContainer container, ParameterInfo parameter, out Variable? variable)
     {
         variable = parameter.ParameterType == typeof(Caller)
-            ? new MethodCall(typeof(Caller), typeof(Caller).GetMethod(nameof(Caller.Of))!).ReturnVariable
+            ? _callers.GetValue(chain, _ => new MethodCall(typeof(Caller), typeof(Caller).GetMethod(nameof(Caller.Of))!).ReturnVariable!)
             : null;
         return variable is not null;
     }
@@ -122,31 +128,52 @@ internal sealed class StrictJsonBody : IParameterStrategy
         read.Arguments[1] = Constant.For(parameter.Name!);
         read.Arguments[2] = new Variable(typeof(bool), optional ? "true" : "false");
         variable = read.ReturnVariable;
-        // Wolverine describes a body in OpenAPI only when its own reader reads it: say so for OpenAPI (DescribeStrictJsonBodies).
-        chain.Metadata.WithMetadata(new StrictJsonBodyMetadata(parameter.ParameterType, optional));
+        // Wolverine describes a body in OpenAPI only when its own reader reads it: say it for StrictJsonBodyDescription.
+        chain.Metadata.WithMetadata(new StrictJsonBodyMetadata(parameter, optional));
         return true;
     }
-
-    /// <summary>The request body of each endpoint that reads one this way, in the OpenAPI document as Minimal APIs describe theirs.</summary>
-    public static void DescribeStrictJsonBodies(Microsoft.AspNetCore.OpenApi.OpenApiOptions options) =>
-        options.AddOperationTransformer(async (operation, context, ct) =>
-        {
-            if (context.Description.ActionDescriptor.EndpointMetadata.OfType<StrictJsonBodyMetadata>().FirstOrDefault() is not { } body)
-                return;
-            var schema = await context.GetOrCreateSchemaAsync(body.Type, null, ct);
-            context.Document!.AddComponent(body.Type.Name, schema);
-            operation.RequestBody = new Microsoft.OpenApi.OpenApiRequestBody
-            {
-                Required = !body.Optional,
-                Content = new Dictionary<string, Microsoft.OpenApi.OpenApiMediaType>
-                {
-                    ["application/json"] = new() { Schema = new Microsoft.OpenApi.OpenApiSchemaReference(body.Type.Name, context.Document) },
-                },
-            };
-        });
 }
 
-internal sealed record StrictJsonBodyMetadata(Type Type, bool Optional);
+/// <summary>
+/// The body of each endpoint that reads one through <see cref="StrictJsonBody"/>, in ASP.NET Core's API description, where the
+/// OpenAPI document finds it: Wolverine describes a body only when its own reader reads it.
+/// </summary>
+internal sealed class StrictJsonBodyDescription : Microsoft.AspNetCore.Mvc.ApiExplorer.IApiDescriptionProvider
+{
+    public int Order => 1000;
+
+    public void OnProvidersExecuting(Microsoft.AspNetCore.Mvc.ApiExplorer.ApiDescriptionProviderContext context) { }
+
+    public void OnProvidersExecuted(Microsoft.AspNetCore.Mvc.ApiExplorer.ApiDescriptionProviderContext context)
+    {
+        foreach (var description in context.Results)
+        {
+            if (description.ActionDescriptor.EndpointMetadata.OfType<StrictJsonBodyMetadata>().FirstOrDefault() is not { } body)
+                continue;
+            description.ParameterDescriptions.Add(new Microsoft.AspNetCore.Mvc.ApiExplorer.ApiParameterDescription
+            {
+                Name = body.Parameter.Name!,
+                Source = Microsoft.AspNetCore.Mvc.ModelBinding.BindingSource.Body,
+                Type = body.Parameter.ParameterType,
+                IsRequired = !body.Optional,
+                ParameterDescriptor = new BodyParameterDescriptor
+                {
+                    Name = body.Parameter.Name!, ParameterType = body.Parameter.ParameterType, ParameterInfo = body.Parameter,
+                },
+            });
+            description.SupportedRequestFormats.Add(new Microsoft.AspNetCore.Mvc.ApiExplorer.ApiRequestFormat { MediaType = "application/json" });
+        }
+    }
+}
+
+internal sealed record StrictJsonBodyMetadata(ParameterInfo Parameter, bool Optional);
+
+/// <summary>The body's parameter, for the OpenAPI document to read its nullability as it does a Minimal API endpoint's.</summary>
+internal sealed class BodyParameterDescriptor : Microsoft.AspNetCore.Mvc.Abstractions.ParameterDescriptor,
+    Microsoft.AspNetCore.Mvc.Infrastructure.IParameterInfoParameterDescriptor
+{
+    public required ParameterInfo ParameterInfo { get; init; }
+}
 
 public static class RequestBody
 {

@@ -47,7 +47,7 @@ public static class RecordOneToOneEndpoint
         return new RecordOneToOne(body.Id ?? Guid.CreateVersion7(), chapterId, a.Standing, b.Standing, date, note, today, now);
     }
 
-    [WolverinePost("/api/chapters/{chapterId}/one-to-ones", OperationId = "RecordOneToOne")]
+    [WolverinePost("/api/chapters/{chapterId}/one-to-ones/", OperationId = "RecordOneToOne")]
     [Authorize(Policy = Policies.ChapterMember)]
     [Tags("One-to-ones")]
     [EndpointSummary("Record a one-to-one two members held")]

@@ -1,3 +1,4 @@
+using Marten;
 using Npgsql;
 using NpgsqlTypes;
 
@@ -63,6 +64,14 @@ public static class ProspectKeys
         command.Parameters.Add(new NpgsqlParameter { Value = chapterId, NpgsqlDbType = NpgsqlDbType.Text });
         await command.ExecuteNonQueryAsync(ct);
     }
+
+    /// <summary>As <see cref="DestroyAsync"/>, in the transaction of a session: with the event that records the erasure.</summary>
+    public static void Destroy(IDocumentOperations session, string chapterId, Guid referralId) =>
+        session.Sql(
+            """
+            INSERT INTO prospect_keys (referral_id, chapter_id, key, erased_at) VALUES ($1, $2, NULL, now())
+            ON CONFLICT (referral_id) DO UPDATE SET key = NULL, erased_at = coalesce(prospect_keys.erased_at, now())
+            """, referralId, chapterId);
 
     /// <summary>The keys of these referrals that still exist.</summary>
     public static async Task<IReadOnlyDictionary<Guid, byte[]>> FindAsync(NpgsqlDataSource db, IReadOnlyCollection<Guid> referralIds, CancellationToken ct)

@@ -10,9 +10,9 @@ using Wolverine.Runtime;
 
 namespace Internal.Generated.WolverineHandlers
 {
-    // START: POST_api_chapters_chapterId_one_to_ones
+    // START: POST_api_chapters_chapterId_one_to_ones_
     [global::System.CodeDom.Compiler.GeneratedCode("JasperFx", "1.0.0")]
-    public sealed class POST_api_chapters_chapterId_one_to_ones : Wolverine.Http.HttpHandler
+    public sealed class POST_api_chapters_chapterId_one_to_ones_ : Wolverine.Http.HttpHandler
     {
         private readonly Wolverine.Http.WolverineHttpOptions _wolverineHttpOptions;
         private readonly Npgsql.NpgsqlDataSource _npgsqlDataSource;
@@ -20,7 +20,7 @@ namespace Internal.Generated.WolverineHandlers
         private readonly Wolverine.Marten.Publishing.OutboxedSessionFactory _outboxedSessionFactory;
         private readonly Wolverine.Runtime.IWolverineRuntime _wolverineRuntime;
 
-        public POST_api_chapters_chapterId_one_to_ones(Wolverine.Http.WolverineHttpOptions wolverineHttpOptions, Npgsql.NpgsqlDataSource npgsqlDataSource, System.TimeProvider timeProvider, Wolverine.Marten.Publishing.OutboxedSessionFactory outboxedSessionFactory, Wolverine.Runtime.IWolverineRuntime wolverineRuntime) : base(wolverineHttpOptions)
+        public POST_api_chapters_chapterId_one_to_ones_(Wolverine.Http.WolverineHttpOptions wolverineHttpOptions, Npgsql.NpgsqlDataSource npgsqlDataSource, System.TimeProvider timeProvider, Wolverine.Marten.Publishing.OutboxedSessionFactory outboxedSessionFactory, Wolverine.Runtime.IWolverineRuntime wolverineRuntime) : base(wolverineHttpOptions)
         {
             _wolverineHttpOptions = wolverineHttpOptions;
             _npgsqlDataSource = npgsqlDataSource;
@@ -38,7 +38,7 @@ namespace Internal.Generated.WolverineHandlers
             messageContext.TenantId = tenantId;
             // Building the Marten session using the detected tenant id
             await using var documentSession = _outboxedSessionFactory.OpenSession(messageContext, tenantId);
-            Wolverine.Http.HttpHandler.RequestActivity(httpContext)?.SetTag("handler.type", "Chapter.Api.OneToOnes.RecordOneToOneEndpoint").SetTag("http.route", "/api/chapters/{chapterId}/one-to-ones").SetTag("http.request.method", "POST");
+            Wolverine.Http.HttpHandler.RequestActivity(httpContext)?.SetTag("handler.type", "Chapter.Api.OneToOnes.RecordOneToOneEndpoint").SetTag("http.route", "/api/chapters/{chapterId}/one-to-ones/").SetTag("http.request.method", "POST");
             Chapter.Api.Infrastructure.EventCauseMiddleware.Before(httpContext, documentSession);
             var chapterId = (string?)httpContext.GetRouteValue("chapterId");
             if(chapterId == null)
@@ -78,7 +78,7 @@ namespace Internal.Generated.WolverineHandlers
         }
     }
 
-    // END: POST_api_chapters_chapterId_one_to_ones
+    // END: POST_api_chapters_chapterId_one_to_ones_
     
     
 }
