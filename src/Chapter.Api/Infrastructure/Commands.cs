@@ -9,7 +9,6 @@ using Chapter.Domain.Meetings;
 using Chapter.Domain.Members;
 using Chapter.Domain.OneToOnes;
 using Chapter.Domain.Referrals;
-using Chapter.Domain.Shared;
 using JasperFx;
 using JasperFx.CodeGeneration;
 using JasperFx.Events;
@@ -18,31 +17,25 @@ using Marten;
 using Marten.Events.Aggregation;
 using Marten.Exceptions;
 using Wolverine;
-using Wolverine.ErrorHandling;
-using Wolverine.Marten;
 
 namespace Chapter.Api.Infrastructure;
 
 public static class Commands
 {
-    /// <summary>Commands go through Wolverine: its aggregate handler workflow on Marten, and its transactional outbox.</summary>
+    /// <summary>
+    /// Wolverine: the writes are its HTTP functions (<see cref="WriteEndpoints"/>) in the aggregate handler workflow on Marten, and
+    /// what they cascade goes through its transactional outbox to the notification handlers.
+    /// </summary>
     public static void AddChapterCommands(this WebApplicationBuilder builder)
     {
         builder.Host.UseWolverine(options =>
         {
-            // Only these: Wolverine's conventions would also take ASP.NET Core's authorization handlers for message handlers.
-            options.Discovery.DisableConventionalDiscovery()
-                .IncludeType(typeof(MemberHandler))
-                .IncludeType(typeof(ChapterHandler))
-                .IncludeType(typeof(MeetingHandler))
-                .IncludeType(typeof(Visitors.VisitorHandler));
+            // Only the notification handlers (RouteNotifications): Wolverine's conventions would also take ASP.NET Core's
+            // authorization handlers for message handlers.
+            options.Discovery.DisableConventionalDiscovery();
             options.RouteNotifications(builder.Configuration);
             options.Policies.AutoApplyTransactions();
             options.Policies.UseDurableLocalQueues();
-            options.Policies.ForMessagesOfType<IStreamCommand>().AddMiddleware(typeof(EventMetadataMiddleware));
-            // Someone appended between our read and our write: decide again on what they wrote, so a retried request
-            // meets the decider's idempotency rules rather than a bare 409. The third conflict is the caller's 409.
-            options.OnException(IsConcurrencyConflict).RetryTimes(2);
             // Handlers run on code generated ahead of time (Internal/Generated, "./chapter codegen"): no Roslyn at run time,
             // which made the first command after start take seconds. GeneratedCodeTests fails when that code is stale.
             options.CodeGeneration.TypeLoadMode = TypeLoadMode.Static;
@@ -69,71 +62,6 @@ public static class Commands
             Meeting.Initial, Meeting.Evolve, s => s.State, (id, state) => new(id, state)), ProjectionLifecycle.Live);
         options.Projections.Add(new StreamFold<OneToOneStream, OneToOne, OneToOneHeld>(
             OneToOne.Initial, OneToOne.Evolve, s => s.State, (id, state) => new(id, state)), ProjectionLifecycle.Live);
-    }
-}
-
-/// <summary>
-/// A domain command addressed to its stream, with who sent it. Wolverine's aggregate handler workflow fetches the stream
-/// for writing by <see cref="StreamKey"/> (at its version), the handler asks the decider, and the events it returns are
-/// appended at that version with the inline views and any outgoing messages, in one transaction.
-/// </summary>
-public interface IStreamCommand
-{
-    string StreamKey { get; }
-    EventMetadata Metadata { get; }
-}
-
-/// <summary>
-/// The commands the endpoints hand to Wolverine. Printed (in a log line, a trace) they show their stream and their kind,
-/// never their fields: those carry what people typed.
-/// </summary>
-public abstract record StreamCommand(string StreamKey, EventMetadata Metadata) : IStreamCommand
-{
-    public sealed override string ToString() => $"{GetType().Name} {StreamKey}";
-}
-
-/// <summary>What the decider made of a command: the events appended (none for a repeat), or why it refused.</summary>
-public sealed record Decided(IReadOnlyList<object> Events, DomainException? Refusal = null)
-{
-    public bool Appended => Events.Count > 0;
-
-    /// <summary>
-    /// A refusal is returned, not thrown through Wolverine: Wolverine would log the whole command at Error before the
-    /// endpoint answered the caller's 4xx. Nothing is appended; the endpoint throws it (<see cref="CommandBus.DecideAsync"/>).
-    /// </summary>
-    public static (Decided, Events) Append(Func<IEnumerable<object>> decide)
-    {
-        try
-        {
-            var appended = new Events();
-            appended.AddRange(decide());
-            return (new Decided(appended), appended);
-        }
-        catch (DomainException refusal)
-        {
-            return (new Decided([], refusal), []);
-        }
-    }
-
-    public Decided ThrowIfRefused() =>
-        Refusal is null ? this : throw Refusal;
-}
-
-public static class CommandBus
-{
-    /// <summary>Has the command decided and appended; a refusal is thrown here, for <see cref="ProblemMapping"/> to answer.</summary>
-    public static async Task<Decided> DecideAsync(this IMessageBus bus, string chapterId, StreamCommand command, CancellationToken ct) =>
-        (await bus.InvokeForTenantAsync<Decided>(chapterId, command, ct)).ThrowIfRefused();
-}
-
-/// <summary>The correlation, causation and acting principal of a command, onto the events it appends.</summary>
-public static class EventMetadataMiddleware
-{
-    public static void Before(IStreamCommand command, IDocumentSession session)
-    {
-        session.CorrelationId = command.Metadata.CorrelationId;
-        session.CausationId = command.Metadata.CausationId;
-        session.LastModifiedBy = command.Metadata.ActorId;
     }
 }
 

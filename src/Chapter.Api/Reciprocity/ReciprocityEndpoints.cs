@@ -63,12 +63,6 @@ public static class ReciprocityEndpoints
             .WithName("GetContactSpheres")
             .WithSummary("The chapter's contact spheres: professions that serve the same clients");
 
-        group.MapPut("/contact-spheres", SetSpheresAsync)
-            .RequireAuthorization(Policies.ManageChapter)
-            .WithName("SetContactSpheres")
-            .WithSummary("Group the chapter's professions into contact spheres (leaders)")
-            .WithDescription("Send every sphere as it should be: {spheres: [{name, professions: [...]}]}. A profession belongs to one sphere.");
-
         group.MapGet("/reciprocity", ChapterAsync).WithContentETag()
             .WithName("GetReciprocity")
             .WithSummary("How help circulated through the chapter over the last weeks")
@@ -151,34 +145,6 @@ public static class ReciprocityEndpoints
         await ChapterProjection.GetAsync(db, chapterId, ct) is null
             ? Problems.NotFound($"Chapter '{chapterId}' does not exist.")
             : TypedResults.Ok(new ContactSphereList(await ChapterProjection.SpheresAsync(db, chapterId, ct)));
-
-    private static async Task<Results<Ok<ContactSphereList>, ValidationProblem, ProblemHttpResult>> SetSpheresAsync(
-        string chapterId, ContactSpheresRequest body, Wolverine.IMessageBus bus, NpgsqlDataSource db, TimeProvider clock, Caller caller, HttpContext context,
-        CancellationToken ct)
-    {
-        var check = new Validation();
-        var spheres = new List<ContactSphere>();
-        if (body.Spheres is null)
-            check.Add("spheres", "'spheres' is required: a list of {name, professions}, empty to have none.");
-        else if (body.Spheres.Length > 50)
-            check.Add("spheres", "'spheres' can hold at most 50 spheres.");
-        else
-            for (var i = 0; i < body.Spheres.Length; i++)
-            {
-                var name = check.Text(body.Spheres[i].Name, $"spheres[{i}].name");
-                var professions = body.Spheres[i].Professions ?? [];
-                if (professions.Length is 0 or > 100)
-                    check.Add($"spheres[{i}].professions", "Each sphere holds 1 to 100 professions.");
-                spheres.Add(new ContactSphere(name, professions.Select((p, j) => check.Text(p, $"spheres[{i}].professions[{j}]")).Distinct().ToList()));
-            }
-        if (!check.IsValid)
-            return (ValidationProblem)check.Problem();
-        if (await ChapterProjection.GetAsync(db, chapterId, ct) is null)
-            return Problems.NotFound($"Chapter '{chapterId}' does not exist.");
-        await bus.DecideAsync(chapterId, new Chapters.DecideChapter(Domain.Chapters.ChapterDecider.StreamId(chapterId),
-            new SetContactSpheres(chapterId, spheres, clock.GetUtcNow()), RequestMetadata.For(context, caller)), ct);
-        return TypedResults.Ok(new ContactSphereList(await ChapterProjection.SpheresAsync(db, chapterId, ct)));
-    }
 
     private static ProblemHttpResult? NotOwn(Caller caller, Guid memberId) =>
         caller.IsMember && !caller.IsLeader && caller.MemberId != memberId
