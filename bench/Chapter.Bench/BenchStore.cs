@@ -17,7 +17,6 @@ internal static class BenchStore
     {
         var store = Create(connectionString);
         await store.Storage.ApplyAllConfiguredChangesToDatabaseAsync();
-        await SchemaMigrator.MigrateAsync(dataSource, ReadModelSchema.Migrations);
         await ActivityProjection.EnsureSchemaAsync(dataSource);
         return store;
     }

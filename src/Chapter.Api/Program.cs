@@ -42,15 +42,14 @@ builder.Services.AddOpenApi(options =>
 var app = builder.Build();
 app.UsePersonalDataFreeMartenLogging();
 app.MapChapterWriteEndpoints();
-// "codegen write", "db-patch schema.sql", "describe": JasperFx's commands for Marten and Wolverine, without starting the service;
-// "schema-script ours.sql": our own tables' DDL; "import-previous-store": the first version's events into Marten's tables.
+// "codegen write", "db-patch schema.sql", "describe": JasperFx's commands for Marten and Wolverine (our tables are Marten's too),
+// without starting the service; "import-previous-store": the first version's events into Marten's tables.
 if (args is [var command, ..] && !command.StartsWith('-'))
 {
     // The commands dispose the services when done: take the embedded cluster (if any) first, to stop it after them.
     var embedded = app.Services.GetService<Chapter.LocalPostgres.LocalPostgresCluster>();
     var exitCode = args switch
     {
-        ["schema-script", var file] => await app.WriteSchemaScriptAsync(file),
         [PreviousStoreImport.Command] => await app.ImportPreviousStoreAsync(),
         _ => await app.RunJasperFxCommands(args),
     };

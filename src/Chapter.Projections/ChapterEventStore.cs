@@ -71,6 +71,11 @@ public static class ChapterEventStore
         options.Projections.Add(new Meetings.MeetingProjection(), ProjectionLifecycle.Inline);
         options.Projections.Add(new Visitors.VisitorProjection(), ProjectionLifecycle.Inline);
 
+        // Their tables, and the activity projection's schema, are Weasel objects beside Marten's: one owner for the schema.
+        foreach (var table in ReadModelSchema.Tables())
+            options.Storage.ExtendedSchemaObjects.Add(table);
+        options.Storage.ExtendedSchemaObjects.Add(ActivityProjection.SchemaObject());
+
         activity.Options.BatchSize = activityBatchSize;
         options.Events.Subscribe(activity);
 

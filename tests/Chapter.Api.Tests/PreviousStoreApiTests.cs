@@ -180,8 +180,6 @@ public sealed class PreviousStoreApiTests
             DROP TABLE member_profile_view;
             DROP TABLE visitor_view;
             ALTER TABLE chapter_view DROP COLUMN contact_spheres;
-            DELETE FROM schema_versions WHERE component = 'read_models' AND version >= 3;
-            INSERT INTO schema_versions (component, version, name) VALUES ('event_store', 1, '001_event_store'), ('event_store', 2, '002_projection_progress'), ('event_store', 3, '003_tenant_feed_index');
             """, connection);
         await command.ExecuteNonQueryAsync();
     }

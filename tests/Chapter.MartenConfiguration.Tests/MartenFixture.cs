@@ -56,7 +56,6 @@ public sealed class MartenFixture : IAsyncDisposable
             options.Projections.Add(new ProbeFold(), ProjectionLifecycle.Live);
         });
         await store.Storage.ApplyAllConfiguredChangesToDatabaseAsync();
-        await SchemaMigrator.MigrateAsync(db, ReadModelSchema.Migrations);
         await ActivityProjection.EnsureSchemaAsync(db);
         await using (var counted = db.CreateCommand("CREATE TABLE counted (seq_id bigint NOT NULL)"))
             await counted.ExecuteNonQueryAsync();

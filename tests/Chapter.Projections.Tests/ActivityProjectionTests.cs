@@ -27,7 +27,6 @@ public sealed class ActivityProjectionTests : IAsyncLifetime
         _db = NpgsqlDataSource.Create(_connectionString);
         _store = Store(ChapterEventStore.DefaultActivityBatchSize);
         await _store.Storage.ApplyAllConfiguredChangesToDatabaseAsync();
-        await SchemaMigrator.MigrateAsync(_db, ReadModelSchema.Migrations);
         await ActivityProjection.EnsureSchemaAsync(_db);
     }
 

@@ -16,7 +16,30 @@ public sealed record TokenView(Guid Id, string Kind, Guid? MemberId, string Labe
 /// <summary>Issues, finds and revokes opaque bearer tokens. Only their hashes are stored.</summary>
 public sealed class AccessTokens(NpgsqlDataSource db)
 {
-    public static IReadOnlyList<Migration> Migrations { get; } = Migration.FromEmbeddedScripts(typeof(AccessTokens).Assembly, "access", "Chapter.Api.Access.Schema");
+    /// <summary>
+    /// Bearer tokens, stored only as SHA-256 hashes: a token is 256 random bits, so a fast hash is enough and lets a request
+    /// find its token by index. Credentials are not domain facts, so they live here, not in the log.
+    /// </summary>
+    public static Weasel.Postgresql.Tables.Table Table()
+    {
+        var tokens = ReadModelSchema.NewTable("access_tokens");
+        tokens.AddColumn("id", "uuid").AsPrimaryKey();
+        tokens.AddColumn("kind", "text").NotNull();
+        tokens.AddColumn("chapter_id", "text");
+        tokens.AddColumn("member_id", "uuid");
+        tokens.AddColumn("label", "text").NotNull();
+        tokens.AddColumn("token_hash", "bytea").NotNull();
+        tokens.AddColumn("created_at", "timestamp with time zone").NotNull().DefaultValueByExpression("now()");
+        tokens.AddColumn("created_by", "text").NotNull();
+        tokens.AddColumn("last_used_at", "timestamp with time zone");
+        tokens.AddColumn("revoked_at", "timestamp with time zone");
+        tokens.CheckConstraints.Add(new Weasel.Core.TableCheckConstraint("access_tokens_kind_check", "kind = ANY (ARRAY['operator'::text, 'member'::text, 'integration'::text])"));
+        tokens.CheckConstraints.Add(new Weasel.Core.TableCheckConstraint("access_tokens_check", "(kind = 'operator') = (chapter_id IS NULL)"));
+        tokens.CheckConstraints.Add(new Weasel.Core.TableCheckConstraint("access_tokens_check1", "(kind = 'member') = (member_id IS NOT NULL)"));
+        tokens.Indexes.Add(new Weasel.Postgresql.Tables.IndexDefinition("access_tokens_token_hash_key") { Columns = ["token_hash"], IsUnique = true });
+        tokens.Indexes.Add(new Weasel.Postgresql.Tables.IndexDefinition("access_tokens_chapter") { Columns = ["chapter_id", "member_id"] });
+        return tokens;
+    }
 
     private const string Prefix = "chapter_";
 

@@ -53,6 +53,9 @@ public static class Database
             {
                 ChapterEventStore.Configure(options, dataSource, activity, daemon.GetValue("BatchSize", ChapterEventStore.DefaultActivityBatchSize));
                 Commands.AddStreamFolds(options);
+                // The service's own tables, beside the views': Marten creates and migrates them all.
+                foreach (var table in OwnTables())
+                    options.Storage.ExtendedSchemaObjects.Add(table);
             })
             .UseLightweightSessions()
             .AddAsyncDaemon(daemon.GetValue("Enabled", true) ? DaemonMode.HotCold : DaemonMode.Disabled)
@@ -62,6 +65,10 @@ public static class Database
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddHealthChecks().AddCheck<PostgresHealthCheck>("postgres");
     }
+
+    /// <summary>The tables of the service's own features (tokens, notification settings, webhooks), registered with Marten.</summary>
+    public static IEnumerable<Weasel.Postgresql.Tables.Table> OwnTables() =>
+        [AccessTokens.Table(), .. Notifications.NotificationSettings.Tables(), .. Webhooks.WebhookStore.Tables()];
 
     /// <summary>
     /// Settings every connection gets unless the connection string says otherwise.
@@ -80,24 +87,8 @@ public static class Database
         return builder.ConnectionString;
     }
 
-    /// <summary>Every component's numbered scripts, in the order they are applied.</summary>
-    public static IEnumerable<Migration> OwnMigrations =>
-        ReadModelSchema.Migrations.Concat(AccessTokens.Migrations).Concat(Notifications.NotificationSettings.Migrations).Concat(Webhooks.WebhookStore.Migrations);
-
     /// <summary>
-    /// <c>schema-script file.sql</c>: our tables' DDL that this database lacks, for an operator to apply where the service
-    /// may not alter the schema (Marten's and Wolverine's come from JasperFx's <c>db-patch</c>).
-    /// </summary>
-    public static async Task<int> WriteSchemaScriptAsync(this WebApplication app, string file)
-    {
-        var script = await SchemaMigrator.ScriptAsync(app.Services.GetRequiredService<NpgsqlDataSource>(), OwnMigrations, ActivityProjection.EnsureSchemaSql);
-        await File.WriteAllTextAsync(file, script);
-        Console.WriteLine($"Wrote Chapter's own schema script to {file}");
-        return 0;
-    }
-
-    /// <summary>
-    /// Brings the schema up to date before the first request: Marten's tables by Marten, ours by our scripts;
+    /// Brings the schema up to date before the first request: Marten's tables, Wolverine's and ours, all by Marten (Weasel);
     /// safe when several instances start at once.
     /// </summary>
     public static async Task MigrateChapterDatabaseAsync(this WebApplication app)
@@ -126,7 +117,6 @@ public static class Database
     {
         var db = app.Services.GetRequiredService<NpgsqlDataSource>();
         await app.Services.GetRequiredService<IDocumentStore>().Storage.ApplyAllConfiguredChangesToDatabaseAsync();
-        await SchemaMigrator.MigrateAsync(db, OwnMigrations);
         return db;
     }
 

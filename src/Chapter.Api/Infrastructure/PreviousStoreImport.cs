@@ -70,8 +70,16 @@ public static class PreviousStoreImport
             END $$;
             """, ct);
 
-        // The inline views the first version had are there already; the one it had not is filled from the imported events.
-        await ExecuteAsync(connection, transaction, Chapter.Projections.ReadModelSchema.Migrations.Single(m => m.Name == "007_one_to_ones_from_events").Sql, ct);
+        // The inline views the first version had are there already; the one it had not is filled from the imported events. A data
+        // migration, which Weasel's table definitions cannot express: it is this command's.
+        await ExecuteAsync(connection, transaction,
+            """
+            INSERT INTO one_to_one_view (id, chapter_id, member_a, member_b, held_on, note, recorded_at)
+            SELECT (data->>'oneToOneId')::uuid, data->>'chapterId', (data->>'memberA')::uuid, (data->>'memberB')::uuid, (data->>'date')::date,
+                   data->>'note', (data->>'recordedAt')::timestamptz
+            FROM mt_events WHERE type = 'one-to-one.held.v1'
+            ON CONFLICT (id) DO NOTHING;
+            """, ct);
 
         await using var count = new NpgsqlCommand("SELECT count(*) FROM mt_events", connection, transaction);
         var imported = (long)(await count.ExecuteScalarAsync(ct))!;

@@ -29,8 +29,32 @@ public sealed record MemberNotifications(string ChapterId, Guid MemberId, Notifi
 /// <summary>Each member's notification choices, in <c>notification_settings</c>.</summary>
 public static class NotificationSettings
 {
-    public static IReadOnlyList<Migration> Migrations { get; } =
-        Migration.FromEmbeddedScripts(typeof(NotificationSettings).Assembly, "notifications", "Chapter.Api.Notifications.Schema");
+    /// <summary>
+    /// What each member wants to hear about, and where. A member's e-mail address is personal data and a setting, not a domain
+    /// fact, so it lives here rather than in the log, and is gone for good when changed or cleared. turn_off_key is the secret
+    /// in every e-mail's "turn this off" link: it only turns notifications off. weekly_digests holds the weeks whose digest was
+    /// handed to the outbox, one row per chapter and ISO week, so that however many nodes look, each is queued once.
+    /// </summary>
+    public static IEnumerable<Weasel.Postgresql.Tables.Table> Tables()
+    {
+        var settings = ReadModelSchema.NewTable("notification_settings");
+        settings.AddColumn("chapter_id", "text").AsPrimaryKey();
+        settings.AddColumn("member_id", "uuid").AsPrimaryKey();
+        settings.AddColumn("email", "text");
+        settings.AddColumn("referral_received", "boolean").NotNull().DefaultValueByExpression("true");
+        settings.AddColumn("referral_updates", "boolean").NotNull().DefaultValueByExpression("true");
+        settings.AddColumn("weekly_digest", "boolean").NotNull().DefaultValueByExpression("true");
+        settings.AddColumn("turn_off_key", "text").NotNull();
+        settings.AddColumn("updated_at", "timestamp with time zone").NotNull().DefaultValueByExpression("now()");
+        settings.Indexes.Add(new Weasel.Postgresql.Tables.IndexDefinition("notification_settings_turn_off_key_key") { Columns = ["turn_off_key"], IsUnique = true });
+        yield return settings;
+
+        var digests = ReadModelSchema.NewTable("weekly_digests");
+        digests.AddColumn("chapter_id", "text").AsPrimaryKey();
+        digests.AddColumn("iso_week", "text").AsPrimaryKey();
+        digests.AddColumn("queued_at", "timestamp with time zone").NotNull().DefaultValueByExpression("now()");
+        yield return digests;
+    }
 
     private const string Columns = "chapter_id, member_id, email, referral_received, referral_updates, weekly_digest, turn_off_key";
 

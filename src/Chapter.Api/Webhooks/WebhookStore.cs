@@ -21,8 +21,52 @@ public sealed record DeliveryView(Guid Id, long Position, string Cursor, Guid Ev
 /// <summary>The webhooks' tables: registrations, their places in the feed and leases, and every delivery attempt.</summary>
 public static class WebhookStore
 {
-    public static IReadOnlyList<Migration> Migrations { get; } =
-        Migration.FromEmbeddedScripts(typeof(WebhookStore).Assembly, "webhooks", "Chapter.Api.Webhooks.Schema");
+    /// <summary>
+    /// Webhooks a chapter's leaders registered, each with its own place in the chapter's event feed: position is the last event
+    /// delivered (or passed over, when not subscribed or dead-lettered), so each webhook is a queue of its own. The secret signs
+    /// deliveries (HMAC-SHA256), so it is kept as it was issued: it is shown to the leader once. Every attempt is kept, as
+    /// leaders and integrators see it when a receiver misbehaves.
+    /// </summary>
+    public static IEnumerable<Weasel.Postgresql.Tables.Table> Tables()
+    {
+        var webhooks = ReadModelSchema.NewTable("webhooks");
+        webhooks.AddColumn("id", "uuid").AsPrimaryKey();
+        webhooks.AddColumn("chapter_id", "text").NotNull();
+        webhooks.AddColumn("url", "text").NotNull();
+        webhooks.AddColumn("events", "text[]").NotNull();
+        webhooks.AddColumn("label", "text").NotNull();
+        webhooks.AddColumn("secret", "text").NotNull();
+        webhooks.AddColumn("created_at", "timestamp with time zone").NotNull().DefaultValueByExpression("now()");
+        webhooks.AddColumn("created_by", "text").NotNull();
+        webhooks.AddColumn("position", "bigint").NotNull();
+        webhooks.AddColumn("attempts", "integer").NotNull().DefaultValue(0);
+        webhooks.AddColumn("failing_since", "timestamp with time zone");
+        webhooks.AddColumn("next_attempt_at", "timestamp with time zone").NotNull().DefaultValueByExpression("now()");
+        webhooks.AddColumn("lease_owner", "uuid");
+        webhooks.AddColumn("lease_until", "timestamp with time zone");
+        webhooks.AddColumn("deleted_at", "timestamp with time zone");
+        webhooks.Indexes.Add(new Weasel.Postgresql.Tables.IndexDefinition("webhooks_chapter")
+        {
+            Columns = ["chapter_id", "created_at", "id"], Predicate = "deleted_at IS NULL",
+        });
+        webhooks.Indexes.Add(new Weasel.Postgresql.Tables.IndexDefinition("webhooks_due") { Columns = ["next_attempt_at"], Predicate = "deleted_at IS NULL" });
+        yield return webhooks;
+
+        var deliveries = ReadModelSchema.NewTable("webhook_deliveries");
+        deliveries.AddColumn("id", "uuid").AsPrimaryKey();
+        deliveries.AddColumn("webhook_id", "uuid").NotNull().ForeignKeyTo(webhooks, "id", "webhook_deliveries_webhook_id_fkey");
+        deliveries.AddColumn("position", "bigint").NotNull();
+        deliveries.AddColumn("event_id", "uuid").NotNull();
+        deliveries.AddColumn("event_type", "text").NotNull();
+        deliveries.AddColumn("attempt", "integer").NotNull();
+        deliveries.AddColumn("outcome", "text").NotNull();
+        deliveries.AddColumn("status_code", "integer");
+        deliveries.AddColumn("error", "text");
+        deliveries.AddColumn("attempted_at", "timestamp with time zone").NotNull().DefaultValueByExpression("now()");
+        deliveries.CheckConstraints.Add(new Weasel.Core.TableCheckConstraint("webhook_deliveries_outcome_check", "outcome = ANY (ARRAY['delivered'::text, 'failed'::text, 'dead-lettered'::text])"));
+        deliveries.Indexes.Add(new Weasel.Postgresql.Tables.IndexDefinition("webhook_deliveries_webhook") { Columns = ["webhook_id", "attempted_at", "id"] });
+        yield return deliveries;
+    }
 
     private const string Columns = "id, chapter_id, url, events, label, created_at, created_by, position, attempts, failing_since, next_attempt_at";
 

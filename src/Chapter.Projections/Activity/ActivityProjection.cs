@@ -92,25 +92,60 @@ public sealed class ActivityProjection : SubscriptionBase
         await dropSchema.ExecuteNonQueryAsync(ct);
     }
 
-    /// <summary>The live schema, made when it is missing, and the projection's state row.</summary>
-    public static string EnsureSchemaSql =>
-        $"""
-        DO $do$ BEGIN
-          IF to_regnamespace('{Schema}') IS NULL THEN
-            CREATE SCHEMA {Schema};
-            SET LOCAL search_path TO {Schema};
-            {SchemaSql.Replace("$$", "$fn$")}
-          END IF;
-        END $do$;
-        INSERT INTO public.projection_state (name) VALUES ('{ProjectionName}') ON CONFLICT DO NOTHING;
-        """;
+    /// <summary>
+    /// The live schema, as a Weasel schema object: Marten creates it with its own tables when it is missing (at start, or in
+    /// <c>db-patch</c>'s script for an operator). A rebuild makes its copy with the same <see cref="SchemaSql"/>.
+    /// </summary>
+    public static Weasel.Core.ISchemaObject SchemaObject() => new LiveSchema();
 
-    /// <summary>Creates the live schema when it is missing (a new database); several instances may start at once.</summary>
+    private sealed class LiveSchema : Weasel.Core.ISchemaObject
+    {
+        public Weasel.Core.DbObjectName Identifier { get; } = new Weasel.Postgresql.PostgresqlObjectName(Schema, "referrals", Weasel.Postgresql.SchemaUtils.IdentifierUsage.General);
+
+        // Weasel makes the schema itself (it is this object's identifier's); the tables go in it, wherever the script's search_path points.
+        public void WriteCreateStatement(Weasel.Core.Migrator migrator, TextWriter writer) =>
+            writer.WriteLine(
+                $"""
+                DO $do$
+                DECLARE previous text := current_setting('search_path');
+                BEGIN
+                  PERFORM set_config('search_path', '{Schema}', true);
+                  {SchemaSql.Replace("$$", "$fn$")}
+                  PERFORM set_config('search_path', previous, true);
+                END $do$;
+                """);
+
+        public void WriteDropStatement(Weasel.Core.Migrator rules, TextWriter writer) => writer.WriteLine($"DROP SCHEMA IF EXISTS {Schema} CASCADE;");
+
+        public void ConfigureQueryCommand(Weasel.Core.DbCommandBuilder builder) =>
+            builder.Append($"select 1 from pg_class where oid = to_regclass('{Schema}.referrals');");
+
+        public async Task<Weasel.Core.ISchemaObjectDelta> CreateDeltaAsync(System.Data.Common.DbDataReader reader, CancellationToken ct = default) =>
+            new Weasel.Core.SchemaObjectDelta(this, await reader.ReadAsync(ct) ? Weasel.Core.SchemaPatchDifference.None : Weasel.Core.SchemaPatchDifference.Create);
+
+        public IEnumerable<Weasel.Core.DbObjectName> AllNames() => [Identifier];
+    }
+
+    /// <summary>
+    /// The live schema when it is missing (Marten makes it at start; a test, a benchmark or the previous store's import may have
+    /// dropped it since), and the projection's state row; several instances may run it at once.
+    /// </summary>
     public static async Task EnsureSchemaAsync(NpgsqlDataSource db, CancellationToken ct = default)
     {
         await using var connection = await db.OpenConnectionAsync(ct);
         await using var transaction = await connection.BeginTransactionAsync(ct);
-        await using var command = new NpgsqlCommand($"SELECT pg_advisory_xact_lock(4448);\n{EnsureSchemaSql}", connection, transaction);
+        await using var command = new NpgsqlCommand(
+            $"""
+            SELECT pg_advisory_xact_lock(4448);
+            DO $do$ BEGIN
+              IF to_regnamespace('{Schema}') IS NULL THEN
+                CREATE SCHEMA {Schema};
+                SET LOCAL search_path TO {Schema};
+                {SchemaSql.Replace("$$", "$fn$")}
+              END IF;
+            END $do$;
+            INSERT INTO public.projection_state (name) VALUES ('{ProjectionName}') ON CONFLICT DO NOTHING;
+            """, connection, transaction);
         await command.ExecuteNonQueryAsync(ct);
         await transaction.CommitAsync(ct);
     }
