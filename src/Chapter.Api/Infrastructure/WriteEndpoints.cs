@@ -114,7 +114,8 @@ internal sealed class CallerFromPrincipal : IParameterStrategy
 /// A request body read as the Minimal API endpoints read theirs, with the service's JSON options (strict numbers, no duplicate
 /// keys, no unreadable text): what cannot be read is thrown as ASP.NET Core throws it, and <see cref="ProblemMapping"/>
 /// answers with a problem naming the field. Wolverine's own reader answers with a 400 of its own that names no field, and
-/// logs the body's error at Error.
+/// logs the body's error at Error. The body is the parameter whose type's name ends in "Request" (GiveReferralRequest, …): the
+/// request shapes are named so, and nothing else an endpoint takes is.
 /// </summary>
 internal sealed class StrictJsonBody : IParameterStrategy
 {
