@@ -5,6 +5,7 @@ using Chapter.LocalPostgres;
 // ./chapter bench appends [--seconds 10]
 // ./chapter bench catchup [--events 1000000] [--chapters 100] [--members 40] [--samples 300] [--batch N (default: the daemon's)]
 // ./chapter bench rebuild [--times 30] [--events 100000]   (rebuilds of the activity projection under writes; counts stalls)
+// ./chapter bench views [--seconds 10] [--referrals 20000]   (the referral view as our SQL table and as a Marten document)
 // ./chapter bench http [--seconds 10] [--warmup 10]    (CHAPTER_BENCH_SERVICE_CONNECTION_EXTRA=";Key=Value" adds to the service's connection string)
 // CHAPTER_BENCH_POSTGRES=<connection string> runs against another server instead of a throwaway local cluster.
 
@@ -13,9 +14,9 @@ int Option(string name, int fallback) =>
 
 // The benchmark's name comes first when given; options (and their values) follow.
 var benchmark = args.Length > 0 && !args[0].StartsWith("--", StringComparison.Ordinal) ? args[0] : "appends";
-if (benchmark is not ("appends" or "catchup" or "http" or "rebuild"))
+if (benchmark is not ("appends" or "catchup" or "http" or "rebuild" or "views"))
 {
-    Console.Error.WriteLine("usage: bench [appends] [--seconds N] | bench catchup [--events N] [--chapters N] [--members N] [--samples N] [--batch N] | bench http [--seconds N] [--warmup N] | bench rebuild [--times N] [--events N]");
+    Console.Error.WriteLine("usage: bench [appends] [--seconds N] | bench catchup [--events N] [--chapters N] [--members N] [--samples N] [--batch N] | bench http [--seconds N] [--warmup N] | bench rebuild [--times N] [--events N] | bench views [--seconds N] [--referrals N]");
     return 2;
 }
 
@@ -25,7 +26,7 @@ if (string.IsNullOrWhiteSpace(connectionString))
 {
     // Durable settings (fsync on): the baselines pay for them too, so the ratios stay honest. The HTTP benchmark runs with
     // fsync off, as the load was first measured: there the service's own cost is the question, not the disk's.
-    cluster = await LocalPostgresCluster.StartAsync(new LocalPostgresOptions { MaxConnections = 200, Throwaway = benchmark is "http" or "rebuild" });
+    cluster = await LocalPostgresCluster.StartAsync(new LocalPostgresOptions { MaxConnections = 200, Throwaway = benchmark is "http" or "rebuild" or "views" });
     connectionString = cluster.ConnectionString();
 }
 
@@ -35,6 +36,8 @@ try
         await AppendBenchmark.RunAsync(connectionString, Option("--seconds", 5));
     else if (benchmark == "rebuild")
         await RebuildBenchmark.RunAsync(connectionString, Option("--times", 30), Option("--events", 100_000));
+    else if (benchmark == "views")
+        await ViewBenchmark.RunAsync(connectionString, Option("--seconds", 10), Option("--referrals", 20_000));
     else if (benchmark == "http")
         await HttpBenchmark.RunAsync(connectionString, Option("--seconds", 10), Option("--warmup", 10));
     else

@@ -40,7 +40,7 @@ public static class ReadModelSchema
         members.AddColumn("left_at", "timestamp with time zone");
         members.AddColumn("version", "bigint").NotNull();
         members.AddColumn("role", "text").NotNull().DefaultValueByExpression("'member'::text");
-        members.Indexes.Add(new IndexDefinition("member_view_chapter") { Columns = ["chapter_id", "joined_at"] });
+        members.Indexes.Add(new IndexDefinition("member_view_chapter") { Columns = ["chapter_id", "joined_at", "id"] });
         yield return members;
 
         // Each member's profile as it is now (the events keep every earlier one).
@@ -82,7 +82,7 @@ public static class ReadModelSchema
         referrals.AddColumn("prospect_erased_at", "timestamp with time zone");
         // When the giver had the service introduce the prospect and the receiver (at most once per referral).
         referrals.AddColumn("introduced_at", "timestamp with time zone");
-        referrals.Indexes.Add(new IndexDefinition("referral_view_chapter") { Columns = ["chapter_id", "given_at DESC"] });
+        referrals.Indexes.Add(new IndexDefinition("referral_view_chapter") { Columns = ["chapter_id", "given_at DESC", "id"] });
         referrals.Indexes.Add(new IndexDefinition("referral_view_giver") { Columns = ["giver_id"] });
         referrals.Indexes.Add(new IndexDefinition("referral_view_receiver") { Columns = ["receiver_id"] });
         yield return referrals;
