@@ -6,9 +6,9 @@ namespace Chapter.Api.Infrastructure;
 
 /// <summary>
 /// Logs carry ids, never what people typed (needs, notes, reasons, names, profile texts): that is personal data, and a
-/// log is kept, shipped and read where the database's rules on erasure do not reach. The commands Wolverine runs print
-/// only their stream (<see cref="StreamCommand"/>), and a refusal is returned to the endpoint rather than thrown through
-/// Wolverine, which would log it at Error (<see cref="Decided"/>).
+/// log is kept, shipped and read where the database's rules on erasure do not reach. Writes are HTTP functions, not
+/// messages Wolverine would log whole when they fail: a refusal is the caller's 4xx (<see cref="ProblemMapping"/>), never an
+/// error in the log, and Wolverine names a notice it fails to deliver by its type and id.
 /// </summary>
 public static class PersonalDataFreeLogging
 {
