@@ -31,7 +31,7 @@ public static partial class ChapterWrites
     [EndpointDescription(
         "The id is a slug (lowercase letters, digits and dashes) chosen by the caller; 409 when it is taken. " +
         "tieHalfLifeDays (default 90) sets how fast a relationship's strength halves without new interactions.")]
-    [ProducesResponseType<ChapterView>(StatusCodes.Status201Created)]
+    [ProducesResponseType<ChapterView>(StatusCodes.Status201Created), BreaksNoRule]
     public static async Task<AfterCommit<ChapterView?>> Create(CreateChapterRequest body, IDocumentSession session, TimeProvider clock, CancellationToken ct)
     {
         var check = new Validation();

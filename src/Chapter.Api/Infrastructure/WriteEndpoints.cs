@@ -34,10 +34,15 @@ public static class WriteEndpoints
             options.TenantId.IsRouteArgumentNamed("chapterId");
             options.AddParameterHandlingStrategy(new StrictJsonBody());
             options.AddParameterHandlingStrategy(new CallerFromPrincipal());
-            // The problems every write may answer with, as the Minimal API groups declared them.
-            options.ConfigureEndpoints(chain => chain.Metadata.ProducesValidationProblem()
-                .ProducesProblem(StatusCodes.Status403Forbidden).ProducesProblem(StatusCodes.Status404NotFound)
-                .ProducesProblem(StatusCodes.Status409Conflict).ProducesProblem(StatusCodes.Status422UnprocessableEntity));
+            // The problems a write may answer with: a bad field, a caller not allowed, something missing, a conflict, and (unless
+            // its decider has no such rule) a rule of the chapter broken.
+            options.ConfigureEndpoints(chain =>
+            {
+                chain.Metadata.ProducesValidationProblem().ProducesProblem(StatusCodes.Status403Forbidden)
+                    .ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict);
+                if (!chain.Method.Method.IsDefined(typeof(BreaksNoRuleAttribute)))
+                    chain.Metadata.ProducesProblem(StatusCodes.Status422UnprocessableEntity);
+            });
             options.AddMiddleware(typeof(EventCauseMiddleware), chain => !chain.HttpMethods.Contains("GET"));
         });
 
@@ -71,6 +76,10 @@ public static class WriteEndpoints
             }
         });
 }
+
+/// <summary>A write whose decider has no rule a request could break: its OpenAPI operation declares no 422.</summary>
+[AttributeUsage(AttributeTargets.Method)]
+public sealed class BreaksNoRuleAttribute : Attribute;
 
 /// <summary>
 /// A request refused before its command was made: thrown by a function's Load step, so Wolverine goes no further (no stream is

@@ -90,7 +90,7 @@ public static class MeetingWrites
     [Authorize(Policy = Policies.ManageChapter), Tags("Meetings")]
     [EndpointSummary("Close the meeting (leaders): its record stays as it is from then on. Repeating it changes nothing.")]
     [EndpointDescription("Attendance can no longer be marked or corrected once it is closed (409).")]
-    [ProducesResponseType<MeetingView>(StatusCodes.Status200OK)]
+    [ProducesResponseType<MeetingView>(StatusCodes.Status200OK), BreaksNoRule]
     public static (IResult, Events) Close(string chapterId, Guid meetingId,
         [WriteAggregate(FromMethod = nameof(StreamKey), Required = false)] MeetingStream? meeting, TimeProvider clock) =>
         Decide(chapterId, meeting, new CloseMeeting(meetingId, clock.GetUtcNow()));

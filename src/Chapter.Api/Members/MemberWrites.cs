@@ -35,7 +35,7 @@ public static class AddMemberEndpoint
     [EndpointDescription(
         "The server assigns the member's id. Languages are BCP 47 tags, e.g. [\"sv\", \"en\"]. " +
         "role is member (default) or leader; leaders manage members and read all of the chapter's referrals and reports.")]
-    [ProducesResponseType<MemberView>(StatusCodes.Status201Created)]
+    [ProducesResponseType<MemberView>(StatusCodes.Status201Created), BreaksNoRule]
     public static (AfterCommit<MemberView?>, Events) Add([NotBody] JoinChapter command,
         [WriteAggregate(FromMethod = nameof(JoiningKey), Required = false)] MemberStream? member) =>
         (AfterCommit.Read((db, ct) => MemberProjection.GetAsync(db, command.ChapterId, command.MemberId, ct),
@@ -52,7 +52,7 @@ public static class MemberWrites
     [Authorize(Policy = Policies.ManageChapter), Tags("Members")]
     [EndpointSummary("Correct a member's details or change their role (leaders and the operator)")]
     [EndpointDescription("Send all of name, profession, languages and role, as they should be. Sending what is already there changes nothing. A member who left keeps their details (409).")]
-    [ProducesResponseType<MemberView>(StatusCodes.Status200OK)]
+    [ProducesResponseType<MemberView>(StatusCodes.Status200OK), BreaksNoRule]
     public static (IResult, Events) Change(string chapterId, Guid memberId, MemberDetailsRequest body,
         [WriteAggregate(FromMethod = nameof(StreamKey), Required = false)] MemberStream? member, TimeProvider clock)
     {
@@ -66,7 +66,7 @@ public static class MemberWrites
     [WolverinePost("/api/chapters/{chapterId}/members/{memberId:guid}/leave", OperationId = "MemberLeaves")]
     [Authorize(Policy = Policies.ManageChapter), Tags("Members"), EndpointSummary("Mark a member as having left the chapter")]
     [EndpointDescription("A member who left can no longer give or receive referrals, and their tokens stop working; their history stays. Repeating it changes nothing.")]
-    [ProducesResponseType<MemberView>(StatusCodes.Status200OK)]
+    [ProducesResponseType<MemberView>(StatusCodes.Status200OK), BreaksNoRule]
     public static (IResult, Events) Leave(string chapterId, Guid memberId,
         [WriteAggregate(FromMethod = nameof(StreamKey), Required = false)] MemberStream? member, TimeProvider clock) =>
         Decide(member, new LeaveChapter(memberId, clock.GetUtcNow()), AfterCommit.Read((db, ct) => MemberProjection.GetAsync(db, chapterId, memberId, ct)));
@@ -74,7 +74,7 @@ public static class MemberWrites
     [WolverinePut("/api/chapters/{chapterId}/members/{memberId:guid}/profile", OperationId = "ChangeMemberProfile")]
     [Authorize(Policy = Policies.ChapterMember), Tags("Members"), EndpointSummary("Write a member's profile (the member, or a leader)")]
     [EndpointDescription("Send every field as it should be; a field left out or empty is cleared. Each change is kept as an event, so the history of asks is too.")]
-    [ProducesResponseType<MemberProjection.ProfileView>(StatusCodes.Status200OK)]
+    [ProducesResponseType<MemberProjection.ProfileView>(StatusCodes.Status200OK), BreaksNoRule]
     public static (IResult, Events) ChangeProfile(Guid memberId, ProfileRequest body,
         [WriteAggregate(FromMethod = nameof(StreamKey), Required = false)] MemberStream? member, TimeProvider clock, Caller caller)
     {
