@@ -84,6 +84,11 @@ public static class Database
             builder.Options = $"{builder.Options} -c client_connection_check_interval=1000".Trim();
         if (!System.Text.RegularExpressions.Regex.IsMatch(connectionString, @"(^|;)\s*Timeout\s*=", System.Text.RegularExpressions.RegexOptions.IgnoreCase))
             builder.Timeout = 5;
+        // A connection taken from the pool again is not reset (Npgsql's reset, DISCARD ALL's equivalent, ran five times and more
+        // per give): nothing here leaves state on a session; settings are SET LOCAL, and Marten's and Wolverine's advisory locks
+        // are released by their holders. (bench/RESULTS.md, session 13.)
+        if (!connectionString.Contains("No Reset On Close", StringComparison.OrdinalIgnoreCase))
+            builder.NoResetOnClose = true;
         return builder.ConnectionString;
     }
 
