@@ -23,6 +23,24 @@ public sealed class ChapterAndMemberApiTests(ApiFixture api) : IClassFixture<Api
     }
 
     [Fact]
+    public async Task A_chapters_first_event_belongs_to_it_and_carries_its_cause_though_its_id_came_in_the_body()
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/api/chapters")
+        {
+            Content = JsonContent.Create(new { id = "lund-1", name = "Lund", timeZone = "Europe/Stockholm", currency = "SEK" }),
+        };
+        request.Headers.Add("X-Correlation-Id", "new-chapter-7");
+        (await _http.SendAsync(request)).StatusCode.ShouldBe(HttpStatusCode.Created);
+
+        var created = await api.ScalarJsonAsync(
+            "SELECT json_build_object('tenant', tenant_id, 'correlationId', correlation_id, 'actorId', user_name)::text FROM mt_events WHERE stream_id = $1",
+            "chapter-lund-1");
+        created["tenant"]!.GetValue<string>().ShouldBe("lund-1");
+        created["correlationId"]!.GetValue<string>().ShouldBe("new-chapter-7");
+        created["actorId"]!.GetValue<string>().ShouldStartWith("operator");
+    }
+
+    [Fact]
     public async Task A_chapter_chooses_how_fast_ties_fade()
     {
         (await _http.PostAsJsonAsync("/api/chapters", new { id = "fast-fade", name = "Fast", timeZone = "Europe/Stockholm", currency = "SEK", tieHalfLifeDays = 30 }))
