@@ -6,7 +6,8 @@ namespace Chapter.Api.Infrastructure;
 /// A write's answer read when it is written. Wolverine writes a function's answer after it has committed the function's events,
 /// so what is read here shows their effect in the inline views.
 /// </summary>
-public sealed class AfterCommit<T>(Func<NpgsqlDataSource, CancellationToken, Task<T>> read, string? createdAt = null)
+public sealed class AfterCommit<T>(Func<NpgsqlDataSource, CancellationToken, Task<T>> read, string? createdAt = null,
+    Action<HttpContext, T>? headers = null)
     : IResult, Microsoft.AspNetCore.Http.Metadata.IEndpointMetadataProvider
 {
     /// <summary>
@@ -18,12 +19,17 @@ public sealed class AfterCommit<T>(Func<NpgsqlDataSource, CancellationToken, Tas
     public async Task ExecuteAsync(HttpContext context)
     {
         var answer = await read(context.RequestServices.GetRequiredService<NpgsqlDataSource>(), context.RequestAborted);
+        headers?.Invoke(context, answer);
         await (createdAt is null ? TypedResults.Ok(answer) : (IResult)TypedResults.Created(createdAt, answer)).ExecuteAsync(context);
     }
 }
 
 public static class AfterCommit
 {
-    /// <summary>200 with what <paramref name="read"/> finds once the events are committed; 201 at <paramref name="createdAt"/> when given.</summary>
-    public static AfterCommit<T> Read<T>(Func<NpgsqlDataSource, CancellationToken, Task<T>> read, string? createdAt = null) => new(read, createdAt);
+    /// <summary>
+    /// 200 with what <paramref name="read"/> finds once the events are committed; 201 at <paramref name="createdAt"/> when given;
+    /// <paramref name="headers"/> sets what the answer says of itself (an ETag).
+    /// </summary>
+    public static AfterCommit<T> Read<T>(Func<NpgsqlDataSource, CancellationToken, Task<T>> read, string? createdAt = null,
+        Action<HttpContext, T>? headers = null) => new(read, createdAt, headers);
 }

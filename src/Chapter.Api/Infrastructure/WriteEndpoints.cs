@@ -93,10 +93,8 @@ public sealed class RequestRefused(IResult answer) : Exception("The request was 
 /// <summary>The caller's correlation and causation ids and acting principal, onto every event the request appends.</summary>
 public static class EventCauseMiddleware
 {
-    public static void Before(HttpContext context, IDocumentSession session)
+    public static void Before(HttpContext context, Caller caller, IDocumentSession session)
     {
-        if (Caller.From(context.User) is not { } caller)
-            return;
         var cause = RequestMetadata.For(context, caller);
         session.CorrelationId = cause.CorrelationId;
         session.CausationId = cause.CausationId;

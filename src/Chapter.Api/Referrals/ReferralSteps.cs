@@ -167,26 +167,17 @@ public static class ReferralNotices
     }
 }
 
-/// <summary>A write's answer: the referral as the caller may see it, with its ETag.</summary>
-public sealed class ReferralAnswer : IResult
+/// <summary>A referral write's answer: the referral as the caller may see it, with its ETag.</summary>
+public static class ReferralAnswer
 {
-    private readonly Func<HttpContext, Task<ReferralView>> _view;
-    private readonly string? _createdAt;
-
-    private ReferralAnswer(Func<HttpContext, Task<ReferralView>> view, string? createdAt) => (_view, _createdAt) = (view, createdAt);
-
-    /// <summary>The referral as its view has it when the answer is written: after the request's events are committed.</summary>
-    public static ReferralAnswer Read(string chapterId, Guid referralId, Caller caller, string? created = null) =>
-        new(async context => ReferralEndpoints.AsSeenBy(caller, (await ReferralProjection.GetAsync(
-            context.RequestServices.GetRequiredService<NpgsqlDataSource>(), chapterId, referralId, context.RequestAborted))!), created);
+    /// <summary>The referral as its view has it once the request's events are committed.</summary>
+    public static AfterCommit<ReferralView> Read(string chapterId, Guid referralId, Caller caller, string? created = null) =>
+        AfterCommit.Read(async (db, ct) => ReferralEndpoints.AsSeenBy(caller, (await ReferralProjection.GetAsync(db, chapterId, referralId, ct))!),
+            created, WithETag);
 
     /// <summary>A referral just given, as its view will have it (the giver sees the prospect), without reading it back.</summary>
-    public static ReferralAnswer Created(string location, ReferralView view) => new(_ => Task.FromResult(view), location);
+    public static AfterCommit<ReferralView> Created(string location, ReferralView view) =>
+        AfterCommit.Read((_, _) => Task.FromResult(view), location, WithETag);
 
-    public async Task ExecuteAsync(HttpContext context)
-    {
-        var view = await _view(context);
-        ReferralEndpoints.WithETag(context, view);
-        await (_createdAt is null ? TypedResults.Ok(view) : (IResult)TypedResults.Created(_createdAt, view)).ExecuteAsync(context);
-    }
+    private static void WithETag(HttpContext context, ReferralView view) => ReferralEndpoints.WithETag(context, view);
 }

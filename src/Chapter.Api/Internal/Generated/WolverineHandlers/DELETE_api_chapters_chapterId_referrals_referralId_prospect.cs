@@ -39,7 +39,8 @@ namespace Internal.Generated.WolverineHandlers
             // Building the Marten session using the detected tenant id
             await using var documentSession = _outboxedSessionFactory.OpenSession(messageContext, tenantId);
             Wolverine.Http.HttpHandler.RequestActivity(httpContext)?.SetTag("handler.type", "Chapter.Api.Referrals.ReferralSteps").SetTag("http.route", "/api/chapters/{chapterId}/referrals/{referralId:guid}/prospect").SetTag("http.request.method", "DELETE");
-            Chapter.Api.Infrastructure.EventCauseMiddleware.Before(httpContext, documentSession);
+            var caller = Chapter.Api.Access.Caller.Of(httpContext.User);
+            Chapter.Api.Infrastructure.EventCauseMiddleware.Before(httpContext, caller, documentSession);
             var chapterId = (string?)httpContext.GetRouteValue("chapterId");
             if(chapterId == null)
             {
@@ -64,7 +65,6 @@ namespace Internal.Generated.WolverineHandlers
             var stream_referral = await documentSession.Events.FetchForWriting<Chapter.Api.Referrals.ReferralStream>(result_of_StreamKey, httpContext.RequestAborted);
             Wolverine.Http.HttpHandler.RequestActivity(httpContext)?.SetTag("wolverine.stream.id", result_of_StreamKey);
             Wolverine.Http.HttpHandler.RequestActivity(httpContext)?.SetTag("wolverine.stream.type", "Chapter.Api.Referrals.ReferralStream");
-            var caller = Chapter.Api.Access.Caller.Of(httpContext.User);
             
             // The actual HTTP request handler execution
             var events = Chapter.Api.Referrals.ReferralSteps.EraseProspect(chapterId, referralId, stream_referral.Aggregate, documentSession, _timeProvider, caller, _loggerOfReferralStream);

@@ -36,7 +36,8 @@ namespace Internal.Generated.WolverineHandlers
             // Building the Marten session using the detected tenant id
             await using var documentSession = _outboxedSessionFactory.OpenSession(messageContext, tenantId);
             Wolverine.Http.HttpHandler.RequestActivity(httpContext)?.SetTag("handler.type", "Chapter.Api.Chapters.ChapterWrites").SetTag("http.route", "/api/chapters/").SetTag("http.request.method", "POST");
-            Chapter.Api.Infrastructure.EventCauseMiddleware.Before(httpContext, documentSession);
+            var caller = Chapter.Api.Access.Caller.Of(httpContext.User);
+            Chapter.Api.Infrastructure.EventCauseMiddleware.Before(httpContext, caller, documentSession);
             var createChapterRequest = await Chapter.Api.Infrastructure.RequestBody.ReadAsync<Chapter.Api.Chapters.CreateChapterRequest>(httpContext, "body", false).ConfigureAwait(false);
             
             // The actual HTTP request handler execution

@@ -39,7 +39,8 @@ namespace Internal.Generated.WolverineHandlers
             // Building the Marten session using the detected tenant id
             await using var documentSession = _outboxedSessionFactory.OpenSession(messageContext, tenantId);
             Wolverine.Http.HttpHandler.RequestActivity(httpContext)?.SetTag("handler.type", "Chapter.Api.Meetings.OpenMeetingEndpoint").SetTag("http.route", "/api/chapters/{chapterId}/meetings/").SetTag("http.request.method", "POST");
-            Chapter.Api.Infrastructure.EventCauseMiddleware.Before(httpContext, documentSession);
+            var caller = Chapter.Api.Access.Caller.Of(httpContext.User);
+            Chapter.Api.Infrastructure.EventCauseMiddleware.Before(httpContext, caller, documentSession);
             var chapterId = (string?)httpContext.GetRouteValue("chapterId");
             if(chapterId == null)
             {
@@ -54,7 +55,6 @@ namespace Internal.Generated.WolverineHandlers
             var stream_meeting = await documentSession.Events.FetchForWriting<Chapter.Api.Meetings.MeetingStream>(result_of_StreamKey, httpContext.RequestAborted);
             Wolverine.Http.HttpHandler.RequestActivity(httpContext)?.SetTag("wolverine.stream.id", result_of_StreamKey);
             Wolverine.Http.HttpHandler.RequestActivity(httpContext)?.SetTag("wolverine.stream.type", "Chapter.Api.Meetings.MeetingStream");
-            var caller = Chapter.Api.Access.Caller.Of(httpContext.User);
             
             // The actual HTTP request handler execution
             (var afterCommitOfMeetingView, var events) = Chapter.Api.Meetings.OpenMeetingEndpoint.Post(openMeeting, stream_meeting.Aggregate, caller);

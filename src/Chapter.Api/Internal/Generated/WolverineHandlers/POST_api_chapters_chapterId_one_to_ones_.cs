@@ -39,7 +39,8 @@ namespace Internal.Generated.WolverineHandlers
             // Building the Marten session using the detected tenant id
             await using var documentSession = _outboxedSessionFactory.OpenSession(messageContext, tenantId);
             Wolverine.Http.HttpHandler.RequestActivity(httpContext)?.SetTag("handler.type", "Chapter.Api.OneToOnes.RecordOneToOneEndpoint").SetTag("http.route", "/api/chapters/{chapterId}/one-to-ones/").SetTag("http.request.method", "POST");
-            Chapter.Api.Infrastructure.EventCauseMiddleware.Before(httpContext, documentSession);
+            var caller = Chapter.Api.Access.Caller.Of(httpContext.User);
+            Chapter.Api.Infrastructure.EventCauseMiddleware.Before(httpContext, caller, documentSession);
             var chapterId = (string?)httpContext.GetRouteValue("chapterId");
             if(chapterId == null)
             {
@@ -48,7 +49,6 @@ namespace Internal.Generated.WolverineHandlers
             }
 
             var recordOneToOneRequest = await Chapter.Api.Infrastructure.RequestBody.ReadAsync<Chapter.Api.OneToOnes.RecordOneToOneRequest>(httpContext, "body", false).ConfigureAwait(false);
-            var caller = Chapter.Api.Access.Caller.Of(httpContext.User);
             var recordOneToOne = await Chapter.Api.OneToOnes.RecordOneToOneEndpoint.LoadAsync(chapterId, recordOneToOneRequest, _npgsqlDataSource, _timeProvider, caller, httpContext.RequestAborted).ConfigureAwait(false);
             var result_of_StreamKey = Chapter.Api.OneToOnes.RecordOneToOneEndpoint.StreamKey(recordOneToOne);
             // Loading Marten aggregate as part of the aggregate handler workflow

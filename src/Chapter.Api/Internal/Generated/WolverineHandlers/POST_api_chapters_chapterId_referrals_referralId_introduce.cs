@@ -39,7 +39,8 @@ namespace Internal.Generated.WolverineHandlers
             // Building the Marten session using the detected tenant id
             await using var documentSession = _outboxedSessionFactory.OpenSession(messageContext, tenantId);
             Wolverine.Http.HttpHandler.RequestActivity(httpContext)?.SetTag("handler.type", "Chapter.Api.Referrals.ReferralSteps").SetTag("http.route", "/api/chapters/{chapterId}/referrals/{referralId:guid}/introduce").SetTag("http.request.method", "POST");
-            Chapter.Api.Infrastructure.EventCauseMiddleware.Before(httpContext, documentSession);
+            var caller = Chapter.Api.Access.Caller.Of(httpContext.User);
+            Chapter.Api.Infrastructure.EventCauseMiddleware.Before(httpContext, caller, documentSession);
             var chapterId = (string?)httpContext.GetRouteValue("chapterId");
             if(chapterId == null)
             {
@@ -65,7 +66,6 @@ namespace Internal.Generated.WolverineHandlers
             var stream_referral = await documentSession.Events.FetchForWriting<Chapter.Api.Referrals.ReferralStream>(result_of_StreamKey, httpContext.RequestAborted);
             Wolverine.Http.HttpHandler.RequestActivity(httpContext)?.SetTag("wolverine.stream.id", result_of_StreamKey);
             Wolverine.Http.HttpHandler.RequestActivity(httpContext)?.SetTag("wolverine.stream.type", "Chapter.Api.Referrals.ReferralStream");
-            var caller = Chapter.Api.Access.Caller.Of(httpContext.User);
             
             // The actual HTTP request handler execution
             (var result, var events, var outgoingMessages) = await Chapter.Api.Referrals.ReferralSteps.Introduce(chapterId, referralId, introduceRequest, stream_referral.Aggregate, _npgsqlDataSource, _timeProvider, caller, httpContext.RequestAborted).ConfigureAwait(false);

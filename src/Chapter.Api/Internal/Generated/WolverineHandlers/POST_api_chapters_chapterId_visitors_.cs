@@ -39,7 +39,8 @@ namespace Internal.Generated.WolverineHandlers
             // Building the Marten session using the detected tenant id
             await using var documentSession = _outboxedSessionFactory.OpenSession(messageContext, tenantId);
             Wolverine.Http.HttpHandler.RequestActivity(httpContext)?.SetTag("handler.type", "Chapter.Api.Visitors.RegisterVisitorEndpoint").SetTag("http.route", "/api/chapters/{chapterId}/visitors/").SetTag("http.request.method", "POST");
-            Chapter.Api.Infrastructure.EventCauseMiddleware.Before(httpContext, documentSession);
+            var caller = Chapter.Api.Access.Caller.Of(httpContext.User);
+            Chapter.Api.Infrastructure.EventCauseMiddleware.Before(httpContext, caller, documentSession);
             var chapterId = (string?)httpContext.GetRouteValue("chapterId");
             if(chapterId == null)
             {
@@ -48,7 +49,6 @@ namespace Internal.Generated.WolverineHandlers
             }
 
             var visitorRequest = await Chapter.Api.Infrastructure.RequestBody.ReadAsync<Chapter.Api.Visitors.VisitorRequest>(httpContext, "body", false).ConfigureAwait(false);
-            var caller = Chapter.Api.Access.Caller.Of(httpContext.User);
             var registerVisitor = await Chapter.Api.Visitors.RegisterVisitorEndpoint.LoadAsync(chapterId, visitorRequest, _npgsqlDataSource, _timeProvider, caller, httpContext.RequestAborted).ConfigureAwait(false);
             var result_of_StreamKey = Chapter.Api.Visitors.RegisterVisitorEndpoint.StreamKey(registerVisitor);
             // Loading Marten aggregate as part of the aggregate handler workflow

@@ -39,7 +39,8 @@ namespace Internal.Generated.WolverineHandlers
             // Building the Marten session using the detected tenant id
             await using var documentSession = _outboxedSessionFactory.OpenSession(messageContext, tenantId);
             Wolverine.Http.HttpHandler.RequestActivity(httpContext)?.SetTag("handler.type", "Chapter.Api.Visitors.FollowUpVisitorEndpoint").SetTag("http.route", "/api/chapters/{chapterId}/visitors/{visitorId:guid}/follow-up").SetTag("http.request.method", "POST");
-            Chapter.Api.Infrastructure.EventCauseMiddleware.Before(httpContext, documentSession);
+            var caller = Chapter.Api.Access.Caller.Of(httpContext.User);
+            Chapter.Api.Infrastructure.EventCauseMiddleware.Before(httpContext, caller, documentSession);
             var chapterId = (string?)httpContext.GetRouteValue("chapterId");
             if(chapterId == null)
             {
@@ -65,7 +66,6 @@ namespace Internal.Generated.WolverineHandlers
             Wolverine.Http.HttpHandler.RequestActivity(httpContext)?.SetTag("wolverine.stream.id", result_of_StreamKey);
             Wolverine.Http.HttpHandler.RequestActivity(httpContext)?.SetTag("wolverine.stream.type", "Chapter.Api.Visitors.VisitorStream");
             var followUpRequest = await Chapter.Api.Infrastructure.RequestBody.ReadAsync<Chapter.Api.Visitors.FollowUpRequest>(httpContext, "body", false).ConfigureAwait(false);
-            var caller = Chapter.Api.Access.Caller.Of(httpContext.User);
             var followUpVisitor = await Chapter.Api.Visitors.FollowUpVisitorEndpoint.LoadAsync(chapterId, visitorId, followUpRequest, _npgsqlDataSource, _timeProvider, caller, httpContext.RequestAborted).ConfigureAwait(false);
             
             // The actual HTTP request handler execution

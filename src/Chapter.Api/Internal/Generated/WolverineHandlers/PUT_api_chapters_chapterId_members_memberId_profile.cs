@@ -36,7 +36,8 @@ namespace Internal.Generated.WolverineHandlers
             // Building the Marten session using the detected tenant id
             await using var documentSession = _outboxedSessionFactory.OpenSession(messageContext, tenantId);
             Wolverine.Http.HttpHandler.RequestActivity(httpContext)?.SetTag("handler.type", "Chapter.Api.Members.MemberWrites").SetTag("http.route", "/api/chapters/{chapterId}/members/{memberId:guid}/profile").SetTag("http.request.method", "PUT");
-            Chapter.Api.Infrastructure.EventCauseMiddleware.Before(httpContext, documentSession);
+            var caller = Chapter.Api.Access.Caller.Of(httpContext.User);
+            Chapter.Api.Infrastructure.EventCauseMiddleware.Before(httpContext, caller, documentSession);
             string memberId_rawValue = (string?)httpContext.GetRouteValue("memberId");
             System.Guid memberId = default;
 
@@ -55,7 +56,6 @@ namespace Internal.Generated.WolverineHandlers
             var stream_member = await documentSession.Events.FetchForWriting<Chapter.Api.Members.MemberStream>(result_of_StreamKey, httpContext.RequestAborted);
             Wolverine.Http.HttpHandler.RequestActivity(httpContext)?.SetTag("wolverine.stream.id", result_of_StreamKey);
             Wolverine.Http.HttpHandler.RequestActivity(httpContext)?.SetTag("wolverine.stream.type", "Chapter.Api.Members.MemberStream");
-            var caller = Chapter.Api.Access.Caller.Of(httpContext.User);
             
             // The actual HTTP request handler execution
             (var result, var events) = Chapter.Api.Members.MemberWrites.ChangeProfile(memberId, profileRequest, stream_member.Aggregate, _timeProvider, caller);
