@@ -143,13 +143,13 @@ internal static class CatchUpBenchmark
                 _ = await ActivityProjection.LoadAsync(dataSource, chapterIds[random.Next(chapterIds.Count)], CancellationToken.None));
             var reciprocity = await LatenciesAsync(samples, async () =>
             {
-                var asOf = await AsOf.OfAsync(dataSource, ActivityProjection.ProjectionName, CancellationToken.None);
+                var asOf = await AsOf.OfAsync(dataSource, CancellationToken.None);
                 var facts = (await ActivityProjection.LoadAsync(dataSource, chapterIds[random.Next(chapterIds.Count)], CancellationToken.None, now.AddDays(-84)))!;
                 _ = JsonSerializer.SerializeToUtf8Bytes(Circulation.Compute(facts, now.AddDays(-84), now) with { AsOf = asOf }, ApiJson);
             });
             var weekly = await LatenciesAsync(samples, async () =>
             {
-                var asOf = await AsOf.OfAsync(dataSource, ActivityProjection.ProjectionName, CancellationToken.None);
+                var asOf = await AsOf.OfAsync(dataSource, CancellationToken.None);
                 var facts = (await ActivityProjection.LoadAsync(dataSource, chapterIds[random.Next(chapterIds.Count)], CancellationToken.None))!;
                 _ = JsonSerializer.SerializeToUtf8Bytes(WeeklyReport.Compute(facts, MemberViews.WeekStart(facts.DateOf(now)).AddDays(-7)) with { AsOf = asOf }, ApiJson);
             });

@@ -42,6 +42,7 @@ builder.Services.AddOpenApi(options =>
 var app = builder.Build();
 app.UsePersonalDataFreeMartenLogging();
 app.MapChapterWriteEndpoints();
+app.AcceptProjectionAgentCommands();
 // "codegen write", "db-patch schema.sql", "describe": JasperFx's commands for Marten and Wolverine (our tables are Marten's too),
 // without starting the service; "import-previous-store": the first version's events into Marten's tables.
 if (args is [var command, ..] && !command.StartsWith('-'))

@@ -22,20 +22,20 @@ public static class ChapterEventStore
 
     public const int DefaultActivityBatchSize = 10_000;
 
-    public static void Configure(StoreOptions options, string connectionString, ActivityProjection activity, int activityBatchSize = DefaultActivityBatchSize)
+    public static void Configure(StoreOptions options, string connectionString, ActivityProjection? activity, int activityBatchSize = DefaultActivityBatchSize)
     {
         options.Connection(connectionString);
         Configure(options, activity, activityBatchSize);
     }
 
     /// <summary>On the service's own pool, so Marten's statements are auto-prepared too and a connection is one pool's.</summary>
-    public static void Configure(StoreOptions options, NpgsqlDataSource dataSource, ActivityProjection activity, int activityBatchSize = DefaultActivityBatchSize)
+    public static void Configure(StoreOptions options, NpgsqlDataSource dataSource, ActivityProjection? activity, int activityBatchSize = DefaultActivityBatchSize)
     {
         options.Connection(dataSource);
         Configure(options, activity, activityBatchSize);
     }
 
-    private static void Configure(StoreOptions options, ActivityProjection activity, int activityBatchSize)
+    private static void Configure(StoreOptions options, ActivityProjection? activity, int activityBatchSize)
     {
         // Marten's tables beside ours in public; our async read models live in schemas of their own (proj_*).
         options.DatabaseSchemaName = "public";
@@ -76,15 +76,20 @@ public static class ChapterEventStore
             options.Storage.ExtendedSchemaObjects.Add(table);
         options.Storage.ExtendedSchemaObjects.Add(ActivityProjection.SchemaObject());
 
-        activity.Options.BatchSize = activityBatchSize;
-        options.Events.Subscribe(activity);
+        // A node that leaves projections to others does not register it: Wolverine assigns an agent only to nodes that know it.
+        if (activity is not null)
+        {
+            activity.Options.BatchSize = activityBatchSize;
+            options.Events.Subscribe(activity);
+        }
+        // Why a projection stopped (the event, its type, the failure's kind) is kept with its progression, so any node, the
+        // status endpoint and /health read it from there, whichever node ran the projection.
+        options.Events.EnableExtendedProgressionTracking = true;
 
         // Never skip a gap while a transaction that could fill it is alive (Marten 9's defaults, kept on purpose:
         // changing either lost a held-open append here). The price is lag while such a transaction is open,
         // which the status and /health show.
         options.Projections.UseTransactionEvidenceForGapSkipping = true;
         options.Projections.SkipStaleGapsDespiteLiveTransactionsAfter = null;
-        // A standby node takes over within about a second of the leader's death (5 s by default).
-        options.Projections.LeadershipPollingTime = 1000;
     }
 }

@@ -148,20 +148,5 @@ public static class ReadModelSchema
         visitors.AddColumn("version", "bigint").NotNull();
         visitors.Indexes.Add(new IndexDefinition("visitor_view_chapter") { Columns = ["chapter_id", "registered_at DESC"] });
         yield return visitors;
-
-        // What Marten's progression does not say about an async projection: a stop at a poison event, and a rebuild under
-        // way with the live tables' own position while Marten's checkpoint belongs to the copy.
-        var state = NewTable("projection_state");
-        state.AddColumn("name", "text").AsPrimaryKey();
-        state.AddColumn("failed_seq", "bigint");
-        state.AddColumn("error", "text");
-        state.AddColumn("rebuild_requested", "boolean").NotNull().DefaultValueByExpression("false");
-        state.AddColumn("rebuild_error", "text");
-        state.AddColumn("updated_at", "timestamp with time zone").NotNull().DefaultValueByExpression("now()");
-        state.AddColumn("live_position", "bigint");
-        state.AddColumn("live_failed_seq", "bigint");
-        state.AddColumn("live_error", "text");
-        state.AddColumn("cancel_requested", "boolean").NotNull().DefaultValueByExpression("false");
-        yield return state;
     }
 }

@@ -171,8 +171,7 @@ public sealed class PreviousStoreApiTests
                          WHERE n.nspname = 'public' AND p.proname LIKE 'mt\_%' LOOP
                     EXECUTE format('DROP FUNCTION %s CASCADE', o.f); END LOOP;
             END $$;
-            -- The first version had no projection_state, nor introductions (read models scripts 003 and later).
-            DROP TABLE projection_state;
+            -- The first version had no introductions (read models scripts 003 and later).
             ALTER TABLE referral_view DROP COLUMN introduced_at;
             DROP TABLE one_to_one_view;
             DROP TABLE meeting_attendance;

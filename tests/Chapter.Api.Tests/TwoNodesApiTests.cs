@@ -2,21 +2,21 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Json;
 using Chapter.Testing;
-using JasperFx.Events.Daemon;
+using Wolverine.Runtime;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Chapter.Api.Tests;
 
 /// <summary>
-/// Several instances of the service on one database: Marten's HotCold daemon lets exactly one apply the async projection,
-/// another with the daemon takes over when it stops or is killed, and one with the daemon off serves requests and never
-/// applies.
+/// Several instances of the service on one database: Wolverine runs the async projection's agent on exactly one of the nodes
+/// that know it, another with the daemon takes it over when that one stops or is killed, and one with the daemon off serves
+/// requests and never applies.
 /// </summary>
 public sealed class TwoNodesApiTests
 {
     private static bool Leads(ApiFixture node) =>
-        node.Services.GetRequiredService<IProjectionCoordinator>().DaemonForMainDatabase().CurrentAgents()
-            .Any(agent => agent.Name.Identity == "activity:All");
+        node.Services.GetRequiredService<IWolverineRuntime>().Agents.AllRunningAgentUris()
+            .Any(agent => agent.Scheme == "event-subscriptions" && agent.AbsolutePath.EndsWith("/activity/all"));
 
     [Fact]
     public async Task One_node_applies_the_projection_and_the_other_takes_over_when_it_stops()

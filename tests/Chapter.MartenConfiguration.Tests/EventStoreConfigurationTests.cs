@@ -5,6 +5,7 @@ using Chapter.Projections;
 using Chapter.Projections.Activity;
 using JasperFx;
 using JasperFx.Events;
+using JasperFx.Events.Daemon;
 using Marten;
 using Marten.Exceptions;
 using Marten.Services;
@@ -162,7 +163,8 @@ public sealed class EventStoreConfigurationTests : IAsyncLifetime
     {
         await _marten.StartDaemonAsync();
         var before = Guid.NewGuid();
-        await _marten.AppendAsync("north", MemberDecider.StreamId(before), Joined(before));
+        var applied = await _marten.AppendAsync("north", MemberDecider.StreamId(before), Joined(before));
+        (await _marten.ReachesAsync(ActivityProjection.ProjectionName, applied, TimeSpan.FromSeconds(30))).ShouldBeTrue();
         // A referral.given.v2 whose payload lacks everything: the facts cannot take it.
         var poison = await RawEvents.InsertAsync(_marten.ConnectionString, "referral-poison", "north", "referral.given.v2", "{}");
         var after = Guid.NewGuid();
@@ -170,13 +172,18 @@ public sealed class EventStoreConfigurationTests : IAsyncLifetime
 
         // The other projection goes on past the poison event.
         (await _marten.ReachesAsync(CountingProjection.Name, last, TimeSpan.FromSeconds(30))).ShouldBeTrue();
-        (await MartenFixture.EventuallyAsync(async () => await _marten.ScalarAsync("SELECT coalesce(failed_seq, 0) FROM projection_state WHERE name = 'activity'") == poison,
-            TimeSpan.FromSeconds(30))).ShouldBeTrue();
-        (await _marten.ReachesAsync(ActivityProjection.ProjectionName, last, TimeSpan.FromSeconds(30))).ShouldBeTrue();
-        // Stopped: what came before the poison is applied, nothing after it.
+        // Marten's daemon pauses the activity projection there and keeps why with its progression: the event and its type.
+        (await MartenFixture.EventuallyAsync(async () => (await ActivityFailureAsync())?.Event?.Sequence == poison, TimeSpan.FromSeconds(30))).ShouldBeTrue();
+        (await ActivityFailureAsync())!.Event!.EventTypeName.ShouldBe("referral.given.v2");
+        (await ActivityFailureAsync())!.Category.ShouldBe(ShardFailureCategory.ApplyEvent);
+        // Stopped: what came before the poison is applied, nothing from it on.
+        (await _marten.ProgressAsync(ActivityProjection.ProjectionName)).ShouldBeLessThan(poison);
         (await _marten.ScalarAsync("SELECT count(*) FROM proj_activity.members")).ShouldBe(1);
         (await _marten.ScalarAsync("SELECT count(*) FROM counted")).ShouldBe(3);
     }
+
+    private async Task<ShardFailure?> ActivityFailureAsync() =>
+        (await _marten.Store.Storage.Database.AllProjectionProgress()).SingleOrDefault(s => s.ShardName == ChapterEventStore.ActivityShard)?.Failure;
 
     [Fact]
     public async Task An_event_type_no_code_knows_is_skipped_while_running()
@@ -189,7 +196,7 @@ public sealed class EventStoreConfigurationTests : IAsyncLifetime
 
         (await _marten.ReachesAsync(ActivityProjection.ProjectionName, last, TimeSpan.FromSeconds(30))).ShouldBeTrue();
         (await _marten.ScalarAsync("SELECT count(*) FROM proj_activity.members")).ShouldBe(1);
-        (await _marten.ScalarAsync("SELECT count(*) FROM projection_state WHERE failed_seq IS NOT NULL")).ShouldBe(0);
+        (await ActivityFailureAsync()).ShouldBeNull();
     }
 
     [Fact]

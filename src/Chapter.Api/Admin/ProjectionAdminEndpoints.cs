@@ -17,18 +17,22 @@ public static class ProjectionAdminEndpoints
             .WithSummary("Status of every async projection")
             .WithDescription(
                 "position: highest event sequence applied; lagEvents and lagSeconds: committed events not applied yet and the age of the oldest; " +
-                "state: running | failed (stopped at the event errorSequence) | rebuilding (rebuildPosition: how far the copy has got); " +
-                "rebuildError: why the last rebuild failed; heldBackBy: an open transaction that keeps newer events from being applied.");
+                "state: running | failed (stopped at the event errorSequence) | rebuilding (rebuildPosition: how far the copy has got; rebuildError: why it stopped); " +
+                "heldBackBy: an open transaction that keeps newer events from being applied.");
 
         group.MapPost("/{name}/rebuild", RebuildAsync)
             .WithName("RebuildProjection")
             .WithSummary("Rebuild a projection from the first event, beside the live one, then swap")
-            .WithDescription("Reads keep being served from the live tables until the rebuilt ones are swapped in. Also restarts a projection stopped at a poison event, once the code is fixed.");
+            .WithDescription(
+                "Reads keep being served from the live tables until the rebuilt ones are level with them and take their place. " +
+                "Also restarts a projection stopped at a poison event, once the code is fixed. Asked again while one is under way, nothing changes. " +
+                "409 when the log holds an event of a type this version does not know (the copy would leave it out), or when no node runs the projection.")
+            .ProducesProblem(StatusCodes.Status409Conflict);
 
         group.MapDelete("/{name}/rebuild", CancelRebuildAsync)
             .WithName("CancelProjectionRebuild")
-            .WithSummary("Cancel a rebuild asked for or under way")
-            .WithDescription("The half-built copy is dropped, and the live tables go on from where they were. 409 when no rebuild is asked for.")
+            .WithSummary("Cancel a rebuild under way")
+            .WithDescription("The live tables go on from where they were, and the half-built copy is dropped. 409 when no rebuild is under way.")
             .ProducesProblem(StatusCodes.Status409Conflict);
 
         return group;
@@ -38,8 +42,8 @@ public static class ProjectionAdminEndpoints
     {
         if (!AsyncProjections.Names.Contains(name))
             return Problems.NotFound($"No projection named '{name}'.");
-        if (!await projections.RequestRebuildCancelAsync(name, ct))
-            return Problems.Conflict($"No rebuild of '{name}' is asked for or under way.");
+        if (await projections.CancelRebuildAsync(ct) is { } refusal)
+            return Problems.Conflict(refusal.Detail);
         var status = (await projections.GetStatusAsync(ct)).Single(s => s.Name == name);
         return TypedResults.Accepted("/api/admin/projections", status);
     }
@@ -48,7 +52,8 @@ public static class ProjectionAdminEndpoints
     {
         if (!AsyncProjections.Names.Contains(name))
             return Problems.NotFound($"No projection named '{name}'.");
-        await projections.RequestRebuildAsync(name, ct);
+        if (await projections.RebuildAsync(ct) is { } refusal)
+            return Problems.Conflict(refusal.Detail);
         var status = (await projections.GetStatusAsync(ct)).Single(s => s.Name == name);
         return TypedResults.Accepted("/api/admin/projections", status);
     }

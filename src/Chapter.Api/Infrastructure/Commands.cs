@@ -39,6 +39,14 @@ public static class Commands
             // Handlers run on code generated ahead of time (Internal/Generated, "./chapter codegen"): no Roslyn at run time,
             // which made the first command after start take seconds. GeneratedCodeTests fails when that code is stale.
             options.CodeGeneration.TypeLoadMode = TypeLoadMode.Static;
+
+            // Balanced: the nodes elect a leader that spreads the projection agents over the nodes that know them. A node that
+            // dies is noticed within seconds (Wolverine's defaults take a minute and more), and its agents start elsewhere.
+            options.Durability.Mode = DurabilityMode.Balanced;
+            options.Durability.FirstHealthCheckExecution = TimeSpan.FromMilliseconds(200);
+            options.Durability.HealthCheckPollingTime = TimeSpan.FromSeconds(1);
+            options.Durability.CheckAssignmentPeriod = TimeSpan.FromSeconds(1);
+            options.Durability.StaleNodeTimeout = TimeSpan.FromSeconds(5);
         });
     }
 

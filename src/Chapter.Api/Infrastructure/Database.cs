@@ -2,7 +2,6 @@ using Chapter.Api.Access;
 using Chapter.LocalPostgres;
 using Chapter.Projections;
 using Chapter.Projections.Activity;
-using JasperFx.Events.Daemon;
 using Marten;
 using Wolverine.Marten;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
@@ -47,8 +46,8 @@ public static class Database
         builder.Services.AddSingleton(_ => dataSource);
 
         var daemon = builder.Configuration.GetSection("Chapter:Daemon");
-        var activity = new ActivityProjection();
-        builder.Services.AddSingleton(activity);
+        // Chapter:Daemon:Enabled=false: a node that serves requests and runs no projection agent (it does not know the projection).
+        var activity = daemon.GetValue("Enabled", true) ? new ActivityProjection() : null;
         builder.Services.AddMarten(options =>
             {
                 ChapterEventStore.Configure(options, dataSource, activity, daemon.GetValue("BatchSize", ChapterEventStore.DefaultActivityBatchSize));
@@ -58,9 +57,9 @@ public static class Database
                     options.Storage.ExtendedSchemaObjects.Add(table);
             })
             .UseLightweightSessions()
-            .AddAsyncDaemon(daemon.GetValue("Enabled", true) ? DaemonMode.HotCold : DaemonMode.Disabled)
-            // Wolverine's envelope storage and outbox in the same database, committed with the events.
-            .IntegrateWithWolverine();
+            // Wolverine's envelope storage and outbox in the same database, committed with the events; and Marten's daemon run
+            // as Wolverine's agents: each projection on one node of those that know it, moved when that node dies.
+            .IntegrateWithWolverine(wolverine => wolverine.UseWolverineManagedEventSubscriptionDistribution = true);
 
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddHealthChecks().AddCheck<PostgresHealthCheck>("postgres");
@@ -104,7 +103,6 @@ public static class Database
                 "This database holds the events of Chapter's first version (tables 'events' and 'streams'), not imported into " +
                 $"Marten's yet. Stop every instance, run '{PreviousStoreImport.Command}' once (./chapter {PreviousStoreImport.Command}, " +
                 $"or dotnet Chapter.Api.dll {PreviousStoreImport.Command}), then start the service.");
-        await ActivityProjection.EnsureSchemaAsync(db);
         if (app.Services.GetService<LocalPostgresCluster>() is { } cluster)
             app.Lifetime.ApplicationStopped.Register(() => cluster.StopAsync().GetAwaiter().GetResult());
     }

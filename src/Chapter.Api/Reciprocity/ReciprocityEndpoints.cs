@@ -164,7 +164,7 @@ public static class ReciprocityEndpoints
     internal static async Task<(ChapterFacts Facts, AsOf AsOf)?> FactsAsync(NpgsqlDataSource db, string chapterId, CancellationToken ct, DateTimeOffset? activeSince = null)
     {
         // Read the freshness first: the facts are then at least as fresh as it says.
-        var asOf = await AsOf.OfAsync(db, ActivityProjection.ProjectionName, ct);
+        var asOf = await AsOf.OfAsync(db, ct);
         if (await ActivityProjection.LoadAsync(db, chapterId, ct, activeSince) is { } facts)
             return (facts, asOf);
         // The chapter exists but the projection has not reached it yet: nothing happened there as far as it knows.

@@ -17,8 +17,9 @@ namespace Chapter.Projections.Activity;
 /// <summary>
 /// Async projection of the facts behind relationships, giving profiles, circulation and weekly reports, run by
 /// Marten's daemon. It keeps no prospect data: who the prospect was does not matter to how help circulates.
-/// Its tables live in a schema of their own (<see cref="Schema"/>), so a rebuild can fill a second copy
-/// (<see cref="RebuildSchema"/>) while the first keeps serving, and then swap them.
+/// Its tables live in a schema of their own (<see cref="Schema"/>) with the position they have applied up to, so a rebuild
+/// fills a second copy (<see cref="RebuildSchema"/>, its own position starting at 0) while the first keeps serving, and the
+/// copy takes the first one's name in the transaction of the page that brings it level (<see cref="PlaceAsync"/>).
 /// It is a Marten subscription rather than an <c>IProjection</c>: a raw projection is handed each batch in slices, one per
 /// tenant (chapter), and each slice paid its own statements; a subscription gets the whole page, and its writes commit with
 /// its progress in one transaction all the same.
@@ -63,7 +64,15 @@ public sealed class ActivityProjection : SubscriptionBase
             $"CREATE TABLE referral_steps_{i} PARTITION OF referral_steps FOR VALUES WITH (MODULUS {Partitions}, REMAINDER {i});\n"))}
         CREATE TABLE one_to_ones (chapter_id text NOT NULL, id uuid NOT NULL, member_a uuid NOT NULL, member_b uuid NOT NULL, held_on date NOT NULL,
             PRIMARY KEY (chapter_id, id));
+        {AppliedTableSql}
+        INSERT INTO applied (position) VALUES (0);
         """;
+
+    // The position these tables have applied up to, and the time of that event: written with every page, in Marten's
+    // transaction, so it always equals Marten's progression for whichever copy the daemon is filling. A rebuild's copy also
+    // says up to where it must get before it takes the live tables' place: the end of the log when the rebuild was asked for.
+    private const string AppliedTableSql =
+        "CREATE TABLE applied (only_row boolean PRIMARY KEY DEFAULT true CHECK (only_row), position bigint NOT NULL, event_at timestamptz, rebuild_until bigint);";
 
     /// <summary>
     /// Drops one of this projection's schemas, its partitions a few hundred at a time: a schema built by the previous layout
@@ -102,23 +111,13 @@ public sealed class ActivityProjection : SubscriptionBase
     {
         public Weasel.Core.DbObjectName Identifier { get; } = new Weasel.Postgresql.PostgresqlObjectName(Schema, "referrals", Weasel.Postgresql.SchemaUtils.IdentifierUsage.General);
 
-        // Weasel makes the schema itself (it is this object's identifier's); the tables go in it, wherever the script's search_path points.
-        public void WriteCreateStatement(Weasel.Core.Migrator migrator, TextWriter writer) =>
-            writer.WriteLine(
-                $"""
-                DO $do$
-                DECLARE previous text := current_setting('search_path');
-                BEGIN
-                  PERFORM set_config('search_path', '{Schema}', true);
-                  {SchemaSql.Replace("$$", "$fn$")}
-                  PERFORM set_config('search_path', previous, true);
-                END $do$;
-                """);
+        // Weasel makes the schema itself (it is this object's identifier's); the tables go in it.
+        public void WriteCreateStatement(Weasel.Core.Migrator migrator, TextWriter writer) => writer.WriteLine(CreateWhenMissingSql + ";");
 
         public void WriteDropStatement(Weasel.Core.Migrator rules, TextWriter writer) => writer.WriteLine($"DROP SCHEMA IF EXISTS {Schema} CASCADE;");
 
         public void ConfigureQueryCommand(Weasel.Core.DbCommandBuilder builder) =>
-            builder.Append($"select 1 from pg_class where oid = to_regclass('{Schema}.referrals');");
+            builder.Append($"select 1 from pg_class where oid = to_regclass('{Schema}.referrals') and to_regclass('{Schema}.applied') is not null;");
 
         public async Task<Weasel.Core.ISchemaObjectDelta> CreateDeltaAsync(System.Data.Common.DbDataReader reader, CancellationToken ct = default) =>
             new Weasel.Core.SchemaObjectDelta(this, await reader.ReadAsync(ct) ? Weasel.Core.SchemaPatchDifference.None : Weasel.Core.SchemaPatchDifference.Create);
@@ -127,63 +126,111 @@ public sealed class ActivityProjection : SubscriptionBase
     }
 
     /// <summary>
-    /// The live schema when it is missing (Marten makes it at start; a test, a benchmark or the previous store's import may have
-    /// dropped it since), and the projection's state row; several instances may run it at once.
+    /// The live tables when they are missing, and their position when only it is: a database from before positions were kept
+    /// with the tables has applied exactly what Marten's progression for the projection says (read once, in this migration).
+    /// </summary>
+    private static string CreateWhenMissingSql =>
+        $"""
+        DO $do$
+        DECLARE previous text := current_setting('search_path');
+        BEGIN
+          IF to_regnamespace('{Schema}') IS NULL THEN
+            CREATE SCHEMA {Schema};
+          END IF;
+          PERFORM set_config('search_path', '{Schema}', true);
+          IF to_regclass('{Schema}.referrals') IS NULL THEN
+            {SchemaSql.Replace("$$", "$fn$")}
+          ELSIF to_regclass('{Schema}.applied') IS NULL THEN
+            {AppliedTableSql}
+            INSERT INTO applied (position) SELECT coalesce(max(last_seq_id), 0) FROM public.mt_event_progression WHERE name = '{ChapterEventStore.ActivityShard}';
+            -- Where the versions before kept a stop at a poison event and a rebuild's state: Marten's progression has both now.
+            DROP TABLE IF EXISTS public.projection_state;
+          END IF;
+          PERFORM set_config('search_path', previous, true);
+        END $do$
+        """;
+
+    /// <summary>
+    /// The live tables when they are missing (Marten makes them at start; a test, a benchmark or the previous store's import may
+    /// have dropped them since); several instances may run it at once.
     /// </summary>
     public static async Task EnsureSchemaAsync(NpgsqlDataSource db, CancellationToken ct = default)
     {
         await using var connection = await db.OpenConnectionAsync(ct);
         await using var transaction = await connection.BeginTransactionAsync(ct);
-        await using var command = new NpgsqlCommand(
-            $"""
-            SELECT pg_advisory_xact_lock(4448);
-            DO $do$ BEGIN
-              IF to_regnamespace('{Schema}') IS NULL THEN
-                CREATE SCHEMA {Schema};
-                SET LOCAL search_path TO {Schema};
-                {SchemaSql.Replace("$$", "$fn$")}
-              END IF;
-            END $do$;
-            INSERT INTO public.projection_state (name) VALUES ('{ProjectionName}') ON CONFLICT DO NOTHING;
-            """, connection, transaction);
+        await using var command = new NpgsqlCommand($"SELECT pg_advisory_xact_lock(4448); {CreateWhenMissingSql};", connection, transaction);
         await command.ExecuteNonQueryAsync(ct);
         await transaction.CommitAsync(ct);
     }
 
+    /// <summary>A fresh copy to rebuild into, at position 0, to fill up to <paramref name="until"/> at least; nothing when one is there already.</summary>
+    public static string CreateRebuildCopySql(long until) =>
+        $"""
+        DO $do$ BEGIN
+          IF to_regnamespace('{RebuildSchema}') IS NULL THEN
+            CREATE SCHEMA {RebuildSchema};
+            SET LOCAL search_path TO {RebuildSchema};
+            {SchemaSql.Replace("$$", "$fn$")}
+            UPDATE applied SET rebuild_until = {until};
+          END IF;
+        END $do$
+        """;
+
     /// <summary>
-    /// Set-based: one statement per kind of event for the whole batch. Creations run first; each later
-    /// step writes columns of its own, so applying them kind by kind equals applying them in order.
-    /// A poison event (one the tables cannot take) stops this projection, and only it: the events before it
-    /// are applied, the event is recorded with its sequence, and nothing after it is applied until a rebuild.
+    /// Set-based: one statement per kind of event for the whole page. Creations run first; each later step writes columns of
+    /// its own, so applying them kind by kind equals applying them in order.
+    /// A poison event (one the tables cannot take) fails the page with an <see cref="ApplyEventException"/> naming it: Marten's
+    /// daemon pauses the projection there, records why with its progression, and applies nothing more until it is rewound
+    /// (a rebuild); the other projections go on.
     /// </summary>
     public override async Task<IChangeListener> ProcessEventsAsync(EventRange page, ISubscriptionController controller,
         IDocumentOperations operations, CancellationToken cancellation)
     {
-        await ApplyAsync(operations, page.Events, cancellation);
+        var placement = await PlaceAsync(operations, page.SequenceFloor, cancellation);
+        if (page.Events.FirstOrDefault(e => WhyPoison(e) is not null) is { } poison)
+            throw new ApplyEventException(poison, new InvalidDataException(WhyPoison(poison)));
+
+        // Set only for this transaction: unqualified names below go to the copy the page belongs to. Marten names its own tables in full.
+        operations.QueueSqlCommand($"SET LOCAL search_path TO {placement.Schema}, public");
+        Apply(operations, page.Events);
+        operations.Sql("UPDATE applied SET position = $1, event_at = $2",
+            page.SequenceCeiling, page.Events.Count > 0 ? page.Events[^1].Timestamp : (object)DBNull.Value);
+        if (placement.Schema == RebuildSchema && page.SequenceCeiling >= Math.Max(placement.LivePosition, placement.RebuildUntil))
+            // Caught up with the log as it was when the rebuild was asked for, and level with the live tables (frozen since
+            // the copy's first page): the copy takes their name in this page's transaction, so reads switch to it with the
+            // position it has reached; the old tables go with the next page.
+            foreach (var swap in (string[])[$"DROP SCHEMA IF EXISTS {ReplacedSchema} CASCADE", $"ALTER SCHEMA {Schema} RENAME TO {ReplacedSchema}", $"ALTER SCHEMA {RebuildSchema} RENAME TO {Schema}"])
+                operations.QueueSqlCommand(swap);
         return NullChangeListener.Instance;
     }
 
-    internal async Task ApplyAsync(IDocumentOperations operations, IReadOnlyList<IEvent> events, CancellationToken cancellation)
+    /// <summary>The live tables a rebuild replaced, until the next page drops them.</summary>
+    public const string ReplacedSchema = "proj_activity__replaced";
+
+    /// <summary>Which copy a page starting after <c>Floor</c> belongs to, and where the live tables stand.</summary>
+    private sealed record Placement(string Schema, long LivePosition, long RebuildUntil = 0);
+
+    /// <summary>
+    /// A page belongs to the copy whose position is the page's floor: the rebuild's copy from the moment Marten's daemon was
+    /// rewound to 0 for it (<c>RewindAsync</c>), the live tables otherwise, and again once a cancelled rebuild rewound the
+    /// daemon to their position. Positions are written with the pages, in Marten's transaction, so exactly one copy matches;
+    /// none matching means the daemon's progression and the tables disagree, and the page fails rather than leave a hole.
+    /// </summary>
+    private static async Task<Placement> PlaceAsync(IDocumentOperations operations, long floor, CancellationToken ct)
     {
-        var target = await ProjectionState.TargetAsync(operations, ProjectionName, cancellation);
-        if (target == ProjectionTarget.Stopped)
-            return;
-
-        var poison = -1;
-        string? reason = null;
-        for (var i = 0; i < events.Count && poison < 0; i++)
-        {
-            reason = WhyPoison(events[i]);
-            if (reason is not null)
-                poison = i;
-        }
-        var applicable = poison < 0 ? events : events.Take(poison).ToList();
-
-        // Set only for this transaction: unqualified names below go to the target schema. Marten names its own tables in full.
-        operations.QueueSqlCommand($"SET LOCAL search_path TO {(target == ProjectionTarget.Rebuild ? RebuildSchema : Schema)}, public");
-        Apply(operations, applicable);
-        if (poison >= 0)
-            ProjectionState.Stop(operations, ProjectionName, events[poison].Sequence, reason!);
+        var schemas = await operations.AdvancedSql.QueryAsync<string>(
+            $"SELECT nspname FROM pg_namespace WHERE nspname IN ('{Schema}', '{RebuildSchema}', '{ReplacedSchema}')", ct);
+        if (schemas.Contains(ReplacedSchema))
+            operations.QueueSqlCommand($"DROP SCHEMA IF EXISTS {ReplacedSchema} CASCADE");
+        var live = (await operations.AdvancedSql.QueryAsync<long>($"SELECT position FROM {Schema}.applied", ct)).Single();
+        if (schemas.Contains(RebuildSchema)
+            && (await operations.AdvancedSql.QueryAsync<long>($"SELECT position FROM {RebuildSchema}.applied", ct)).Single() == floor)
+            return new Placement(RebuildSchema, live,
+                (await operations.AdvancedSql.QueryAsync<long>($"SELECT coalesce(rebuild_until, 0) FROM {RebuildSchema}.applied", ct)).Single());
+        if (live == floor)
+            return new Placement(Schema, live);
+        throw new InvalidOperationException(
+            $"The {ProjectionName} projection's tables are at event {live}, Marten's progression for it at {floor}: rebuild it.");
     }
 
     /// <summary>What a stored payload lacks that the facts need; null when the event can be applied.</summary>
@@ -420,17 +467,12 @@ public sealed class ActivityProjection : SubscriptionBase
     }
 }
 
-/// <summary>How fresh a read from an async projection is: the last event it applied.</summary>
+/// <summary>How fresh a read from an async projection is: the last event its live tables applied.</summary>
 public sealed record AsOf(long Position, DateTimeOffset? Timestamp)
 {
-    public static async Task<AsOf> OfAsync(NpgsqlDataSource db, string projection, CancellationToken ct)
+    public static async Task<AsOf> OfAsync(NpgsqlDataSource db, CancellationToken ct)
     {
-        await using var command = db.CreateCommand(
-            """
-            SELECT p.last_seq_id, (SELECT e.timestamp FROM mt_events e WHERE e.seq_id = p.last_seq_id)
-            FROM mt_event_progression p WHERE p.name = $1
-            """);
-        command.Parameters.Add(new NpgsqlParameter { Value = projection + ":All" });
+        await using var command = db.CreateCommand($"SELECT position, event_at FROM {ActivityProjection.Schema}.applied");
         await using var reader = await command.ExecuteReaderAsync(ct);
         return await reader.ReadAsync(ct)
             ? new AsOf(reader.GetInt64(0), reader.IsDBNull(1) ? null : reader.GetFieldValue<DateTimeOffset>(1))
