@@ -13,8 +13,8 @@ namespace Chapter.Api.Infrastructure;
 /// <remarks>
 /// A rebuild makes an empty copy at position 0, then rewinds the agent to 0: from that page on the copy's position is the
 /// page's floor, so the pages go to it (<see cref="ActivityProjection"/>), and it takes the live tables' place once level with
-/// them. A cancellation rewinds the agent to the live tables' position first, then drops the copy. In between either step,
-/// the pages still go to the tables whose position they start from; a node that dies in between leaves a state the
+/// them. A cancellation rewinds the agent to the live tables' position first, then drops the copy. Between the two steps of
+/// either, the pages still go to the tables whose position they start from; a node that dies in between leaves a state the
 /// daemon goes on from, and asking again finishes it.
 /// </remarks>
 public static class ProjectionAgentCommands
@@ -40,15 +40,19 @@ public sealed record ActivityAgentCommand(string Action, long RebuildUntil = 0) 
         var db = runtime.Services.GetRequiredService<NpgsqlDataSource>();
         if (Action == Rebuild)
         {
-            await using (var create = db.CreateCommand(ActivityProjection.CreateRebuildCopySql(RebuildUntil)))
-                await create.ExecuteNonQueryAsync(cancellationToken);
-            await agent.RewindAsync(0, null, cancellationToken);
+            await using (var start = db.CreateCommand(ActivityProjection.StartRebuildSql(RebuildUntil)))
+                await start.ExecuteNonQueryAsync(cancellationToken);
+            // A copy the daemon already fills (past 0) goes on; an empty one (just made, or made by a node that died before
+            // this step) gets the daemon from the first event.
+            if ((await ActivityTables.ReadAsync(db, cancellationToken)).RebuildPosition == 0)
+                await agent.RewindAsync(0, null, cancellationToken);
         }
         else
         {
             var tables = await ActivityTables.ReadAsync(db, cancellationToken);
             await agent.RewindAsync(tables.LivePosition, null, cancellationToken);
-            await ActivityProjection.DropSchemaAsync(db, ActivityProjection.RebuildSchema, cancellationToken);
+            await using var end = db.CreateCommand(ActivityProjection.EndRebuildSql);
+            await end.ExecuteNonQueryAsync(cancellationToken);
         }
         return AgentCommands.Empty;
     }

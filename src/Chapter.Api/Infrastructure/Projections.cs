@@ -300,22 +300,10 @@ public sealed record ActivityTables(long LivePosition, long? RebuildPosition)
 {
     public static async Task<ActivityTables> ReadAsync(NpgsqlDataSource db, CancellationToken ct)
     {
-        await using var connection = await db.OpenConnectionAsync(ct);
-        await using var exists = new NpgsqlCommand($"SELECT to_regclass('{ActivityProjection.RebuildSchema}.applied') IS NOT NULL", connection);
-        var copy = (bool)(await exists.ExecuteScalarAsync(ct))!;
-        await using var positions = new NpgsqlCommand(
-            $"SELECT (SELECT position FROM {ActivityProjection.Schema}.applied), {(copy ? $"(SELECT position FROM {ActivityProjection.RebuildSchema}.applied)" : "NULL::bigint")}",
-            connection);
-        try
-        {
-            await using var reader = await positions.ExecuteReaderAsync(ct);
-            await reader.ReadAsync(ct);
-            return new ActivityTables(reader.IsDBNull(0) ? 0 : reader.GetInt64(0), reader.IsDBNull(1) ? null : reader.GetInt64(1));
-        }
-        catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.UndefinedTable)
-        {
-            // The copy was swapped in or dropped between the two statements: read again.
-            return await ReadAsync(db, ct);
-        }
+        await using var command = db.CreateCommand($"SELECT position, rebuild_position FROM {ActivityProjection.Schema}.applied");
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        return await reader.ReadAsync(ct)
+            ? new ActivityTables(reader.GetInt64(0), reader.IsDBNull(1) ? null : reader.GetInt64(1))
+            : new ActivityTables(0, null);
     }
 }

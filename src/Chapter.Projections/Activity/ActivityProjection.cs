@@ -18,8 +18,8 @@ namespace Chapter.Projections.Activity;
 /// Async projection of the facts behind relationships, giving profiles, circulation and weekly reports, run by
 /// Marten's daemon. It keeps no prospect data: who the prospect was does not matter to how help circulates.
 /// Its tables live in a schema of their own (<see cref="Schema"/>) with the position they have applied up to, so a rebuild
-/// fills a second copy (<see cref="RebuildSchema"/>, its own position starting at 0) while the first keeps serving, and the
-/// copy takes the first one's name in the transaction of the page that brings it level (<see cref="PlaceAsync"/>).
+/// fills a second copy (<see cref="RebuildSchema"/>, from position 0) while the first keeps serving, and the copy takes the
+/// first one's name in the transaction of the page that brings it level (<see cref="PlaceAsync"/>).
 /// It is a Marten subscription rather than an <c>IProjection</c>: a raw projection is handed each batch in slices, one per
 /// tenant (chapter), and each slice paid its own statements; a subscription gets the whole page, and its writes commit with
 /// its progress in one transaction all the same.
@@ -68,11 +68,15 @@ public sealed class ActivityProjection : SubscriptionBase
         INSERT INTO applied (position) VALUES (0);
         """;
 
-    // The position these tables have applied up to, and the time of that event: written with every page, in Marten's
-    // transaction, so it always equals Marten's progression for whichever copy the daemon is filling. A rebuild's copy also
-    // says up to where it must get before it takes the live tables' place: the end of the log when the rebuild was asked for.
+    // The position these tables have applied up to and the time of that event, and, while a rebuild fills a copy, the copy's
+    // position and up to where it must get before it takes these tables' place (the end of the log when the rebuild was
+    // asked for). Written with every page, in Marten's transaction, so the position of the copy being filled always equals
+    // Marten's progression. One row, read once per page.
     private const string AppliedTableSql =
-        "CREATE TABLE applied (only_row boolean PRIMARY KEY DEFAULT true CHECK (only_row), position bigint NOT NULL, event_at timestamptz, rebuild_until bigint);";
+        """
+        CREATE TABLE applied (only_row boolean PRIMARY KEY DEFAULT true CHECK (only_row), position bigint NOT NULL, event_at timestamptz,
+            rebuild_position bigint, rebuild_until bigint);
+        """;
 
     /// <summary>
     /// Drops one of this projection's schemas, its partitions a few hundred at a time: a schema built by the previous layout
@@ -163,16 +167,29 @@ public sealed class ActivityProjection : SubscriptionBase
         await transaction.CommitAsync(ct);
     }
 
-    /// <summary>A fresh copy to rebuild into, at position 0, to fill up to <paramref name="until"/> at least; nothing when one is there already.</summary>
-    public static string CreateRebuildCopySql(long until) =>
+    /// <summary>
+    /// A fresh, empty copy to rebuild into, to fill from position 0 up to <paramref name="until"/> at least, recorded with the
+    /// live tables' position in one transaction. Nothing when a copy is being filled already (it has got past 0).
+    /// </summary>
+    public static string StartRebuildSql(long until) =>
         $"""
         DO $do$ BEGIN
-          IF to_regnamespace('{RebuildSchema}') IS NULL THEN
+          IF coalesce((SELECT rebuild_position FROM {Schema}.applied), 0) = 0 THEN
+            DROP SCHEMA IF EXISTS {RebuildSchema} CASCADE;
             CREATE SCHEMA {RebuildSchema};
             SET LOCAL search_path TO {RebuildSchema};
             {SchemaSql.Replace("$$", "$fn$")}
-            UPDATE applied SET rebuild_until = {until};
+            UPDATE {Schema}.applied SET rebuild_position = 0, rebuild_until = {until};
           END IF;
+        END $do$
+        """;
+
+    /// <summary>The copy dropped and forgotten, in one transaction: run once Marten's daemon applies to the live tables again.</summary>
+    public static string EndRebuildSql =>
+        $"""
+        DO $do$ BEGIN
+          DROP SCHEMA IF EXISTS {RebuildSchema} CASCADE;
+          UPDATE {Schema}.applied SET rebuild_position = NULL, rebuild_until = NULL;
         END $do$
         """;
 
@@ -191,44 +208,54 @@ public sealed class ActivityProjection : SubscriptionBase
             throw new ApplyEventException(poison, new InvalidDataException(WhyPoison(poison)));
 
         // Set only for this transaction: unqualified names below go to the copy the page belongs to. Marten names its own tables in full.
-        operations.QueueSqlCommand($"SET LOCAL search_path TO {placement.Schema}, public");
+        operations.QueueSqlCommand($"SET LOCAL search_path TO {(placement.ToCopy ? RebuildSchema : Schema)}, public");
         Apply(operations, page.Events);
-        operations.Sql("UPDATE applied SET position = $1, event_at = $2",
-            page.SequenceCeiling, page.Events.Count > 0 ? page.Events[^1].Timestamp : (object)DBNull.Value);
-        if (placement.Schema == RebuildSchema && page.SequenceCeiling >= Math.Max(placement.LivePosition, placement.RebuildUntil))
+        var at = page.Events.Count > 0 ? page.Events[^1].Timestamp : (object)DBNull.Value;
+        if (!placement.ToCopy)
+            operations.Sql($"UPDATE {Schema}.applied SET position = $1, event_at = coalesce($2, event_at)", page.SequenceCeiling, at);
+        else if (page.SequenceCeiling < Math.Max(placement.LivePosition, placement.RebuildUntil))
+            operations.Sql($"UPDATE {Schema}.applied SET rebuild_position = $1", page.SequenceCeiling);
+        else
+        {
             // Caught up with the log as it was when the rebuild was asked for, and level with the live tables (frozen since
             // the copy's first page): the copy takes their name in this page's transaction, so reads switch to it with the
-            // position it has reached; the old tables go with the next page.
+            // position it has reached, and the daemon goes on applying to it. The old tables go with the next page.
+            operations.Sql($"UPDATE {RebuildSchema}.applied SET position = $1, event_at = $2", page.SequenceCeiling, at);
             foreach (var swap in (string[])[$"DROP SCHEMA IF EXISTS {ReplacedSchema} CASCADE", $"ALTER SCHEMA {Schema} RENAME TO {ReplacedSchema}", $"ALTER SCHEMA {RebuildSchema} RENAME TO {Schema}"])
                 operations.QueueSqlCommand(swap);
+        }
         return NullChangeListener.Instance;
     }
 
     /// <summary>The live tables a rebuild replaced, until the next page drops them.</summary>
     public const string ReplacedSchema = "proj_activity__replaced";
 
-    /// <summary>Which copy a page starting after <c>Floor</c> belongs to, and where the live tables stand.</summary>
-    private sealed record Placement(string Schema, long LivePosition, long RebuildUntil = 0);
+    private sealed record AppliedRow(long Live, long? Copy, long? Until, bool ReplacedLeft);
+
+    /// <summary>Where a page goes (the copy, or the live tables), and where the live tables and the copy's target stand.</summary>
+    private sealed record Placement(bool ToCopy, long LivePosition, long RebuildUntil);
 
     /// <summary>
     /// A page belongs to the copy whose position is the page's floor: the rebuild's copy from the moment Marten's daemon was
     /// rewound to 0 for it (<c>RewindAsync</c>), the live tables otherwise, and again once a cancelled rebuild rewound the
-    /// daemon to their position. Positions are written with the pages, in Marten's transaction, so exactly one copy matches;
+    /// daemon to their position. Positions are written with the pages, in Marten's transaction, so exactly one matches;
     /// none matching means the daemon's progression and the tables disagree, and the page fails rather than leave a hole.
     /// </summary>
     private static async Task<Placement> PlaceAsync(IDocumentOperations operations, long floor, CancellationToken ct)
     {
-        var schemas = await operations.AdvancedSql.QueryAsync<string>(
-            $"SELECT nspname FROM pg_namespace WHERE nspname IN ('{Schema}', '{RebuildSchema}', '{ReplacedSchema}')", ct);
-        if (schemas.Contains(ReplacedSchema))
+        var row = (await operations.AdvancedSql.QueryAsync<AppliedRow>(
+            $"""
+            SELECT json_build_object('live', position, 'copy', rebuild_position, 'until', rebuild_until,
+                                     'replacedLeft', to_regnamespace('{ReplacedSchema}') IS NOT NULL)
+            FROM {Schema}.applied
+            """, ct)).Single();
+        var (live, copy, until, replacedLeft) = (row.Live, row.Copy ?? -1, row.Until ?? 0, row.ReplacedLeft);
+        if (replacedLeft)
             operations.QueueSqlCommand($"DROP SCHEMA IF EXISTS {ReplacedSchema} CASCADE");
-        var live = (await operations.AdvancedSql.QueryAsync<long>($"SELECT position FROM {Schema}.applied", ct)).Single();
-        if (schemas.Contains(RebuildSchema)
-            && (await operations.AdvancedSql.QueryAsync<long>($"SELECT position FROM {RebuildSchema}.applied", ct)).Single() == floor)
-            return new Placement(RebuildSchema, live,
-                (await operations.AdvancedSql.QueryAsync<long>($"SELECT coalesce(rebuild_until, 0) FROM {RebuildSchema}.applied", ct)).Single());
+        if (copy == floor)
+            return new Placement(true, live, until);
         if (live == floor)
-            return new Placement(Schema, live);
+            return new Placement(false, live, until);
         throw new InvalidOperationException(
             $"The {ProjectionName} projection's tables are at event {live}, Marten's progression for it at {floor}: rebuild it.");
     }
