@@ -5,18 +5,6 @@ using Wolverine.Runtime.Agents;
 
 namespace Chapter.Api.Infrastructure;
 
-/// <summary>
-/// A rebuild of the activity projection, or its cancellation, carried out on the node whose Wolverine agent runs the
-/// projection: only there does Marten's daemon hold the projection's agent, which <see cref="IEventSubscriptionAgent.RewindAsync"/>
-/// rewinds (stopped, its progression set, started again, all by Marten).
-/// </summary>
-/// <remarks>
-/// A rebuild makes an empty copy at position 0, then rewinds the agent to 0: from that page on the copy's position is the
-/// page's floor, so the pages go to it (<see cref="ActivityProjection"/>), and it takes the live tables' place once level with
-/// them. A cancellation rewinds the agent to the live tables' position first, then drops the copy. Between the two steps of
-/// either, the pages still go to the tables whose position they start from; a node that dies in between leaves a state the
-/// daemon goes on from, and asking again finishes it.
-/// </remarks>
 public static class ProjectionAgentCommands
 {
     /// <summary>
@@ -27,6 +15,18 @@ public static class ProjectionAgentCommands
         ((WolverineRuntime)app.Services.GetRequiredService<IWolverineRuntime>()).Handlers.RegisterMessageType(typeof(ActivityAgentCommand));
 }
 
+/// <summary>
+/// A rebuild of the activity projection, or its cancellation, carried out on the node whose Wolverine agent runs the
+/// projection: only there does Marten's daemon hold the projection's agent, which <see cref="IEventSubscriptionAgent.RewindAsync"/>
+/// rewinds (stopped, its progression set, started again, all by Marten).
+/// </summary>
+/// <remarks>
+/// A rebuild makes an empty copy at position 0, then rewinds the agent to 0: from that page on the copy's position is the
+/// page's floor, so the pages go to it (<see cref="ActivityProjection"/>), and it takes the live tables' place once level with
+/// them. A cancellation rewinds the agent to the live tables' position first, then drops the copy. Between the two steps of
+/// either, the pages still go to the tables whose position they start from; a node that dies in between leaves a state the
+/// daemon goes on from, and asking for the same again finishes it.
+/// </remarks>
 public sealed record ActivityAgentCommand(string Action, long RebuildUntil = 0) : IAgentCommand
 {
     public const string Rebuild = "rebuild";
