@@ -174,7 +174,9 @@ public sealed class AsyncProjections(
         // Marten keeps why a shard stopped with its progression row; a shard stopped in its very first page has no row yet,
         // and then only the node running its agent knows.
         var failure = shard?.Failure ?? ActivityAgentCommand.LocalFailure(wolverine);
-        var stopped = failure is not null || shard?.AgentStatus is "Paused" or "Stopped";
+        // Paused is Marten's word for stopped at a failure; an agent merely stopped (its node shut down) is not failed, only not
+        // applying until another node takes it, which the lag shows.
+        var stopped = failure is not null || shard?.AgentStatus == "Paused";
 
         await using var session = store.QuerySession();
         var events = session.Events.QueryAllRawEvents().Where(e => e.AnyTenant());
