@@ -16,6 +16,13 @@ self.addEventListener('activate', event => {
     .then(() => self.clients.claim()));
 });
 
+// A meeting page asks to be kept when it registers the worker: it was loaded before the worker could see it.
+self.addEventListener('message', event => {
+  const path = event.data && event.data.keep;
+  if (typeof path === 'string' && MEETING_PAGE.test(path))
+    event.waitUntil(caches.open(CACHE).then(cache => cache.add(path)).catch(() => {}));
+});
+
 self.addEventListener('fetch', event => {
   const url = new URL(event.request.url);
   if (event.request.method !== 'GET' || url.origin !== location.origin) return;

@@ -257,7 +257,10 @@
 
   window.addEventListener('online', sync);
   setInterval(sync, 10_000);
-  if ('serviceWorker' in navigator) navigator.serviceWorker.register('/meeting-sw.js', { scope: '/chapters/' }).catch(() => {});
+  // The page that registers the worker was loaded before it ran: the worker is asked to keep this page too, so it opens
+  // without a connection from the first visit on.
+  if ('serviceWorker' in navigator) navigator.serviceWorker.register('/meeting-sw.js', { scope: '/chapters/' })
+    .then(() => navigator.serviceWorker.ready).then(worker => worker.active?.postMessage({ keep: location.pathname })).catch(() => {});
 
   (async () => {
     const me = stored('chapter.me', null);

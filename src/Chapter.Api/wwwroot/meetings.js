@@ -10,7 +10,10 @@
   const say = (message, kind = '') => { status.textContent = message; status.className = kind; };
   const api = (path, options) => session.api(`/api/chapters/${chapter}${path}`, options);
   const open = id => location.assign(`/chapters/${chapter}/meetings/${id}`);
-  if ('serviceWorker' in navigator) navigator.serviceWorker.register('/meeting-sw.js', { scope: '/chapters/' }).catch(() => {});
+  // The page that registers the worker was loaded before it ran: the worker is asked to keep this page too, so it opens
+  // without a connection from the first visit on.
+  if ('serviceWorker' in navigator) navigator.serviceWorker.register('/meeting-sw.js', { scope: '/chapters/' })
+    .then(() => navigator.serviceWorker.ready).then(worker => worker.active?.postMessage({ keep: location.pathname })).catch(() => {});
 
   const form = document.getElementById('open-meeting');
   const dateError = document.getElementById('error-date');
