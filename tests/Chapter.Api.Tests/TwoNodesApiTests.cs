@@ -108,6 +108,11 @@ public sealed class TwoNodesApiTests
         waiting["lagEvents"]!.GetValue<long>().ShouldBeGreaterThan(0);
         await Should.ThrowAsync<TimeoutException>(() =>
             servingOnly.Services.GetRequiredService<Infrastructure.AsyncProjections>().WaitForAsync(1, TimeSpan.FromSeconds(2)));
+        // Nobody runs the projection, so nobody can rebuild it: a 409 that says so, and nothing is started.
+        var refused = await servingOnly.Operator().PostAsync("/api/admin/projections/activity/rebuild", null);
+        refused.StatusCode.ShouldBe(HttpStatusCode.Conflict);
+        (await refused.ReadJsonAsync())["detail"]!.GetValue<string>().ShouldContain("No node runs the activity projection");
+        (await ActivityStatusAsync(servingOnly))["rebuildRequested"]!.GetValue<bool>().ShouldBeFalse();
 
         // A node with the daemon applies what the serving node stored; the serving node never comes to lead.
         await using var applying = new ApiFixture();
@@ -126,6 +131,14 @@ public sealed class TwoNodesApiTests
         await scenario.AddMemberAsync("Bram");
         await servingOnly.WaitForProjectionsAsync();
         (await servingOnly.ScalarAsync("SELECT count(*) FROM proj_activity.members WHERE chapter_id = $1", scenario.ChapterId)).ShouldBe(2);
+
+        // The applying node shuts down: the projection is not failed, only not applied until a node takes it again.
+        await ((IAsyncDisposable)applying).DisposeAsync();
+        await scenario.AddMemberAsync("Cleo");
+        var left = await ActivityStatusAsync(servingOnly);
+        left["state"]!.GetValue<string>().ShouldBe("running");
+        left["error"].ShouldBeNull();
+        left["lagEvents"]!.GetValue<long>().ShouldBeGreaterThan(0);
     }
 
     private static async Task<System.Text.Json.Nodes.JsonNode> ActivityStatusAsync(ApiFixture node) =>
