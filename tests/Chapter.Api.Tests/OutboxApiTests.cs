@@ -16,11 +16,11 @@ public sealed record MemberTold(Guid MemberId, string Name);
 
 public static class RenameAndTellHandler
 {
-    public static (Events, OutgoingMessages) Handle(RenameAndTell command, [WriteAggregate(nameof(RenameAndTell.StreamKey))] MemberStream stream)
+    public static (Events, OutgoingMessages) Handle(RenameAndTell command, [WriteAggregate(nameof(RenameAndTell.StreamKey))] Member member)
     {
         if (command.FailAfterDeciding)
             throw new InvalidOperationException("The command fails after deciding: nothing may be appended or sent.");
-        var joined = ((Member.Active)stream.State).Joining;
+        var joined = ((Member.Active)member).Joining;
         return ([new MemberDetailsChanged(command.MemberId, command.Name, joined.Profession, joined.Languages, joined.Role, DateTimeOffset.UtcNow)],
             [new MemberTold(command.MemberId, command.Name)]);
     }

@@ -12,9 +12,6 @@ using Wolverine.Marten;
 
 namespace Chapter.Api.Chapters;
 
-/// <summary>A chapter's stream, folded by its decider for writing.</summary>
-public sealed record ChapterStream(string Id, ChapterState State);
-
 public static partial class ChapterWrites
 {
     [GeneratedRegex("^[a-z0-9]+(-[a-z0-9]+)*$", RegexOptions.CultureInvariant)]
@@ -47,9 +44,9 @@ public static partial class ChapterWrites
             check.Add("tieHalfLifeDays", "'tieHalfLifeDays' is a number of days from 1 to 3650 (default 90).");
         check.ThrowIfInvalid();
 
-        var chapter = await session.ForTenant(id).Events.FetchForWriting<ChapterStream>(StreamKey(id), ct);
+        var chapter = await session.ForTenant(id).Events.FetchForWriting<ChapterState>(StreamKey(id), ct);
         chapter.AppendMany(ChapterDecider.Decide(new CreateChapter(id, name, timeZone, currency, clock.GetUtcNow(), body.TieHalfLifeDays),
-            chapter.Aggregate?.State ?? ChapterState.Initial));
+            chapter.Aggregate ?? ChapterState.Initial));
         return AfterCommit.Read((db, ct) => ChapterProjection.GetAsync(db, id, ct), $"/api/chapters/{id}");
     }
 
@@ -59,7 +56,7 @@ public static partial class ChapterWrites
     [EndpointDescription("Send every sphere as it should be: {spheres: [{name, professions: [...]}]}. A profession belongs to one sphere.")]
     [ProducesResponseType<ContactSphereList>(StatusCodes.Status200OK)]
     public static (IResult, Events) SetContactSpheres(string chapterId, ContactSpheresRequest body,
-        [WriteAggregate(FromMethod = nameof(StreamKey), Required = false)] ChapterStream? chapter, TimeProvider clock)
+        [WriteAggregate(FromMethod = nameof(StreamKey), Required = false)] ChapterState? chapter, TimeProvider clock)
     {
         var check = new Validation();
         var spheres = new List<ContactSphere>();
@@ -78,7 +75,7 @@ public static partial class ChapterWrites
             }
         check.ThrowIfInvalid();
         // A chapter that does not exist: the decider says so (404).
-        var events = ChapterDecider.Decide(new SetContactSpheres(chapterId, spheres, clock.GetUtcNow()), chapter?.State ?? ChapterState.Initial);
+        var events = ChapterDecider.Decide(new SetContactSpheres(chapterId, spheres, clock.GetUtcNow()), chapter ?? ChapterState.Initial);
         return (AfterCommit.Read(async (db, ct) => new ContactSphereList(await ChapterProjection.SpheresAsync(db, chapterId, ct))), [.. events]);
     }
 }

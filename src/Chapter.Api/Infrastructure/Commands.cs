@@ -9,6 +9,8 @@ using Chapter.Domain.Meetings;
 using Chapter.Domain.Members;
 using Chapter.Domain.OneToOnes;
 using Chapter.Domain.Referrals;
+using Chapter.Domain.Shared;
+using Chapter.Domain.Visitors;
 using JasperFx;
 using JasperFx.CodeGeneration;
 using JasperFx.Events;
@@ -55,31 +57,27 @@ public static class Commands
         e is ConcurrencyException or JasperFx.Events.EventStreamUnexpectedMaxEventIdException
             or Marten.Exceptions.ExistingStreamIdCollisionException or JasperFx.Events.ExistingStreamIdCollisionException;
 
-    /// <summary>The write side's streams, folded by their deciders' Evolve for FetchForWriting.</summary>
-    public static void AddStreamFolds(StoreOptions options)
+    /// <summary>
+    /// The write side's streams, folded live by their deciders' Evolve for FetchForWriting. Marten 9 folds a type by itself only
+    /// through its source generator, which needs a constructible aggregate type in an assembly that references Marten; the
+    /// deciders' states are sum types in a domain free of the event store, so each is registered through Marten's explicit
+    /// Evolve (<see cref="DeciderProjection{TState,TEvent}"/>).
+    /// </summary>
+    public static void AddDeciderProjections(StoreOptions options)
     {
-        options.Projections.Add(new StreamFold<ReferralStream, Referral, ReferralEvent>(
-            Referral.Initial, Referral.Evolve, s => s.State, (id, state) => new(id, state)), ProjectionLifecycle.Live);
-        options.Projections.Add(new StreamFold<MemberStream, Member, MemberEvent>(
-            Member.Initial, Member.Evolve, s => s.State, (id, state) => new(id, state)), ProjectionLifecycle.Live);
-        options.Projections.Add(new StreamFold<ChapterStream, ChapterState, ChapterEvent>(
-            ChapterState.Initial, ChapterState.Evolve, s => s.State, (id, state) => new(id, state)), ProjectionLifecycle.Live);
-        options.Projections.Add(new StreamFold<Visitors.VisitorStream, Chapter.Domain.Visitors.Visitor, Chapter.Domain.Visitors.VisitorEvent>(
-            Chapter.Domain.Visitors.Visitor.Initial, Chapter.Domain.Visitors.Visitor.Evolve, s => s.State, (id, state) => new(id, state)), ProjectionLifecycle.Live);
-        options.Projections.Add(new StreamFold<MeetingStream, Meeting, MeetingEvent>(
-            Meeting.Initial, Meeting.Evolve, s => s.State, (id, state) => new(id, state)), ProjectionLifecycle.Live);
-        options.Projections.Add(new StreamFold<OneToOneStream, OneToOne, OneToOneHeld>(
-            OneToOne.Initial, OneToOne.Evolve, s => s.State, (id, state) => new(id, state)), ProjectionLifecycle.Live);
+        options.Projections.Add(new DeciderProjection<Referral, ReferralEvent>(Referral.Initial, Referral.Evolve), ProjectionLifecycle.Live);
+        options.Projections.Add(new DeciderProjection<Member, MemberEvent>(Member.Initial, Member.Evolve), ProjectionLifecycle.Live);
+        options.Projections.Add(new DeciderProjection<ChapterState, ChapterEvent>(ChapterState.Initial, ChapterState.Evolve), ProjectionLifecycle.Live);
+        options.Projections.Add(new DeciderProjection<Visitor, VisitorEvent>(Visitor.Initial, Visitor.Evolve), ProjectionLifecycle.Live);
+        options.Projections.Add(new DeciderProjection<Meeting, MeetingEvent>(Meeting.Initial, Meeting.Evolve), ProjectionLifecycle.Live);
+        options.Projections.Add(new DeciderProjection<OneToOne, OneToOneHeld>(OneToOne.Initial, OneToOne.Evolve), ProjectionLifecycle.Live);
     }
 }
 
-/// <summary>
-/// A stream folded by its decider's Evolve, for FetchForWriting: Marten wants an aggregate with an Id, and the domain's
-/// states have none, so the state travels inside <typeparamref name="TStream"/>.
-/// </summary>
-public sealed class StreamFold<TStream, TState, TEvent>(TState initial, Func<TState, TEvent, TState> evolve, Func<TStream, TState> state, Func<string, TState, TStream> stream)
-    : SingleStreamProjection<TStream, string> where TStream : class
+/// <summary>A decider's state, folded from its stream by the decider's own Evolve; the state carries the stream's id.</summary>
+public sealed class DeciderProjection<TState, TEvent>(TState initial, Func<TState, TEvent, TState> evolve)
+    : SingleStreamProjection<TState, string> where TState : DeciderState
 {
-    public override TStream? Evolve(TStream? snapshot, string id, IEvent e) =>
-        e.Data is TEvent data ? stream(id, evolve(snapshot is null ? initial : state(snapshot), data)) : snapshot;
+    public override TState? Evolve(TState? snapshot, string id, IEvent e) =>
+        e.Data is TEvent data ? (TState)(evolve(snapshot ?? initial, data) with { Id = id }) : snapshot;
 }

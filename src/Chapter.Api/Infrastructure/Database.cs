@@ -51,7 +51,7 @@ public static class Database
         builder.Services.AddMarten(options =>
             {
                 ChapterEventStore.Configure(options, dataSource, activity, daemon.GetValue("BatchSize", ChapterEventStore.DefaultActivityBatchSize));
-                Commands.AddStreamFolds(options);
+                Commands.AddDeciderProjections(options);
                 // The service's own tables, beside the views': Marten creates and migrates them all.
                 foreach (var table in OwnTables())
                     options.Storage.ExtendedSchemaObjects.Add(table);

@@ -13,9 +13,6 @@ using Wolverine.Marten;
 
 namespace Chapter.Api.Meetings;
 
-/// <summary>A meeting's stream, folded by its decider for writing.</summary>
-public sealed record MeetingStream(string Id, Meeting State);
-
 public static class OpenMeetingEndpoint
 {
     public static string StreamKey(OpenMeeting command) => MeetingDecider.StreamId(command.MeetingId);
@@ -38,10 +35,10 @@ public static class OpenMeetingEndpoint
     [EndpointDescription("date is the day in the chapter's time zone, at most a week ahead. A second meeting on the same day is 409.")]
     [ProducesResponseType<MeetingView>(StatusCodes.Status201Created)]
     public static (AfterCommit<MeetingView?>, Events) Post([NotBody] OpenMeeting command,
-        [WriteAggregate(FromMethod = nameof(StreamKey), Required = false)] MeetingStream? meeting, Caller caller) =>
+        [WriteAggregate(FromMethod = nameof(StreamKey), Required = false)] Meeting? meeting, Caller caller) =>
         (AfterCommit.Read((db, ct) => MeetingProjection.GetAsync(db, command.ChapterId, command.MeetingId, caller.IsLeader, ct),
                 $"/api/chapters/{command.ChapterId}/meetings/{command.MeetingId}"),
-            [.. MeetingDecider.Decide(command, meeting?.State ?? Meeting.Initial)]);
+            [.. MeetingDecider.Decide(command, meeting ?? Meeting.Initial)]);
 }
 
 public static class MarkAttendanceEndpoint
@@ -78,7 +75,7 @@ public static class MarkAttendanceEndpoint
     [EndpointDescription("The same mark again changes nothing; another one is recorded as a correction. A closed meeting is 409.")]
     [ProducesResponseType<MeetingView>(StatusCodes.Status200OK)]
     public static (IResult, Events) Put(string chapterId, [NotBody] MarkAttendance command,
-        [WriteAggregate(FromMethod = nameof(StreamKey), Required = false)] MeetingStream? meeting) =>
+        [WriteAggregate(FromMethod = nameof(StreamKey), Required = false)] Meeting? meeting) =>
         MeetingWrites.Decide(chapterId, meeting, command);
 }
 
@@ -92,11 +89,11 @@ public static class MeetingWrites
     [EndpointDescription("Attendance can no longer be marked or corrected once it is closed (409).")]
     [ProducesResponseType<MeetingView>(StatusCodes.Status200OK), BreaksNoRule]
     public static (IResult, Events) Close(string chapterId, Guid meetingId,
-        [WriteAggregate(FromMethod = nameof(StreamKey), Required = false)] MeetingStream? meeting, TimeProvider clock) =>
+        [WriteAggregate(FromMethod = nameof(StreamKey), Required = false)] Meeting? meeting, TimeProvider clock) =>
         Decide(chapterId, meeting, new CloseMeeting(meetingId, clock.GetUtcNow()));
 
     /// <summary>The decider's events, and the meeting as leaders see it once they are committed. Only leaders write meetings.</summary>
-    internal static (IResult, Events) Decide(string chapterId, MeetingStream? meeting, MeetingCommand command) =>
+    internal static (IResult, Events) Decide(string chapterId, Meeting? meeting, MeetingCommand command) =>
         (AfterCommit.Read((db, ct) => MeetingProjection.GetAsync(db, chapterId, command.MeetingId, true, ct)),
-            [.. MeetingDecider.Decide(command, meeting?.State ?? Meeting.Initial)]);
+            [.. MeetingDecider.Decide(command, meeting ?? Meeting.Initial)]);
 }

@@ -11,9 +11,6 @@ using Wolverine.Marten;
 
 namespace Chapter.Api.Members;
 
-/// <summary>A member's stream, folded by its decider for writing.</summary>
-public sealed record MemberStream(string Id, Member State);
-
 /// <summary>A member joins: their stream starts with the decider's first event.</summary>
 public static class AddMemberEndpoint
 {
@@ -37,10 +34,10 @@ public static class AddMemberEndpoint
         "role is member (default) or leader; leaders manage members and read all of the chapter's referrals and reports.")]
     [ProducesResponseType<MemberView>(StatusCodes.Status201Created), BreaksNoRule]
     public static (AfterCommit<MemberView?>, Events) Add([NotBody] JoinChapter command,
-        [WriteAggregate(FromMethod = nameof(JoiningKey), Required = false)] MemberStream? member) =>
+        [WriteAggregate(FromMethod = nameof(JoiningKey), Required = false)] Member? member) =>
         (AfterCommit.Read((db, ct) => MemberProjection.GetAsync(db, command.ChapterId, command.MemberId, ct),
                 $"/api/chapters/{command.ChapterId}/members/{command.MemberId}"),
-            [.. MemberDecider.Decide(command, member?.State ?? Member.Initial)]);
+            [.. MemberDecider.Decide(command, member ?? Member.Initial)]);
 }
 
 /// <summary>A member's steps, each one function: Wolverine fetches the member's stream for writing, the decider says what happens.</summary>
@@ -54,7 +51,7 @@ public static class MemberWrites
     [EndpointDescription("Send all of name, profession, languages and role, as they should be. Sending what is already there changes nothing. A member who left keeps their details (409).")]
     [ProducesResponseType<MemberView>(StatusCodes.Status200OK), BreaksNoRule]
     public static (IResult, Events) Change(string chapterId, Guid memberId, MemberDetailsRequest body,
-        [WriteAggregate(FromMethod = nameof(StreamKey), Required = false)] MemberStream? member, TimeProvider clock)
+        [WriteAggregate(FromMethod = nameof(StreamKey), Required = false)] Member? member, TimeProvider clock)
     {
         var check = new Validation();
         var (name, profession, languages, role) = Details(check, body);
@@ -68,7 +65,7 @@ public static class MemberWrites
     [EndpointDescription("A member who left can no longer give or receive referrals, and their tokens stop working; their history stays. Repeating it changes nothing.")]
     [ProducesResponseType<MemberView>(StatusCodes.Status200OK), BreaksNoRule]
     public static (IResult, Events) Leave(string chapterId, Guid memberId,
-        [WriteAggregate(FromMethod = nameof(StreamKey), Required = false)] MemberStream? member, TimeProvider clock) =>
+        [WriteAggregate(FromMethod = nameof(StreamKey), Required = false)] Member? member, TimeProvider clock) =>
         Decide(member, new LeaveChapter(memberId, clock.GetUtcNow()), AfterCommit.Read((db, ct) => MemberProjection.GetAsync(db, chapterId, memberId, ct)));
 
     [WolverinePut("/api/chapters/{chapterId}/members/{memberId:guid}/profile", OperationId = "ChangeMemberProfile")]
@@ -76,7 +73,7 @@ public static class MemberWrites
     [EndpointDescription("Send every field as it should be; a field left out or empty is cleared. Each change is kept as an event, so the history of asks is too.")]
     [ProducesResponseType<MemberProjection.ProfileView>(StatusCodes.Status200OK), BreaksNoRule]
     public static (IResult, Events) ChangeProfile(Guid memberId, ProfileRequest body,
-        [WriteAggregate(FromMethod = nameof(StreamKey), Required = false)] MemberStream? member, TimeProvider clock, Caller caller)
+        [WriteAggregate(FromMethod = nameof(StreamKey), Required = false)] Member? member, TimeProvider clock, Caller caller)
     {
         if (!caller.IsLeader && caller.MemberId != memberId)
             throw new RequestRefused(Problems.Forbidden("A member writes their own profile; a leader may write any member's."));
@@ -93,8 +90,8 @@ public static class MemberWrites
     /// The decider's events and the answer. A member of another chapter is another tenant's stream: the decider finds none
     /// and says so (404).
     /// </summary>
-    private static (IResult, Events) Decide(MemberStream? member, MemberCommand command, IResult answer) =>
-        (answer, [.. MemberDecider.Decide(command, member?.State ?? Member.Initial)]);
+    private static (IResult, Events) Decide(Member? member, MemberCommand command, IResult answer) =>
+        (answer, [.. MemberDecider.Decide(command, member ?? Member.Initial)]);
 
     /// <summary>A member's details as a request gives them; role defaults to member.</summary>
     internal static (string Name, string Profession, IReadOnlyList<string> Languages, MemberRole Role) Details(Validation check, MemberDetailsRequest body)

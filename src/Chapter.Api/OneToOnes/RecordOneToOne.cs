@@ -14,9 +14,6 @@ namespace Chapter.Api.OneToOnes;
 
 public sealed record RecordOneToOneRequest(Guid? Id, Guid? MemberA, Guid? MemberB, DateOnly? Date, string? Note);
 
-/// <summary>A one-to-one's stream, folded by its decider for writing.</summary>
-public sealed record OneToOneStream(string Id, OneToOne State);
-
 public static class RecordOneToOneEndpoint
 {
     public static string StreamKey(RecordOneToOne command) => OneToOneDecider.StreamId(command.OneToOneId);
@@ -56,9 +53,9 @@ public static class RecordOneToOneEndpoint
     [ProducesResponseType<OneToOneView>(StatusCodes.Status201Created)]
     [ProducesResponseType<OneToOneView>(StatusCodes.Status200OK)]
     public static (IResult, Events) Post([NotBody] RecordOneToOne command,
-        [WriteAggregate(FromMethod = nameof(StreamKey), Required = false)] OneToOneStream? oneToOne)
+        [WriteAggregate(FromMethod = nameof(StreamKey), Required = false)] OneToOne? oneToOne)
     {
-        var events = OneToOneDecider.Decide(command, oneToOne?.State ?? OneToOne.Initial);
+        var events = OneToOneDecider.Decide(command, oneToOne ?? OneToOne.Initial);
         var view = new OneToOneView(command.OneToOneId, command.MemberA.MemberId, command.MemberB.MemberId, command.Date, command.Note);
         return (events.Length > 0 ? TypedResults.Created($"/api/chapters/{command.ChapterId}/one-to-ones/{command.OneToOneId}", view) : TypedResults.Ok(view),
             [.. events]);

@@ -103,11 +103,11 @@ public static class GiveReferralEndpoint
             // this id get there first, Marten refuses the start, and the request is retried (WriteEndpoints): it then finds the referral.
             var events = ReferralDecider.Decide(command, Referral.Initial);
             var view = ReferralProjection.JustGiven(events.OfType<ReferralGiven>().Single(), give.Contact);
-            return (ReferralAnswer.Created(location, view), MartenOps.StartStream<ReferralStream>(key, [.. events]), ReferralNotices.For(Referral.Initial, events));
+            return (ReferralAnswer.Created(location, view), MartenOps.StartStream<Referral>(key, [.. events]), ReferralNotices.For(Referral.Initial, events));
         }
 
-        var stream = await session.Events.FetchForWriting<ReferralStream>(key, ct);
-        var before = stream.Aggregate?.State ?? Referral.Initial;
+        var stream = await session.Events.FetchForWriting<Referral>(key, ct);
+        var before = stream.Aggregate ?? Referral.Initial;
         var decided = ReferralDecider.Decide(command, before);
         stream.AppendMany(decided);
         return (ReferralAnswer.Read(command.ChapterId, command.ReferralId, caller, created: decided.Length > 0 ? location : null), null,

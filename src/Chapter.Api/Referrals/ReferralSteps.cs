@@ -16,9 +16,6 @@ using Wolverine.Marten;
 
 namespace Chapter.Api.Referrals;
 
-/// <summary>A referral's stream, folded by its decider for writing.</summary>
-public sealed record ReferralStream(string Id, Referral State);
-
 /// <summary>
 /// The steps taken on a referral once given: each one function that Wolverine hands the referral's stream (fetched for writing
 /// by its key), that asks the decider, and returns the answer, the events and the notices they call for (committed with the
@@ -33,7 +30,7 @@ public static class ReferralSteps
     [EndpointDescription("Only the receiver, while it is given; the giver hears of it. Accepting again changes nothing.")]
     [ProducesResponseType<ReferralView>(StatusCodes.Status200OK)]
     public static (IResult, Events, OutgoingMessages) Accept(string chapterId, Guid referralId, AcceptReferralRequest? body,
-        [WriteAggregate(FromMethod = nameof(StreamKey), Required = false)] ReferralStream? referral, TimeProvider clock, Caller caller) =>
+        [WriteAggregate(FromMethod = nameof(StreamKey), Required = false)] Referral? referral, TimeProvider clock, Caller caller) =>
         Decide(chapterId, referral, new AcceptReferral(referralId, ActingReceiver(caller, body?.MemberId, new Validation()), clock.GetUtcNow()), caller);
 
     [WolverinePost("/api/chapters/{chapterId}/referrals/{referralId:guid}/decline", OperationId = "DeclineReferral")]
@@ -41,7 +38,7 @@ public static class ReferralSteps
     [EndpointDescription("Only the receiver, while it is given; the giver hears of it, with the reason. Declining again with the same reason changes nothing.")]
     [ProducesResponseType<ReferralView>(StatusCodes.Status200OK)]
     public static (IResult, Events, OutgoingMessages) Decline(string chapterId, Guid referralId, DeclineReferralRequest body,
-        [WriteAggregate(FromMethod = nameof(StreamKey), Required = false)] ReferralStream? referral, TimeProvider clock, Caller caller)
+        [WriteAggregate(FromMethod = nameof(StreamKey), Required = false)] Referral? referral, TimeProvider clock, Caller caller)
     {
         var check = new Validation();
         var reason = check.Text(body.Reason, "reason", Validation.MaxTextLength);
@@ -54,7 +51,7 @@ public static class ReferralSteps
     [EndpointDescription("Only after the referral was accepted. value {amount, currency} is required for won and absent for lost; without a currency, the chapter's currency is used.")]
     [ProducesResponseType<ReferralView>(StatusCodes.Status200OK)]
     public static async Task<(IResult, Events, OutgoingMessages)> Close(string chapterId, Guid referralId, CloseReferralRequest body,
-        [WriteAggregate(FromMethod = nameof(StreamKey), Required = false)] ReferralStream? referral, NpgsqlDataSource db, TimeProvider clock,
+        [WriteAggregate(FromMethod = nameof(StreamKey), Required = false)] Referral? referral, NpgsqlDataSource db, TimeProvider clock,
         Caller caller, CancellationToken ct)
     {
         var check = new Validation();
@@ -79,7 +76,7 @@ public static class ReferralSteps
     [EndpointDescription("Once, after accepting or closing. The note tells the giver what happened.")]
     [ProducesResponseType<ReferralView>(StatusCodes.Status200OK)]
     public static (IResult, Events, OutgoingMessages) Thank(string chapterId, Guid referralId, ThankGiverRequest body,
-        [WriteAggregate(FromMethod = nameof(StreamKey), Required = false)] ReferralStream? referral, TimeProvider clock, Caller caller)
+        [WriteAggregate(FromMethod = nameof(StreamKey), Required = false)] Referral? referral, TimeProvider clock, Caller caller)
     {
         var check = new Validation();
         var note = check.Text(body.Note, "note", Validation.MaxTextLength);
@@ -95,7 +92,7 @@ public static class ReferralSteps
         "Written in the referral's language; one the service does not write falls back to English, and says so. line: the giver's word to both.")]
     [ProducesResponseType<ReferralView>(StatusCodes.Status200OK)]
     public static async Task<(IResult, Events, OutgoingMessages)> Introduce(string chapterId, Guid referralId, IntroduceRequest? body,
-        [WriteAggregate(FromMethod = nameof(StreamKey), Required = false)] ReferralStream? referral, NpgsqlDataSource db, TimeProvider clock,
+        [WriteAggregate(FromMethod = nameof(StreamKey), Required = false)] Referral? referral, NpgsqlDataSource db, TimeProvider clock,
         Caller caller, CancellationToken ct)
     {
         var check = new Validation();
@@ -122,11 +119,11 @@ public static class ReferralSteps
         "read model, feed or rebuild can show them again; they read \"erased\" from then on. The referral itself stays. Repeating it changes nothing.")]
     [EmptyResponse]
     public static Events EraseProspect(string chapterId, Guid referralId,
-        [WriteAggregate(FromMethod = nameof(StreamKey), Required = false)] ReferralStream? referral, IDocumentSession session,
-        TimeProvider clock, Caller caller, ILogger<ReferralStream> logger)
+        [WriteAggregate(FromMethod = nameof(StreamKey), Required = false)] Referral? referral, IDocumentSession session,
+        TimeProvider clock, Caller caller, ILogger<Referral> logger)
     {
         var events = ReferralDecider.Decide(new EraseProspect(referralId, caller.ActingMemberId, caller.IsLeader, clock.GetUtcNow()),
-            referral?.State ?? Referral.Initial);
+            referral ?? Referral.Initial);
         // The decider said who may; the key goes in the same transaction as the event that says so. Destroying it again is harmless.
         ProspectKeys.Destroy(session, chapterId, referralId);
         logger.LogInformation("Prospect of referral {ReferralId} in chapter {ChapterId} erased by {Actor}", referralId, chapterId, caller.Actor);
@@ -146,9 +143,9 @@ public static class ReferralSteps
     /// Asks the decider (a refusal is thrown, for ProblemMapping), and returns the answer, the events, and the notices.
     /// A referral of another chapter is another tenant's stream: the decider finds none, and says so (404).
     /// </summary>
-    private static (IResult, Events, OutgoingMessages) Decide(string chapterId, ReferralStream? referral, ReferralCommand command, Caller caller)
+    private static (IResult, Events, OutgoingMessages) Decide(string chapterId, Referral? referral, ReferralCommand command, Caller caller)
     {
-        var before = referral?.State ?? Referral.Initial;
+        var before = referral ?? Referral.Initial;
         var events = ReferralDecider.Decide(command, before);
         return (ReferralAnswer.Read(chapterId, command.ReferralId, caller), [.. events], ReferralNotices.For(before, events));
     }

@@ -12,9 +12,6 @@ using Wolverine.Marten;
 
 namespace Chapter.Api.Visitors;
 
-/// <summary>A visitor's stream, folded by its decider for writing.</summary>
-public sealed record VisitorStream(string Id, Visitor State);
-
 public static class RegisterVisitorEndpoint
 {
     public static string StreamKey(RegisterVisitor command) => VisitorDecider.StreamId(command.VisitorId);
@@ -50,9 +47,9 @@ public static class RegisterVisitorEndpoint
     [ProducesResponseType<VisitorView>(StatusCodes.Status201Created)]
     [ProducesResponseType<VisitorView>(StatusCodes.Status200OK)]
     public static (IResult, Events) Post([NotBody] RegisterVisitor command,
-        [WriteAggregate(FromMethod = nameof(StreamKey), Required = false)] VisitorStream? visitor)
+        [WriteAggregate(FromMethod = nameof(StreamKey), Required = false)] Visitor? visitor)
     {
-        var events = VisitorDecider.Decide(command, visitor?.State ?? Visitor.Initial);
+        var events = VisitorDecider.Decide(command, visitor ?? Visitor.Initial);
         return (AfterCommit.Read((db, ct) => VisitorProjection.GetAsync(db, command.ChapterId, command.VisitorId, ct),
             events.Length > 0 ? $"/api/chapters/{command.ChapterId}/visitors/{command.VisitorId}" : null), [.. events]);
     }
@@ -86,7 +83,7 @@ public static class FollowUpVisitorEndpoint
     [EndpointDescription("Steps are kept in order. Repeating the last step with the same note changes nothing.")]
     [ProducesResponseType<VisitorView>(StatusCodes.Status200OK)]
     public static (IResult, Events) Post(string chapterId, [NotBody] FollowUpVisitor command,
-        [WriteAggregate(FromMethod = nameof(StreamKey), Required = false)] VisitorStream? visitor) =>
+        [WriteAggregate(FromMethod = nameof(StreamKey), Required = false)] Visitor? visitor) =>
         (AfterCommit.Read((db, ct) => VisitorProjection.GetAsync(db, chapterId, command.VisitorId, ct)),
-            [.. VisitorDecider.Decide(command, visitor?.State ?? Visitor.Initial)]);
+            [.. VisitorDecider.Decide(command, visitor ?? Visitor.Initial)]);
 }

@@ -24,7 +24,7 @@ public sealed record CreateChapter(string ChapterId, string Name, string TimeZon
 
 public sealed record SetContactSpheres(string ChapterId, IReadOnlyList<ContactSphere> Spheres, DateTimeOffset Now) : ChapterCommand(ChapterId, Now);
 
-public abstract record ChapterState
+public abstract record ChapterState : DeciderState
 {
     public static ChapterState Initial { get; } = new NotCreated();
 

@@ -33,7 +33,7 @@ public sealed record MarkAttendance(Guid MeetingId, MemberStanding Member, Atten
 
 public sealed record CloseMeeting(Guid MeetingId, DateTimeOffset Now) : MeetingCommand(MeetingId, Now);
 
-public abstract record Meeting
+public abstract record Meeting : DeciderState
 {
     public static Meeting Initial { get; } = new NotOpened();
 

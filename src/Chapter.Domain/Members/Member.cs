@@ -45,7 +45,7 @@ public sealed record ChangeMemberDetails(
     Guid MemberId, string Name, string Profession, IReadOnlyList<string> Languages, MemberRole Role, DateTimeOffset Now)
     : MemberCommand(MemberId, Now);
 
-public abstract record Member
+public abstract record Member : DeciderState
 {
     public static Member Initial { get; } = new NotJoined();
 

@@ -8,7 +8,7 @@ public sealed record OneToOneHeld(Guid OneToOneId, string ChapterId, Guid Member
 
 public sealed record RecordOneToOne(Guid OneToOneId, string ChapterId, MemberStanding MemberA, MemberStanding MemberB, DateOnly Date, string? Note, DateOnly Today, DateTimeOffset Now);
 
-public abstract record OneToOne
+public abstract record OneToOne : DeciderState
 {
     public static OneToOne Initial { get; } = new NotRecorded();
 

@@ -1,10 +1,12 @@
+using Chapter.Domain.Shared;
+
 namespace Chapter.Domain.Referrals;
 
 /// <summary>
 /// A referral's state. Every state after the first keeps the original <see cref="ReferralGiven"/>,
 /// so a retried give can be recognised whatever happened since.
 /// </summary>
-public abstract record Referral
+public abstract record Referral : DeciderState
 {
     public static Referral Initial { get; } = new NotGiven();
 

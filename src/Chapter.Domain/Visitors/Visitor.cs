@@ -27,7 +27,7 @@ public sealed record RegisterVisitor(Guid VisitorId, string ChapterId, string Se
 
 public sealed record FollowUpVisitor(Guid VisitorId, FollowUpStep Step, string? Note, MemberStanding? NewMember, DateTimeOffset Now) : VisitorCommand(VisitorId, Now);
 
-public abstract record Visitor
+public abstract record Visitor : DeciderState
 {
     public static Visitor Initial { get; } = new NotRegistered();
 

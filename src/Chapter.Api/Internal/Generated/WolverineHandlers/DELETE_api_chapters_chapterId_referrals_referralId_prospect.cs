@@ -15,15 +15,15 @@ namespace Internal.Generated.WolverineHandlers
     public sealed class DELETE_api_chapters_chapterId_referrals_referralId_prospect : Wolverine.Http.HttpHandler
     {
         private readonly Wolverine.Http.WolverineHttpOptions _wolverineHttpOptions;
-        private readonly Microsoft.Extensions.Logging.ILogger<Chapter.Api.Referrals.ReferralStream> _loggerOfReferralStream;
+        private readonly Microsoft.Extensions.Logging.ILogger<Chapter.Domain.Referrals.Referral> _loggerOfReferral;
         private readonly System.TimeProvider _timeProvider;
         private readonly Wolverine.Marten.Publishing.OutboxedSessionFactory _outboxedSessionFactory;
         private readonly Wolverine.Runtime.IWolverineRuntime _wolverineRuntime;
 
-        public DELETE_api_chapters_chapterId_referrals_referralId_prospect(Wolverine.Http.WolverineHttpOptions wolverineHttpOptions, Microsoft.Extensions.Logging.ILogger<Chapter.Api.Referrals.ReferralStream> loggerOfReferralStream, System.TimeProvider timeProvider, Wolverine.Marten.Publishing.OutboxedSessionFactory outboxedSessionFactory, Wolverine.Runtime.IWolverineRuntime wolverineRuntime) : base(wolverineHttpOptions)
+        public DELETE_api_chapters_chapterId_referrals_referralId_prospect(Wolverine.Http.WolverineHttpOptions wolverineHttpOptions, Microsoft.Extensions.Logging.ILogger<Chapter.Domain.Referrals.Referral> loggerOfReferral, System.TimeProvider timeProvider, Wolverine.Marten.Publishing.OutboxedSessionFactory outboxedSessionFactory, Wolverine.Runtime.IWolverineRuntime wolverineRuntime) : base(wolverineHttpOptions)
         {
             _wolverineHttpOptions = wolverineHttpOptions;
-            _loggerOfReferralStream = loggerOfReferralStream;
+            _loggerOfReferral = loggerOfReferral;
             _timeProvider = timeProvider;
             _outboxedSessionFactory = outboxedSessionFactory;
             _wolverineRuntime = wolverineRuntime;
@@ -62,12 +62,12 @@ namespace Internal.Generated.WolverineHandlers
 
             var result_of_StreamKey = Chapter.Api.Referrals.ReferralSteps.StreamKey(referralId);
             // Loading Marten aggregate as part of the aggregate handler workflow
-            var stream_referral = await documentSession.Events.FetchForWriting<Chapter.Api.Referrals.ReferralStream>(result_of_StreamKey, httpContext.RequestAborted);
+            var stream_referral = await documentSession.Events.FetchForWriting<Chapter.Domain.Referrals.Referral>(result_of_StreamKey, httpContext.RequestAborted);
             Wolverine.Http.HttpHandler.RequestActivity(httpContext)?.SetTag("wolverine.stream.id", result_of_StreamKey);
-            Wolverine.Http.HttpHandler.RequestActivity(httpContext)?.SetTag("wolverine.stream.type", "Chapter.Api.Referrals.ReferralStream");
+            Wolverine.Http.HttpHandler.RequestActivity(httpContext)?.SetTag("wolverine.stream.type", "Chapter.Domain.Referrals.Referral");
             
             // The actual HTTP request handler execution
-            var events = Chapter.Api.Referrals.ReferralSteps.EraseProspect(chapterId, referralId, stream_referral.Aggregate, documentSession, _timeProvider, caller, _loggerOfReferralStream);
+            var events = Chapter.Api.Referrals.ReferralSteps.EraseProspect(chapterId, referralId, stream_referral.Aggregate, documentSession, _timeProvider, caller, _loggerOfReferral);
 
             if (events != null)
             {

@@ -52,9 +52,9 @@ namespace Internal.Generated.WolverineHandlers
             var openMeeting = await Chapter.Api.Meetings.OpenMeetingEndpoint.LoadAsync(chapterId, openMeetingRequest, _npgsqlDataSource, _timeProvider, httpContext.RequestAborted).ConfigureAwait(false);
             var result_of_StreamKey = Chapter.Api.Meetings.OpenMeetingEndpoint.StreamKey(openMeeting);
             // Loading Marten aggregate as part of the aggregate handler workflow
-            var stream_meeting = await documentSession.Events.FetchForWriting<Chapter.Api.Meetings.MeetingStream>(result_of_StreamKey, httpContext.RequestAborted);
+            var stream_meeting = await documentSession.Events.FetchForWriting<Chapter.Domain.Meetings.Meeting>(result_of_StreamKey, httpContext.RequestAborted);
             Wolverine.Http.HttpHandler.RequestActivity(httpContext)?.SetTag("wolverine.stream.id", result_of_StreamKey);
-            Wolverine.Http.HttpHandler.RequestActivity(httpContext)?.SetTag("wolverine.stream.type", "Chapter.Api.Meetings.MeetingStream");
+            Wolverine.Http.HttpHandler.RequestActivity(httpContext)?.SetTag("wolverine.stream.type", "Chapter.Domain.Meetings.Meeting");
             
             // The actual HTTP request handler execution
             (var afterCommitOfMeetingView, var events) = Chapter.Api.Meetings.OpenMeetingEndpoint.Post(openMeeting, stream_meeting.Aggregate, caller);

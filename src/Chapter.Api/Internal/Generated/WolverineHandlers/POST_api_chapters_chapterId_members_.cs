@@ -52,9 +52,9 @@ namespace Internal.Generated.WolverineHandlers
             var joinChapter = await Chapter.Api.Members.AddMemberEndpoint.LoadAsync(chapterId, addMemberRequest, _npgsqlDataSource, _timeProvider, httpContext.RequestAborted).ConfigureAwait(false);
             var result_of_JoiningKey = Chapter.Api.Members.AddMemberEndpoint.JoiningKey(joinChapter);
             // Loading Marten aggregate as part of the aggregate handler workflow
-            var stream_member = await documentSession.Events.FetchForWriting<Chapter.Api.Members.MemberStream>(result_of_JoiningKey, httpContext.RequestAborted);
+            var stream_member = await documentSession.Events.FetchForWriting<Chapter.Domain.Members.Member>(result_of_JoiningKey, httpContext.RequestAborted);
             Wolverine.Http.HttpHandler.RequestActivity(httpContext)?.SetTag("wolverine.stream.id", result_of_JoiningKey);
-            Wolverine.Http.HttpHandler.RequestActivity(httpContext)?.SetTag("wolverine.stream.type", "Chapter.Api.Members.MemberStream");
+            Wolverine.Http.HttpHandler.RequestActivity(httpContext)?.SetTag("wolverine.stream.type", "Chapter.Domain.Members.Member");
             
             // The actual HTTP request handler execution
             (var afterCommitOfMemberView, var events) = Chapter.Api.Members.AddMemberEndpoint.Add(joinChapter, stream_member.Aggregate);

@@ -52,9 +52,9 @@ namespace Internal.Generated.WolverineHandlers
             var recordOneToOne = await Chapter.Api.OneToOnes.RecordOneToOneEndpoint.LoadAsync(chapterId, recordOneToOneRequest, _npgsqlDataSource, _timeProvider, caller, httpContext.RequestAborted).ConfigureAwait(false);
             var result_of_StreamKey = Chapter.Api.OneToOnes.RecordOneToOneEndpoint.StreamKey(recordOneToOne);
             // Loading Marten aggregate as part of the aggregate handler workflow
-            var stream_oneToOne = await documentSession.Events.FetchForWriting<Chapter.Api.OneToOnes.OneToOneStream>(result_of_StreamKey, httpContext.RequestAborted);
+            var stream_oneToOne = await documentSession.Events.FetchForWriting<Chapter.Domain.OneToOnes.OneToOne>(result_of_StreamKey, httpContext.RequestAborted);
             Wolverine.Http.HttpHandler.RequestActivity(httpContext)?.SetTag("wolverine.stream.id", result_of_StreamKey);
-            Wolverine.Http.HttpHandler.RequestActivity(httpContext)?.SetTag("wolverine.stream.type", "Chapter.Api.OneToOnes.OneToOneStream");
+            Wolverine.Http.HttpHandler.RequestActivity(httpContext)?.SetTag("wolverine.stream.type", "Chapter.Domain.OneToOnes.OneToOne");
             
             // The actual HTTP request handler execution
             (var result, var events) = Chapter.Api.OneToOnes.RecordOneToOneEndpoint.Post(recordOneToOne, stream_oneToOne.Aggregate);

@@ -63,9 +63,9 @@ namespace Internal.Generated.WolverineHandlers
             var closeReferralRequest = await Chapter.Api.Infrastructure.RequestBody.ReadAsync<Chapter.Api.Referrals.CloseReferralRequest>(httpContext, "body", false).ConfigureAwait(false);
             var result_of_StreamKey = Chapter.Api.Referrals.ReferralSteps.StreamKey(referralId);
             // Loading Marten aggregate as part of the aggregate handler workflow
-            var stream_referral = await documentSession.Events.FetchForWriting<Chapter.Api.Referrals.ReferralStream>(result_of_StreamKey, httpContext.RequestAborted);
+            var stream_referral = await documentSession.Events.FetchForWriting<Chapter.Domain.Referrals.Referral>(result_of_StreamKey, httpContext.RequestAborted);
             Wolverine.Http.HttpHandler.RequestActivity(httpContext)?.SetTag("wolverine.stream.id", result_of_StreamKey);
-            Wolverine.Http.HttpHandler.RequestActivity(httpContext)?.SetTag("wolverine.stream.type", "Chapter.Api.Referrals.ReferralStream");
+            Wolverine.Http.HttpHandler.RequestActivity(httpContext)?.SetTag("wolverine.stream.type", "Chapter.Domain.Referrals.Referral");
             
             // The actual HTTP request handler execution
             (var result, var events, var outgoingMessages) = await Chapter.Api.Referrals.ReferralSteps.Close(chapterId, referralId, closeReferralRequest, stream_referral.Aggregate, _npgsqlDataSource, _timeProvider, caller, httpContext.RequestAborted).ConfigureAwait(false);

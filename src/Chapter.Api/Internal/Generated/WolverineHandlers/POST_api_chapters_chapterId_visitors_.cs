@@ -52,9 +52,9 @@ namespace Internal.Generated.WolverineHandlers
             var registerVisitor = await Chapter.Api.Visitors.RegisterVisitorEndpoint.LoadAsync(chapterId, visitorRequest, _npgsqlDataSource, _timeProvider, caller, httpContext.RequestAborted).ConfigureAwait(false);
             var result_of_StreamKey = Chapter.Api.Visitors.RegisterVisitorEndpoint.StreamKey(registerVisitor);
             // Loading Marten aggregate as part of the aggregate handler workflow
-            var stream_visitor = await documentSession.Events.FetchForWriting<Chapter.Api.Visitors.VisitorStream>(result_of_StreamKey, httpContext.RequestAborted);
+            var stream_visitor = await documentSession.Events.FetchForWriting<Chapter.Domain.Visitors.Visitor>(result_of_StreamKey, httpContext.RequestAborted);
             Wolverine.Http.HttpHandler.RequestActivity(httpContext)?.SetTag("wolverine.stream.id", result_of_StreamKey);
-            Wolverine.Http.HttpHandler.RequestActivity(httpContext)?.SetTag("wolverine.stream.type", "Chapter.Api.Visitors.VisitorStream");
+            Wolverine.Http.HttpHandler.RequestActivity(httpContext)?.SetTag("wolverine.stream.type", "Chapter.Domain.Visitors.Visitor");
             
             // The actual HTTP request handler execution
             (var result, var events) = Chapter.Api.Visitors.RegisterVisitorEndpoint.Post(registerVisitor, stream_visitor.Aggregate);

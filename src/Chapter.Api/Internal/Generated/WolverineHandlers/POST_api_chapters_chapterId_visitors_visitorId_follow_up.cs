@@ -62,9 +62,9 @@ namespace Internal.Generated.WolverineHandlers
 
             var result_of_StreamKey = Chapter.Api.Visitors.FollowUpVisitorEndpoint.StreamKey(visitorId);
             // Loading Marten aggregate as part of the aggregate handler workflow
-            var stream_visitor = await documentSession.Events.FetchForWriting<Chapter.Api.Visitors.VisitorStream>(result_of_StreamKey, httpContext.RequestAborted);
+            var stream_visitor = await documentSession.Events.FetchForWriting<Chapter.Domain.Visitors.Visitor>(result_of_StreamKey, httpContext.RequestAborted);
             Wolverine.Http.HttpHandler.RequestActivity(httpContext)?.SetTag("wolverine.stream.id", result_of_StreamKey);
-            Wolverine.Http.HttpHandler.RequestActivity(httpContext)?.SetTag("wolverine.stream.type", "Chapter.Api.Visitors.VisitorStream");
+            Wolverine.Http.HttpHandler.RequestActivity(httpContext)?.SetTag("wolverine.stream.type", "Chapter.Domain.Visitors.Visitor");
             var followUpRequest = await Chapter.Api.Infrastructure.RequestBody.ReadAsync<Chapter.Api.Visitors.FollowUpRequest>(httpContext, "body", false).ConfigureAwait(false);
             var followUpVisitor = await Chapter.Api.Visitors.FollowUpVisitorEndpoint.LoadAsync(chapterId, visitorId, followUpRequest, _npgsqlDataSource, _timeProvider, caller, httpContext.RequestAborted).ConfigureAwait(false);
             

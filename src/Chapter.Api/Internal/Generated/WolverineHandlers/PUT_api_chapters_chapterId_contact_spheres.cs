@@ -48,9 +48,9 @@ namespace Internal.Generated.WolverineHandlers
             var contactSpheresRequest = await Chapter.Api.Infrastructure.RequestBody.ReadAsync<Chapter.Api.Reciprocity.ContactSpheresRequest>(httpContext, "body", false).ConfigureAwait(false);
             var result_of_StreamKey = Chapter.Api.Chapters.ChapterWrites.StreamKey(chapterId);
             // Loading Marten aggregate as part of the aggregate handler workflow
-            var stream_chapter = await documentSession.Events.FetchForWriting<Chapter.Api.Chapters.ChapterStream>(result_of_StreamKey, httpContext.RequestAborted);
+            var stream_chapter = await documentSession.Events.FetchForWriting<Chapter.Domain.Chapters.ChapterState>(result_of_StreamKey, httpContext.RequestAborted);
             Wolverine.Http.HttpHandler.RequestActivity(httpContext)?.SetTag("wolverine.stream.id", result_of_StreamKey);
-            Wolverine.Http.HttpHandler.RequestActivity(httpContext)?.SetTag("wolverine.stream.type", "Chapter.Api.Chapters.ChapterStream");
+            Wolverine.Http.HttpHandler.RequestActivity(httpContext)?.SetTag("wolverine.stream.type", "Chapter.Domain.Chapters.ChapterState");
             
             // The actual HTTP request handler execution
             (var result, var events) = Chapter.Api.Chapters.ChapterWrites.SetContactSpheres(chapterId, contactSpheresRequest, stream_chapter.Aggregate, _timeProvider);

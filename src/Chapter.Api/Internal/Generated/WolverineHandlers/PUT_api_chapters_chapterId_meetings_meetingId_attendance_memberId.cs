@@ -62,9 +62,9 @@ namespace Internal.Generated.WolverineHandlers
 
             var result_of_StreamKey = Chapter.Api.Meetings.MarkAttendanceEndpoint.StreamKey(meetingId);
             // Loading Marten aggregate as part of the aggregate handler workflow
-            var stream_meeting = await documentSession.Events.FetchForWriting<Chapter.Api.Meetings.MeetingStream>(result_of_StreamKey, httpContext.RequestAborted);
+            var stream_meeting = await documentSession.Events.FetchForWriting<Chapter.Domain.Meetings.Meeting>(result_of_StreamKey, httpContext.RequestAborted);
             Wolverine.Http.HttpHandler.RequestActivity(httpContext)?.SetTag("wolverine.stream.id", result_of_StreamKey);
-            Wolverine.Http.HttpHandler.RequestActivity(httpContext)?.SetTag("wolverine.stream.type", "Chapter.Api.Meetings.MeetingStream");
+            Wolverine.Http.HttpHandler.RequestActivity(httpContext)?.SetTag("wolverine.stream.type", "Chapter.Domain.Meetings.Meeting");
             string memberId_rawValue = (string?)httpContext.GetRouteValue("memberId");
             System.Guid memberId = default;
 

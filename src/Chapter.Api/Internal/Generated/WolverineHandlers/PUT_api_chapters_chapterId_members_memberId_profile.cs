@@ -53,9 +53,9 @@ namespace Internal.Generated.WolverineHandlers
             var profileRequest = await Chapter.Api.Infrastructure.RequestBody.ReadAsync<Chapter.Api.Members.ProfileRequest>(httpContext, "body", false).ConfigureAwait(false);
             var result_of_StreamKey = Chapter.Api.Members.MemberWrites.StreamKey(memberId);
             // Loading Marten aggregate as part of the aggregate handler workflow
-            var stream_member = await documentSession.Events.FetchForWriting<Chapter.Api.Members.MemberStream>(result_of_StreamKey, httpContext.RequestAborted);
+            var stream_member = await documentSession.Events.FetchForWriting<Chapter.Domain.Members.Member>(result_of_StreamKey, httpContext.RequestAborted);
             Wolverine.Http.HttpHandler.RequestActivity(httpContext)?.SetTag("wolverine.stream.id", result_of_StreamKey);
-            Wolverine.Http.HttpHandler.RequestActivity(httpContext)?.SetTag("wolverine.stream.type", "Chapter.Api.Members.MemberStream");
+            Wolverine.Http.HttpHandler.RequestActivity(httpContext)?.SetTag("wolverine.stream.type", "Chapter.Domain.Members.Member");
             
             // The actual HTTP request handler execution
             (var result, var events) = Chapter.Api.Members.MemberWrites.ChangeProfile(memberId, profileRequest, stream_member.Aggregate, _timeProvider, caller);
