@@ -16,11 +16,12 @@ self.addEventListener('activate', event => {
     .then(() => self.clients.claim()));
 });
 
-// A meeting page asks to be kept when it registers the worker: it was loaded before the worker could see it.
+// A meeting page asks to be kept when it registers the worker: it was loaded before the worker could see it. It also asks to
+// be taken in charge: a page whose navigation began while the worker was activating is not claimed by the claim on activation.
 self.addEventListener('message', event => {
   const path = event.data && event.data.keep;
   if (typeof path === 'string' && MEETING_PAGE.test(path))
-    event.waitUntil(caches.open(CACHE).then(cache => cache.add(path)).catch(() => {}));
+    event.waitUntil(Promise.all([caches.open(CACHE).then(cache => cache.add(path)).catch(() => {}), self.clients.claim()]));
 });
 
 self.addEventListener('fetch', event => {
