@@ -82,6 +82,12 @@ public static class ReadModelSchema
         referrals.AddColumn("prospect_erased_at", "timestamp with time zone");
         // When the giver had the service introduce the prospect and the receiver (at most once per referral).
         referrals.AddColumn("introduced_at", "timestamp with time zone");
+        referrals.AddColumn("withdrawn_at", "timestamp with time zone");
+        referrals.AddColumn("withdraw_reason", "text");
+        // When the giver last passed it to another member (receiver_id is the member it is with now).
+        referrals.AddColumn("redirected_at", "timestamp with time zone");
+        // Each correction as it was made, oldest first: outcome, value and thank_note above already say what it corrected them to.
+        referrals.AddColumn("corrections", "jsonb");
         referrals.Indexes.Add(new IndexDefinition("referral_view_chapter") { Columns = ["chapter_id", "given_at DESC", "id"] });
         referrals.Indexes.Add(new IndexDefinition("referral_view_giver") { Columns = ["giver_id"] });
         referrals.Indexes.Add(new IndexDefinition("referral_view_receiver") { Columns = ["receiver_id"] });

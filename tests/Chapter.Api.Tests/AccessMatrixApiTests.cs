@@ -57,6 +57,20 @@ public sealed class AccessWorld : IAsyncLifetime
         return id;
     }
 
+    public async Task<Guid> FreshClosedReferralAsync()
+    {
+        var id = await FreshReferralAsync(accepted: true);
+        (await Chapter.ActAsync(Receiver, id, "close", new { outcome = "won", value = new { amount = 100m } })).StatusCode.ShouldBe(HttpStatusCode.OK);
+        return id;
+    }
+
+    public async Task<Guid> FreshOneToOneAsync()
+    {
+        var recorded = await Chapter.As(Giver).PostAsJsonAsync($"{C}/one-to-ones",
+            new { memberA = Giver, memberB = Receiver, date = DateOnly.FromDateTime(DateTime.UtcNow).AddDays(-1) });
+        return (await recorded.ReadJsonAsync())["id"]!.GetValue<Guid>();
+    }
+
     public async Task<Guid> FreshMemberAsync() => await Chapter.AddMemberAsync($"Member {Guid.NewGuid():N}"[..15]);
 
     public async Task<Guid> FreshTokenAsync(Guid memberId)
@@ -138,6 +152,15 @@ public sealed class AccessMatrixApiTests(AccessWorld world) : IClassFixture<Acce
             401, 200, 403, 403, 403, 404, 401, 403),
         ["thank"] = new("POST", Party.Receiver, async w => ($"{w.C}/referrals/{await w.FreshReferralAsync(accepted: true)}/thank", new { note = "We met" }),
             401, 200, 403, 403, 403, 404, 401, 403),
+        ["correct"] = new("POST", Party.Receiver, async w => ($"{w.C}/referrals/{await w.FreshClosedReferralAsync()}/correct",
+                new { value = new { amount = 90m }, reason = "Typo" }),
+            401, 200, 403, 200, 403, 404, 401, 403),
+        ["withdraw"] = new("POST", Party.Giver, async w => ($"{w.C}/referrals/{await w.FreshReferralAsync()}/withdraw", new { }),
+            401, 200, 403, 403, 403, 404, 401, 403),
+        ["redirect"] = new("POST", Party.Giver, async w => ($"{w.C}/referrals/{await w.FreshReferralAsync()}/redirect", new { receiverId = w.Other }),
+            401, 200, 403, 403, 403, 404, 401, 403),
+        ["withdraw one-to-one"] = new("DELETE", Party.Giver, async w => ($"{w.C}/one-to-ones/{await w.FreshOneToOneAsync()}", null),
+            401, 204, 403, 204, 403, 404, 401, 403),
         ["erase prospect"] = new("DELETE", Party.Giver, async w => ($"{w.C}/referrals/{await w.FreshReferralAsync()}/prospect", null),
             401, 204, 403, 204, 403, 404, 401, 403),
         ["erase prospect as its receiver"] = new("DELETE", Party.Receiver, async w => ($"{w.C}/referrals/{await w.FreshReferralAsync()}/prospect", null),

@@ -118,6 +118,71 @@ public sealed class NotificationApiTests(NotificationApiTests.Fixture fixture) :
     }
 
     [Fact]
+    public async Task The_giver_hears_of_a_correction_with_its_reason_in_Swedish()
+    {
+        var scenario = await new Scenario(fixture.Api).WithChapterAsync();
+        var (anna, bram) = (await scenario.AddMemberAsync("Anna", languages: ["sv"]), await scenario.AddMemberAsync("Bram"));
+        var id = await scenario.GiveAsync(anna, bram);
+        await scenario.ActAsync(bram, id, "accept", new { });
+        await scenario.ActAsync(bram, id, "close", new { outcome = "won", value = new { amount = 12000m, currency = "SEK" } });
+        var address = await WantsMailAsync(scenario, anna);
+
+        (await scenario.ActAsync(bram, id, "correct", new { outcome = "lost", reason = "Kunden valde en annan" })).StatusCode.ShouldBe(HttpStatusCode.OK);
+
+        var mail = (await Smtp.WaitForAsync(address)).Single();
+        mail.Subject.ShouldBe("Bram har rättat det som rapporterades om din referens");
+        mail.TextBody!.ShouldContain("Skäl: Kunden valde en annan");
+        mail.TextBody!.ShouldContain("Utfall: det blev ingen affär den här gången");
+    }
+
+    [Fact]
+    public async Task A_referral_taken_back_or_passed_on_is_told_to_the_receivers_it_concerns()
+    {
+        var scenario = await new Scenario(fixture.Api).WithChapterAsync();
+        var (anna, bram, chi) = (await scenario.AddMemberAsync("Anna"), await scenario.AddMemberAsync("Bram", languages: ["nl"]),
+            await scenario.AddMemberAsync("Chi", languages: ["vi"]));
+        var bramAddress = await WantsMailAsync(scenario, bram);
+        var chiAddress = await WantsMailAsync(scenario, chi);
+        var withdrawn = await scenario.GiveAsync(anna, bram);
+        var passedOn = await scenario.GiveAsync(anna, bram);
+        await Smtp.WaitForAsync(bramAddress, 2);
+
+        (await scenario.ActAsync(anna, withdrawn, "withdraw", new { reason = "Verkeerde Bram" })).StatusCode.ShouldBe(HttpStatusCode.OK);
+        (await scenario.ActAsync(anna, passedOn, "redirect", new { receiverId = chi })).StatusCode.ShouldBe(HttpStatusCode.OK);
+
+        var bramMails = await Smtp.WaitForAsync(bramAddress, 3);
+        var taken = bramMails.Single(m => m.Subject == "Anna heeft een referral ingetrokken");
+        taken.TextBody!.ShouldContain("Verkeerde Bram");
+        // The new receiver hears of it as of a referral given to them.
+        (await Smtp.WaitForAsync(chiAddress)).Single().Subject.ShouldBe("Anna đã trao cho bạn một lời giới thiệu");
+    }
+
+    [Fact]
+    public async Task When_a_receiver_leaves_the_giver_of_each_referral_still_waiting_hears_what_they_can_do()
+    {
+        var scenario = await new Scenario(fixture.Api).WithChapterAsync();
+        var (anna, bram) = (await scenario.AddMemberAsync("Anna", languages: ["sv"]), await scenario.AddMemberAsync("Bram"));
+        var address = await WantsMailAsync(scenario, anna);
+        await scenario.GiveAsync(anna, bram); // still waiting for Bram when he leaves
+        var accepted = await scenario.GiveAsync(anna, bram);
+        (await scenario.ActAsync(bram, accepted, "accept", new { })).StatusCode.ShouldBe(HttpStatusCode.OK);
+        await Smtp.WaitForAsync(address);
+
+        (await scenario.Operator.PostAsync($"/api/chapters/{scenario.ChapterId}/members/{bram}/leave", null)).StatusCode.ShouldBe(HttpStatusCode.OK);
+
+        var mails = await Smtp.WaitForAsync(address, 2);
+        var stranded = mails.Single(m => m.Subject!.Contains("har slutat"));
+        stranded.Subject.ShouldBe("Bram har slutat: din referens behöver en ny mottagare");
+        stranded.TextBody!.ShouldContain("Ge den till en annan medlem, eller ta tillbaka den.");
+        stranded.TextBody!.ShouldContain("https://chapter.example/my");
+        await Task.Delay(TimeSpan.FromSeconds(1));
+        Smtp.To(address).Count.ShouldBe(2, "only the referral still waiting is told of; leaving again tells nothing");
+        (await scenario.Operator.PostAsync($"/api/chapters/{scenario.ChapterId}/members/{bram}/leave", null)).StatusCode.ShouldBe(HttpStatusCode.OK);
+        await Task.Delay(TimeSpan.FromSeconds(1));
+        Smtp.To(address).Count.ShouldBe(2);
+    }
+
+    [Fact]
     public async Task A_server_that_refuses_for_a_while_still_gets_the_message_once_under_one_Message_ID()
     {
         var scenario = await new Scenario(fixture.Api).WithChapterAsync();

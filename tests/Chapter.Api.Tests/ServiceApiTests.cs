@@ -70,6 +70,10 @@ public sealed class ServiceApiTests(ApiFixture api) : IClassFixture<ApiFixture>
             "/api/chapters/{chapterId}/webhooks/{webhookId}/deliveries",
             "/api/chapters/{chapterId}/webhooks/{webhookId}/redeliver",
             "/api/admin/outbox",
+            "/api/chapters/{chapterId}/referrals/{referralId}/correct",
+            "/api/chapters/{chapterId}/referrals/{referralId}/withdraw",
+            "/api/chapters/{chapterId}/referrals/{referralId}/redirect",
+            "/api/chapters/{chapterId}/one-to-ones/{oneToOneId}",
         ], ignoreOrder: true);
         document["components"]!["securitySchemes"]!["Bearer"]!["scheme"]!.GetValue<string>().ShouldBe("bearer");
         var give = paths["/api/chapters/{chapterId}/referrals"]!["post"]!;

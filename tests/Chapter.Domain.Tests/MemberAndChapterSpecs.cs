@@ -103,7 +103,7 @@ public sealed class OneToOneSpecs
     [Fact]
     public void Recording_it_again_changes_nothing()
     {
-        var held = OneToOneDecider.Decide(Record(), OneToOne.Initial).Single();
+        var held = (OneToOneHeld)OneToOneDecider.Decide(Record(), OneToOne.Initial).Single();
         OneToOneDecider.Decide(Record(), new OneToOne.Recorded(held)).ShouldBeEmpty();
     }
 
@@ -118,6 +118,46 @@ public sealed class OneToOneSpecs
     [Fact]
     public void A_member_who_left_holds_no_more_one_to_ones() =>
         Should.Throw<RuleBroken>(() => OneToOneDecider.Decide(Record(b: B with { Active = false }), OneToOne.Initial)).Field.ShouldBe("memberB");
+
+    private static readonly OneToOneHeld Held = new(Id, "c", A.MemberId, B.MemberId, new DateOnly(2026, 11, 19), "Coffee at the station", Now);
+    private static readonly Guid Leader = Guid.Parse("00000000-0000-0000-0000-0000000000c1");
+
+    private static OneToOneEvent[] Decide(OneToOneEvent[] given, OneToOneCommand when) =>
+        OneToOneDecider.Decide(when, given.Aggregate(OneToOne.Initial, OneToOne.Evolve));
+
+    [Fact]
+    public void Either_member_takes_back_a_one_to_one_recorded_by_mistake()
+    {
+        Decide([Held], new WithdrawOneToOne(Id, A.MemberId, false, Now.AddMinutes(1))).ShouldBe([new OneToOneWithdrawn(Id, A.MemberId, Now.AddMinutes(1))]);
+        Decide([Held], new WithdrawOneToOne(Id, B.MemberId, false, Now.AddDays(6))).ShouldBe([new OneToOneWithdrawn(Id, B.MemberId, Now.AddDays(6))]);
+    }
+
+    [Fact]
+    public void A_leader_takes_back_any_one_to_one_of_the_chapter() =>
+        Decide([Held], new WithdrawOneToOne(Id, Leader, true, Now.AddDays(1))).ShouldBe([new OneToOneWithdrawn(Id, Leader, Now.AddDays(1))]);
+
+    [Fact]
+    public void Another_member_may_not_take_it_back() =>
+        Should.Throw<NotPermitted>(() => Decide([Held], new WithdrawOneToOne(Id, Leader, false, Now.AddDays(1))));
+
+    [Fact]
+    public void After_seven_days_a_one_to_one_stays() =>
+        Should.Throw<StateConflict>(() => Decide([Held], new WithdrawOneToOne(Id, A.MemberId, false, Now.AddDays(7).AddMinutes(1))));
+
+    [Fact]
+    public void Taking_it_back_again_changes_nothing()
+    {
+        var withdrawn = new OneToOneWithdrawn(Id, A.MemberId, Now.AddMinutes(1));
+        Decide([Held, withdrawn], new WithdrawOneToOne(Id, B.MemberId, false, Now.AddDays(30))).ShouldBeEmpty();
+    }
+
+    [Fact]
+    public void A_one_to_one_never_recorded_is_not_found() =>
+        Should.Throw<NotFound>(() => Decide([], new WithdrawOneToOne(Id, A.MemberId, false, Now)));
+
+    [Fact]
+    public void Recording_a_withdrawn_one_to_one_again_is_a_conflict() =>
+        Should.Throw<StateConflict>(() => Decide([Held, new OneToOneWithdrawn(Id, A.MemberId, Now)], Record()));
 }
 
 public sealed class MemberProfileSpecs

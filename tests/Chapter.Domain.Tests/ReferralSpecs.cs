@@ -242,4 +242,166 @@ public sealed class ReferralSpecs
     [Fact]
     public void Only_the_receiver_thanks() =>
         SpecThrows<NotPermitted>([Given, Accepted], new ThankGiver(Id, Chi.MemberId, "Thanks", T0));
+
+    // Corrections: the receiver or a leader sets a closed or thanked referral right, within 30 days of the step, saying why.
+
+    private static readonly Guid Leader = Guid.Parse("00000000-0000-0000-0000-0000000000c1");
+
+    private static CorrectReferral Correct(Guid? by = null, bool leader = false, Outcome? outcome = null, Money? value = null, string? note = null,
+        string reason = "Typed one zero too many", DateTimeOffset? at = null) =>
+        new(Id, by ?? Bram.MemberId, leader, outcome, value, note, reason, at ?? T0.AddDays(12));
+
+    [Fact]
+    public void The_receiver_corrects_the_value_of_business_won() =>
+        Spec([Given, Accepted, ClosedWon], Correct(value: new Money(1200m, "SEK")),
+            new ReferralCorrected(Id, Bram.MemberId, Outcome.Won, new Money(1200m, "SEK"), null, "Typed one zero too many", T0.AddDays(12)));
+
+    [Fact]
+    public void Business_won_corrected_to_lost_has_no_value_any_more() =>
+        Spec([Given, Accepted, ClosedWon], Correct(outcome: Outcome.Lost, reason: "The client signed elsewhere"),
+            new ReferralCorrected(Id, Bram.MemberId, Outcome.Lost, null, null, "The client signed elsewhere", T0.AddDays(12)));
+
+    [Fact]
+    public void Business_lost_corrected_to_won_needs_its_value()
+    {
+        var lost = ClosedWon with { Outcome = Outcome.Lost, Value = null };
+        SpecThrows<RuleBroken>([Given, Accepted, lost], Correct(outcome: Outcome.Won)).Field.ShouldBe("value");
+        Spec([Given, Accepted, lost], Correct(outcome: Outcome.Won, value: new Money(5000m, "SEK")),
+            new ReferralCorrected(Id, Bram.MemberId, Outcome.Won, new Money(5000m, "SEK"), null, "Typed one zero too many", T0.AddDays(12)));
+    }
+
+    [Fact]
+    public void A_value_for_business_lost_is_refused() =>
+        SpecThrows<RuleBroken>([Given, Accepted, ClosedWon], Correct(outcome: Outcome.Lost, value: new Money(1m, "SEK"))).Field.ShouldBe("value");
+
+    [Fact]
+    public void The_thank_you_note_is_corrected() =>
+        Spec([Given, Accepted, ClosedWon, Thanked], Correct(note: "Signed a three-year lease, thank you!", reason: "It was three years"),
+            new ReferralCorrected(Id, Bram.MemberId, null, null, "Signed a three-year lease, thank you!", "It was three years", T0.AddDays(12)));
+
+    [Fact]
+    public void A_leader_corrects_any_referral_of_the_chapter() =>
+        Spec([Given, Accepted, ClosedWon], Correct(by: Chi.MemberId, leader: true, value: new Money(1200m, "SEK")),
+            new ReferralCorrected(Id, Chi.MemberId, Outcome.Won, new Money(1200m, "SEK"), null, "Typed one zero too many", T0.AddDays(12)));
+
+    [Fact]
+    public void Neither_the_giver_nor_another_member_corrects_it()
+    {
+        SpecThrows<NotPermitted>([Given, Accepted, ClosedWon], Correct(by: Anna.MemberId, value: new Money(1m, "SEK")));
+        SpecThrows<NotPermitted>([Given, Accepted, ClosedWon], Correct(by: Chi.MemberId, value: new Money(1m, "SEK")));
+    }
+
+    [Fact]
+    public void After_thirty_days_the_step_stays_as_it_is()
+    {
+        SpecThrows<RuleBroken>([Given, Accepted, ClosedWon], Correct(value: new Money(1m, "SEK"), at: ClosedWon.ClosedAt.AddDays(30).AddMinutes(1)))
+            .Field.ShouldBe("value");
+        SpecThrows<RuleBroken>([Given, Accepted, ClosedWon, Thanked], Correct(note: "Other", at: Thanked.ThankedAt.AddDays(31))).Field.ShouldBe("thankNote");
+    }
+
+    [Fact]
+    public void The_thirty_days_run_from_the_step_not_from_the_last_correction()
+    {
+        var first = new ReferralCorrected(Id, Bram.MemberId, Outcome.Won, new Money(1200m, "SEK"), null, "One zero too many", T0.AddDays(29));
+        SpecThrows<RuleBroken>([Given, Accepted, ClosedWon, first], Correct(value: new Money(1300m, "SEK"), at: T0.AddDays(41)));
+    }
+
+    [Fact]
+    public void A_correction_needs_a_reason_and_something_to_correct()
+    {
+        SpecThrows<RuleBroken>([Given, Accepted, ClosedWon], Correct(value: new Money(1m, "SEK"), reason: " ")).Field.ShouldBe("reason");
+        SpecThrows<RuleBroken>([Given, Accepted, ClosedWon], Correct()).Field.ShouldBe("outcome");
+    }
+
+    [Fact]
+    public void Only_what_was_recorded_can_be_corrected()
+    {
+        SpecThrows<StateConflict>([Given, Accepted], Correct(value: new Money(1m, "SEK")));
+        SpecThrows<StateConflict>([Given, Accepted, ClosedWon], Correct(note: "Thanks"));
+        SpecThrows<NotFound>([], Correct(value: new Money(1m, "SEK")));
+    }
+
+    [Fact]
+    public void The_same_correction_again_changes_nothing()
+    {
+        var corrected = new ReferralCorrected(Id, Bram.MemberId, Outcome.Won, new Money(1200m, "SEK"), null, "Typed one zero too many", T0.AddDays(12));
+        Spec([Given, Accepted, ClosedWon, corrected], Correct(value: new Money(1200m, "SEK"), at: T0.AddDays(13)));
+    }
+
+    [Fact]
+    public void A_correction_changes_what_the_referral_says_and_keeps_when_it_happened()
+    {
+        var corrected = new ReferralCorrected(Id, Bram.MemberId, Outcome.Lost, null, "Other note", "Wrong", T0.AddDays(12));
+        var state = new ReferralEvent[] { Given, Accepted, ClosedWon, Thanked, corrected }.Aggregate(Referral.Initial, Referral.Evolve)
+            .ShouldBeOfType<Referral.Closed>();
+        state.Closing.ShouldBe(ClosedWon with { Outcome = Outcome.Lost, Value = null });
+        state.Thanks.ShouldBe(Thanked with { Note = "Other note" });
+    }
+
+    // Withdrawals and redirects: the giver takes back, or passes on, a referral the receiver has not accepted.
+
+    private static readonly ReferralWithdrawn Withdrawn = new(Id, Anna.MemberId, "Gave it to the wrong Bram", T0.AddHours(1));
+    private static readonly ReferralRedirected RedirectedToChi = new(Id, Anna.MemberId, Bram.MemberId, Chi.MemberId, T0.AddHours(1));
+
+    [Fact]
+    public void The_giver_withdraws_a_referral_not_yet_accepted() =>
+        Spec([Given], new WithdrawReferral(Id, Anna.MemberId, "Gave it to the wrong Bram", T0.AddHours(1)), Withdrawn);
+
+    [Fact]
+    public void Withdrawing_again_changes_nothing() =>
+        Spec([Given, Withdrawn], new WithdrawReferral(Id, Anna.MemberId, null, T0.AddHours(2)));
+
+    [Fact]
+    public void Only_the_giver_withdraws() =>
+        SpecThrows<NotPermitted>([Given], new WithdrawReferral(Id, Bram.MemberId, null, T0.AddHours(1)));
+
+    [Fact]
+    public void An_accepted_declined_or_closed_referral_is_not_withdrawn()
+    {
+        SpecThrows<StateConflict>([Given, Accepted], new WithdrawReferral(Id, Anna.MemberId, null, T0.AddHours(3)));
+        SpecThrows<StateConflict>([Given, Declined], new WithdrawReferral(Id, Anna.MemberId, null, T0.AddHours(3)));
+        SpecThrows<StateConflict>([Given, Accepted, ClosedWon], new WithdrawReferral(Id, Anna.MemberId, null, T0.AddDays(11)));
+    }
+
+    [Fact]
+    public void A_withdrawn_referral_takes_no_further_step()
+    {
+        SpecThrows<StateConflict>([Given, Withdrawn], new AcceptReferral(Id, Bram.MemberId, T0.AddHours(2)));
+        SpecThrows<StateConflict>([Given, Withdrawn], new IntroduceReferral(Id, Anna.MemberId, null, T0.AddHours(2)));
+        SpecThrows<StateConflict>([Given, Withdrawn], new RedirectReferral(Id, Anna.MemberId, Chi, T0.AddHours(2)));
+    }
+
+    [Fact]
+    public void The_giver_passes_a_referral_not_yet_accepted_to_another_member() =>
+        Spec([Given], new RedirectReferral(Id, Anna.MemberId, Chi, T0.AddHours(1)), RedirectedToChi);
+
+    [Fact]
+    public void The_new_receiver_takes_the_steps_and_the_first_one_no_longer_can()
+    {
+        Spec([Given, RedirectedToChi], new AcceptReferral(Id, Chi.MemberId, T0.AddHours(2)), new ReferralAccepted(Id, Chi.MemberId, T0.AddHours(2)));
+        SpecThrows<NotPermitted>([Given, RedirectedToChi], new AcceptReferral(Id, Bram.MemberId, T0.AddHours(2)));
+    }
+
+    [Fact]
+    public void Passing_it_again_to_the_same_member_changes_nothing() =>
+        Spec([Given, RedirectedToChi], new RedirectReferral(Id, Anna.MemberId, Chi, T0.AddHours(2)));
+
+    [Fact]
+    public void A_referral_passed_on_is_still_the_same_referral_when_its_give_is_retried() =>
+        Spec([Given, RedirectedToChi], Give());
+
+    [Fact]
+    public void It_goes_only_to_an_active_member_of_the_chapter_other_than_the_giver()
+    {
+        SpecThrows<RuleBroken>([Given], new RedirectReferral(Id, Anna.MemberId, Anna, T0.AddHours(1))).Field.ShouldBe("receiverId");
+        SpecThrows<RuleBroken>([Given], new RedirectReferral(Id, Anna.MemberId, Chi with { Active = false }, T0.AddHours(1))).Field.ShouldBe("receiverId");
+        SpecThrows<RuleBroken>([Given], new RedirectReferral(Id, Anna.MemberId, Chi with { ChapterId = "other" }, T0.AddHours(1))).Field.ShouldBe("receiverId");
+    }
+
+    [Fact]
+    public void Only_the_giver_passes_it_on_and_only_before_it_is_accepted()
+    {
+        SpecThrows<NotPermitted>([Given], new RedirectReferral(Id, Bram.MemberId, Chi, T0.AddHours(1)));
+        SpecThrows<StateConflict>([Given, Accepted], new RedirectReferral(Id, Anna.MemberId, Chi, T0.AddHours(3)));
+    }
 }

@@ -150,6 +150,55 @@ public sealed class ActivityProjectionTests : IAsyncLifetime
         merged.Single(r => r.GiverId == A).ShouldBe(facts.Referrals.Single(r => r.GiverId == A));
     }
 
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(3)]
+    [InlineData(1000)]
+    public async Task Corrections_withdrawals_and_redirects_give_the_same_facts_in_any_batches(int batchSize)
+    {
+        await GivenAHandMadeHistoryAsync();
+        var corrected = Guid.NewGuid();
+        await AppendAsync(ReferralDecider.StreamId(corrected),
+            new ReferralGiven(corrected, "north", A, B, true, "sealed-T", "Need", Temperature.Warm, "nl", T0.AddDays(5)),
+            new ReferralAccepted(corrected, B, T0.AddDays(6)),
+            new ReferralClosed(corrected, B, Outcome.Won, new Money(9000m, "EUR"), T0.AddDays(7)));
+        await AppendAsync(ReferralDecider.StreamId(corrected),
+            new ReferralCorrected(corrected, B, Outcome.Won, new Money(900m, "EUR"), null, "One zero too many", T0.AddDays(8)),
+            new ReferralCorrected(corrected, B, null, null, null, "Only the note", T0.AddDays(8).AddHours(1)));
+        await AppendAsync(ReferralDecider.StreamId(corrected),
+            new ReferralCorrected(corrected, B, Outcome.Won, new Money(950m, "EUR"), null, "And the tip", T0.AddDays(9)));
+        var withdrawn = Guid.NewGuid();
+        await AppendAsync(ReferralDecider.StreamId(withdrawn),
+            new ReferralGiven(withdrawn, "north", B, A, true, "sealed-U", "Need", Temperature.Cold, "nl", T0.AddDays(5)));
+        await AppendAsync(ReferralDecider.StreamId(withdrawn), new ReferralWithdrawn(withdrawn, B, null, T0.AddDays(5).AddHours(1)));
+        var redirected = Guid.NewGuid();
+        await AppendAsync(ReferralDecider.StreamId(redirected),
+            new ReferralGiven(redirected, "north", A, B, true, "sealed-V", "Need", Temperature.Hot, "nl", T0.AddDays(5)),
+            new ReferralRedirected(redirected, A, B, C, T0.AddDays(5).AddHours(1)));
+        await AppendAsync(ReferralDecider.StreamId(redirected),
+            new ReferralRedirected(redirected, A, C, B, T0.AddDays(5).AddHours(2)),
+            new ReferralRedirected(redirected, A, B, C, T0.AddDays(5).AddHours(3)),
+            new ReferralAccepted(redirected, C, T0.AddDays(6)));
+        var meeting = Guid.NewGuid();
+        await AppendAsync(OneToOneDecider.StreamId(meeting), new OneToOneHeld(meeting, "north", A, B, new DateOnly(2026, 10, 8), null, T0.AddDays(3)));
+        await AppendAsync(OneToOneDecider.StreamId(meeting), new OneToOneWithdrawn(meeting, A, T0.AddDays(3).AddHours(1)));
+
+        await using var daemon = await CaughtUpDaemonAsync(batchSize);
+        var facts = (await ActivityProjection.LoadAsync(_db, "north", CancellationToken.None))!;
+
+        facts.Referrals.Single(r => r.Id == corrected).ShouldBe(
+            new ReferralFact(corrected, A, B, T0.AddDays(5), T0.AddDays(6), null, T0.AddDays(7), Outcome.Won, new Money(950m, "EUR"), null));
+        facts.Referrals.ShouldNotContain(r => r.Id == withdrawn);
+        facts.Referrals.Single(r => r.Id == redirected).ReceiverId.ShouldBe(C);
+        facts.OneToOnes.ShouldNotContain(o => o.Id == meeting);
+        Circulation.Compute(facts, T0, T0.AddDays(14)).ClosedWonValue.ShouldBe([new Money(3450m, "EUR")]);
+        // The weekly report counts the closing in the week it was closed, at its corrected value.
+        var report = WeeklyReport.Compute(facts, new DateOnly(2026, 10, 12));
+        report.ClosedValue.ShouldBe([new Money(3450m, "EUR")]);
+        report.Counts.ClosedWon.ShouldBe(2);
+    }
+
     [Fact]
     public async Task Loading_a_window_keeps_only_referrals_with_a_step_in_it()
     {

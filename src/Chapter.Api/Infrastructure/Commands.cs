@@ -70,7 +70,7 @@ public static class Commands
         options.Projections.Add(new DeciderProjection<ChapterState, ChapterEvent>(ChapterState.Initial, ChapterState.Evolve), ProjectionLifecycle.Live);
         options.Projections.Add(new DeciderProjection<Visitor, VisitorEvent>(Visitor.Initial, Visitor.Evolve), ProjectionLifecycle.Live);
         options.Projections.Add(new DeciderProjection<Meeting, MeetingEvent>(Meeting.Initial, Meeting.Evolve), ProjectionLifecycle.Live);
-        options.Projections.Add(new DeciderProjection<OneToOne, OneToOneHeld>(OneToOne.Initial, OneToOne.Evolve), ProjectionLifecycle.Live);
+        options.Projections.Add(new DeciderProjection<OneToOne, OneToOneEvent>(OneToOne.Initial, OneToOne.Evolve), ProjectionLifecycle.Live);
     }
 }
 

@@ -120,6 +120,25 @@ public sealed class Validation
         return value?.Trim() ?? "";
     }
 
+    /// <summary>
+    /// An amount of money, {amount, currency}: not negative, with at most the currency's minor units (100.005 SEK is refused,
+    /// naming <c>{field}.amount</c>). Without a currency, <paramref name="defaultCurrency"/> (the chapter's).
+    /// </summary>
+    public Money? Money(Referrals.MoneyRequest? value, string field, string defaultCurrency)
+    {
+        if (value is null)
+            return null;
+        var amount = Required(value.Amount, $"{field}.amount");
+        if (amount < 0)
+            Add($"{field}.amount", $"'{field}.amount' cannot be negative.");
+        var currency = value.Currency is null ? defaultCurrency : Currency(value.Currency, $"{field}.currency");
+        if (value.Amount is not null && Iso4217.IsKnown(currency) && !Iso4217.FitsMinorUnits(amount, currency))
+            Add($"{field}.amount", Iso4217.MinorUnits(currency) is 0 and var none
+                ? $"'{field}.amount' in {currency} is a whole number: {currency} has no minor units."
+                : $"'{field}.amount' in {currency} has at most {Iso4217.MinorUnits(currency)} decimals.");
+        return new Money(amount, currency);
+    }
+
     public TEnum OneOf<TEnum>(string? value, string field) where TEnum : struct, Enum
     {
         var names = Enum.GetNames<TEnum>().Select(n => n.ToLowerInvariant()).ToArray();

@@ -1,3 +1,4 @@
+using Chapter.Api.Notifications;
 using Chapter.Api.Access;
 using Chapter.Api.Infrastructure;
 using Chapter.Domain.Members;
@@ -6,6 +7,7 @@ using Chapter.Projections.Members;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Mvc;
 using Npgsql;
+using Wolverine;
 using Wolverine.Http;
 using Wolverine.Marten;
 
@@ -64,9 +66,14 @@ public static class MemberWrites
     [Authorize(Policy = Policies.ManageChapter), Tags("Members"), EndpointSummary("Mark a member as having left the chapter")]
     [EndpointDescription("A member who left can no longer give or receive referrals, and their tokens stop working; their history stays. Repeating it changes nothing.")]
     [ProducesResponseType<MemberView>(StatusCodes.Status200OK), BreaksNoRule]
-    public static (IResult, Events) Leave(string chapterId, Guid memberId,
-        [WriteAggregate(FromMethod = nameof(StreamKey), Required = false)] Member? member, TimeProvider clock) =>
-        Decide(member, new LeaveChapter(memberId, clock.GetUtcNow()), AfterCommit.Read((db, ct) => MemberProjection.GetAsync(db, chapterId, memberId, ct)));
+    public static (IResult, Events, OutgoingMessages) Leave(string chapterId, Guid memberId,
+        [WriteAggregate(FromMethod = nameof(StreamKey), Required = false)] Member? member, TimeProvider clock)
+    {
+        var (answer, events) = Decide(member, new LeaveChapter(memberId, clock.GetUtcNow()),
+            AfterCommit.Read((db, ct) => MemberProjection.GetAsync(db, chapterId, memberId, ct)));
+        // Referrals still waiting for them go back to their givers' hands, in the transaction that records the leaving.
+        return (answer, events, events.Count > 0 ? [new MemberLeftChapter(chapterId, memberId)] : []);
+    }
 
     [WolverinePut("/api/chapters/{chapterId}/members/{memberId:guid}/profile", OperationId = "ChangeMemberProfile")]
     [Authorize(Policy = Policies.ChapterMember), Tags("Members"), EndpointSummary("Write a member's profile (the member, or a leader)")]

@@ -61,6 +61,22 @@ public static class IntroductionHandler
     }
 }
 
+/// <summary>A member left the chapter: cascaded with <see cref="Chapter.Domain.Members.MemberLeft"/>.</summary>
+public sealed record MemberLeftChapter(string ChapterId, Guid MemberId);
+
+/// <summary>
+/// Referrals still given to a member who left would wait for good: each giver hears of theirs, with what they can do (pass it to
+/// another member, or take it back), and their page flags it.
+/// </summary>
+public static class StrandedReferralsHandler
+{
+    public static void Configure(HandlerChain chain) => NotificationRegistration.WaitOutTheDatabase(chain);
+
+    public static async Task<IEnumerable<ReferralNotice>> HandleAsync(MemberLeftChapter left, NpgsqlDataSource db, CancellationToken ct) =>
+        (await ReferralProjection.WaitingForAsync(db, left.ChapterId, left.MemberId, ct))
+            .Select(r => new ReferralNotice(r.ChapterId, r.Id, r.GiverId, left.MemberId, ReferralStep.Stranded, r.Need, r.Temperature, r.Language));
+}
+
 public static class NotificationRegistration
 {
     public const string Queue = "notifications";
@@ -103,8 +119,10 @@ public static class NotificationRegistration
     /// <summary>Notices wait in a durable local queue; a delivery that fails is retried with backoff, then dead-lettered.</summary>
     public static void RouteNotifications(this WolverineOptions options, IConfiguration configuration)
     {
-        options.Discovery.IncludeType(typeof(ReferralNoticeHandler)).IncludeType(typeof(IntroductionHandler)).IncludeType(typeof(WeeklyDigestHandler));
+        options.Discovery.IncludeType(typeof(ReferralNoticeHandler)).IncludeType(typeof(IntroductionHandler)).IncludeType(typeof(WeeklyDigestHandler))
+            .IncludeType(typeof(StrandedReferralsHandler));
         options.PublishMessage<ReferralNotice>().ToLocalQueue(Queue);
+        options.PublishMessage<MemberLeftChapter>().ToLocalQueue(Queue);
         options.PublishMessage<IntroductionRequested>().ToLocalQueue(Queue);
         options.PublishMessage<WeeklyDigestDue>().ToLocalQueue(Queue);
         options.PublishMessage<LeaderDigest>().ToLocalQueue(Queue);

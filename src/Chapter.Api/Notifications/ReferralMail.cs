@@ -131,8 +131,13 @@ public static class ReferralMail
             ReferralStep.Declined => ("DeclinedSubject", "DeclinedLead"),
             ReferralStep.Closed when notice.Outcome == Outcome.Won => ("WonSubject", "WonLead"),
             ReferralStep.Closed => ("LostSubject", "LostLead"),
+            ReferralStep.Corrected => ("CorrectedSubject", "CorrectedLead"),
+            ReferralStep.Withdrawn => ("WithdrawnSubject", "WithdrawnLead"),
+            ReferralStep.Stranded => ("StrandedSubject", "StrandedLead"),
             _ => ("ThankedSubject", "ThankedLead"),
         };
+        // A correction says what it set the outcome to; a closing says it in its lead already.
+        var outcome = notice is { Step: ReferralStep.Corrected, Outcome: { } corrected } ? mail.T($"Outcome{corrected}") : null;
         mail.Paragraph(mail.T("Greeting", recipient.Name))
             .Paragraph(mail.T(lead, fromName, chapterName))
             .Facts(
@@ -140,9 +145,10 @@ public static class ReferralMail
                 (mail.T("TemperatureLabel"), mail.T(notice.Temperature.ToString())),
                 (mail.T("LanguageLabel"), LanguageName(notice.Language)),
                 (mail.T("ReasonLabel"), notice.Reason),
+                (mail.T("OutcomeLabel"), outcome),
                 (mail.T("ValueLabel"), notice.Value is { } value ? string.Format(mail.Culture, "{0:#,0.##} {1}", value.Amount, value.Currency) : null),
                 (mail.T("ReportLabel"), notice.Note))
-            .Link(notice.Step == ReferralStep.Given ? "ReceivedAction" : "UpdateAction", origin.Link("/my"))
+            .Link(notice.Step switch { ReferralStep.Given => "ReceivedAction", ReferralStep.Stranded => "StrandedAction", _ => "UpdateAction" }, origin.Link("/my"))
             .Separator()
             .Paragraph(mail.T("WhyFooter", chapterName));
         var turnOff = origin.TurnOffLink(settings, notice.Kind);

@@ -4,7 +4,7 @@ using Chapter.Domain.Shared;
 
 namespace Chapter.Api.Notifications;
 
-public enum ReferralStep { Given, Accepted, Declined, Closed, Thanked }
+public enum ReferralStep { Given, Accepted, Declined, Closed, Thanked, Corrected, Withdrawn, Stranded }
 
 /// <summary>
 /// What one member hears of a step in a referral: the receiver that it was given to them, the giver each step after that
@@ -23,19 +23,34 @@ public sealed record ReferralNotice(
     {
         var notices = new List<ReferralNotice>();
         var origin = (before as Referral.Existing)?.Origin;
+        var receiver = (before as Referral.Existing)?.ReceiverId;
         foreach (var e in events)
         {
             if (e is ReferralGiven given)
             {
-                origin = given;
+                (origin, receiver) = (given, given.ReceiverId);
                 notices.Add(Notice(given, given.ReceiverId, given.GiverId, ReferralStep.Given));
                 continue;
             }
-            if (origin is null)
+            if (origin is null || receiver is not { } receiverId)
                 continue;
-            var toGiver = (ReferralStep step) => Notice(origin, origin.GiverId, origin.ReceiverId, step);
+            var toGiver = (ReferralStep step) => Notice(origin, origin.GiverId, receiverId, step);
             switch (e)
             {
+                // The new receiver hears of it as of a referral given to them.
+                case ReferralRedirected redirected:
+                    receiver = redirected.ToReceiverId;
+                    notices.Add(Notice(origin, redirected.ToReceiverId, origin.GiverId, ReferralStep.Given));
+                    break;
+                case ReferralWithdrawn withdrawn:
+                    notices.Add(Notice(origin, receiverId, origin.GiverId, ReferralStep.Withdrawn) with { Reason = withdrawn.Reason });
+                    break;
+                case ReferralCorrected corrected:
+                    notices.Add(toGiver(ReferralStep.Corrected) with
+                    {
+                        Reason = corrected.Reason, Outcome = corrected.Outcome, Value = corrected.Value, Note = corrected.ThankNote,
+                    });
+                    break;
                 case ReferralAccepted:
                     notices.Add(toGiver(ReferralStep.Accepted));
                     break;

@@ -17,3 +17,9 @@ public sealed record MoneyRequest(decimal? Amount, string? Currency);
 public sealed record CloseReferralRequest(Guid? MemberId, string? Outcome, MoneyRequest? Value);
 
 public sealed record ThankGiverRequest(Guid? MemberId, string? Note);
+
+public sealed record CorrectReferralRequest(string? Outcome, MoneyRequest? Value, string? ThankNote, string? Reason);
+
+public sealed record WithdrawReferralRequest(string? Reason);
+
+public sealed record RedirectReferralRequest(Guid? ReceiverId);

@@ -56,17 +56,7 @@ public static class ReferralSteps
     {
         var check = new Validation();
         var outcome = check.OneOf<Outcome>(body.Outcome, "outcome");
-        Money? value = null;
-        if (body.Value is { } v)
-        {
-            var amount = check.Required(v.Amount, "value.amount");
-            if (amount < 0)
-                check.Add("value.amount", "'value.amount' cannot be negative.");
-            var currency = v.Currency is null
-                ? (await ChapterProjection.GetAsync(db, chapterId, ct))?.Currency ?? ""
-                : check.Currency(v.Currency, "value.currency");
-            value = new Money(amount, currency);
-        }
+        var value = check.Money(body.Value, "value", await ChapterCurrencyAsync(db, chapterId, body.Value, ct));
         return Decide(chapterId, referral, new CloseReferral(referralId, ActingReceiver(caller, body.MemberId, check), outcome, value, clock.GetUtcNow()), caller);
     }
 
@@ -130,6 +120,48 @@ public static class ReferralSteps
         return [.. events];
     }
 
+    [WolverinePost("/api/chapters/{chapterId}/referrals/{referralId:guid}/correct", OperationId = "CorrectReferral")]
+    [Authorize(Policy = Policies.ChapterMember), Tags("Referrals")]
+    [EndpointSummary("The receiver or a leader sets a closed or thanked referral right, saying why")]
+    [EndpointDescription(
+        "Within 30 days of the step corrected: outcome and value (of a closed referral), thankNote (once thanked). A field left out stays " +
+        "as it is; a value without an outcome corrects the value of the outcome recorded; lost has no value. reason is required and the " +
+        "giver reads it. Nothing is edited: the correction is a step of its own (referral.corrected.v1), shown in the referral's " +
+        "corrections, and reports, the feed and webhooks follow it. The same correction again changes nothing.")]
+    [ProducesResponseType<ReferralView>(StatusCodes.Status200OK)]
+    public static async Task<(IResult, Events, OutgoingMessages)> Correct(string chapterId, Guid referralId, CorrectReferralRequest body,
+        [WriteAggregate(FromMethod = nameof(StreamKey), Required = false)] Referral? referral, NpgsqlDataSource db, TimeProvider clock,
+        Caller caller, CancellationToken ct)
+    {
+        var check = new Validation();
+        var outcome = body.Outcome is null ? (Outcome?)null : check.OneOf<Outcome>(body.Outcome, "outcome");
+        var value = check.Money(body.Value, "value", await ChapterCurrencyAsync(db, chapterId, body.Value, ct));
+        var thankNote = body.ThankNote is null ? null : check.Text(body.ThankNote, "thankNote", Validation.MaxTextLength);
+        var reason = check.Text(body.Reason, "reason", Validation.MaxTextLength);
+        check.ThrowIfInvalid();
+        return Decide(chapterId, referral,
+            new CorrectReferral(referralId, caller.ActingMemberId, caller.IsLeader, outcome, value, thankNote, reason, clock.GetUtcNow()), caller);
+    }
+
+    [WolverinePost("/api/chapters/{chapterId}/referrals/{referralId:guid}/withdraw", OperationId = "WithdrawReferral")]
+    [Authorize(Policy = Policies.ChapterMember), Tags("Referrals")]
+    [EndpointSummary("The giver takes back a referral the receiver has not accepted")]
+    [EndpointDescription("Only the giver, while the referral is given (not accepted, declined or closed). reason is optional and the receiver reads it. " +
+        "A withdrawn referral takes no further step and leaves the chapter's figures. Withdrawing again changes nothing.")]
+    [ProducesResponseType<ReferralView>(StatusCodes.Status200OK)]
+    public static (IResult, Events, OutgoingMessages) Withdraw(string chapterId, Guid referralId, WithdrawReferralRequest? body,
+        [WriteAggregate(FromMethod = nameof(StreamKey), Required = false)] Referral? referral, TimeProvider clock, Caller caller)
+    {
+        var check = new Validation();
+        var reason = check.OptionalText(body?.Reason, "reason", Validation.MaxTextLength);
+        check.ThrowIfInvalid();
+        return Decide(chapterId, referral, new WithdrawReferral(referralId, caller.ActingMemberId, reason, clock.GetUtcNow()), caller);
+    }
+
+    /// <summary>The chapter's currency, read only when a value is sent without one.</summary>
+    private static async Task<string> ChapterCurrencyAsync(NpgsqlDataSource db, string chapterId, MoneyRequest? value, CancellationToken ct) =>
+        value is { Currency: null } ? (await ChapterProjection.GetAsync(db, chapterId, ct))?.Currency ?? "" : "";
+
     /// <summary>The member taking a receiver's step: the signed-in one (a memberId in the body must be theirs), once the request is valid.</summary>
     private static Guid ActingReceiver(Caller caller, Guid? claimedMemberId, Validation check)
     {
@@ -143,7 +175,7 @@ public static class ReferralSteps
     /// Asks the decider (a refusal is thrown, for ProblemMapping), and returns the answer, the events, and the notices.
     /// A referral of another chapter is another tenant's stream: the decider finds none, and says so (404).
     /// </summary>
-    private static (IResult, Events, OutgoingMessages) Decide(string chapterId, Referral? referral, ReferralCommand command, Caller caller)
+    internal static (IResult, Events, OutgoingMessages) Decide(string chapterId, Referral? referral, ReferralCommand command, Caller caller)
     {
         var before = referral ?? Referral.Initial;
         var events = ReferralDecider.Decide(command, before);

@@ -7,7 +7,7 @@
   const texts = root.dataset;
   const status = document.getElementById('my-status');
   const date = new Intl.DateTimeFormat(texts.locale, { dateStyle: 'medium' });
-  let me, chapter, names = new Map();
+  let me, chapter, names = new Map(), active = [];
 
   const fill = (text, ...values) => values.reduce((t, v, i) => t.replace(`{${i}}`, v), text);
   const when = at => date.format(new Date(at));
@@ -33,8 +33,42 @@
       ? fill(texts.closedWonAt, when(referral.closedAt), money(referral.value))
       : fill(texts.closedLostAt, when(referral.closedAt)));
     if (referral.thankedAt) step(fill(texts.thankedAt, when(referral.thankedAt), referral.thankNote));
+    for (const c of referral.corrections ?? []) step(fill(texts.correctedAt, when(c.correctedAt), c.reason));
+    if (referral.withdrawnAt) step(fill(texts.withdrawnAt, when(referral.withdrawnAt), referral.withdrawReason ?? ''));
     if (received) actions(item.querySelector('.actions'), referral);
+    else if (referral.status === 'given') giverActions(item, referral);
     return item;
+  }
+
+  // A referral not yet accepted can be passed to another member or taken back; when its receiver has left, it is flagged
+  // and both choices are open, since nobody else can move it on.
+  function giverActions(item, referral) {
+    const container = item.querySelector('.actions');
+    container.append(document.getElementById('actions-giver').content.cloneNode(true));
+    const stranded = !active.some(m => m.id === referral.receiverId);
+    if (stranded) {
+      item.classList.add('stranded');
+      const flag = document.createElement('p');
+      flag.className = 'flag';
+      flag.textContent = fill(texts.receiverLeft, nameOf(referral.receiverId));
+      item.querySelector('.state').after(flag);
+      for (const choice of container.querySelectorAll('details')) choice.open = true;
+    }
+    const select = container.querySelector('select[name=receiverId]');
+    select.replaceChildren(...active.filter(m => m.id !== me.memberId && m.id !== referral.receiverId).map(m => {
+      const option = document.createElement('option');
+      option.value = m.id;
+      option.textContent = `${m.name} · ${m.profession}`;
+      return option;
+    }));
+    for (const form of container.querySelectorAll('form')) {
+      form.addEventListener('submit', event => {
+        event.preventDefault();
+        const data = new FormData(form);
+        if (form.dataset.act === 'redirect') perform(referral.id, 'redirect', { receiverId: data.get('receiverId') });
+        if (form.dataset.act === 'withdraw') perform(referral.id, 'withdraw', { reason: data.get('reason') || null });
+      });
+    }
   }
 
   function actions(container, referral) {
@@ -115,11 +149,37 @@
         const problem = saved.ok ? null : await saved.json().catch(() => ({}));
         status.textContent = saved.ok ? words.recorded : (problem.detail ?? saved.statusText);
         status.className = saved.ok ? '' : 'error';
-        if (saved.ok) { item.remove(); document.getElementById('none-to-meet').hidden = list.children.length > 0; }
+        if (saved.ok) {
+          item.remove();
+          document.getElementById('none-to-meet').hidden = list.children.length > 0;
+          offerUndo((await saved.json()).id, item, words);
+        }
       });
       return item;
     }));
     document.getElementById('none-to-meet').hidden = suggestions.length > 0;
+  }
+
+  // A "We met" tapped by mistake: for some seconds it can be taken back, and the suggestion comes back.
+  const undoSeconds = 10;
+  let undoTimer;
+  function offerUndo(oneToOneId, item, words) {
+    const undo = document.getElementById('undo-met');
+    clearTimeout(undoTimer);
+    undo.hidden = false;
+    undo.onclick = async () => {
+      undo.hidden = true;
+      clearTimeout(undoTimer);
+      const taken = await api(`/api/chapters/${me.chapterId}/one-to-ones/${oneToOneId}`, { method: 'DELETE' });
+      const problem = taken.ok ? null : await taken.json().catch(() => ({}));
+      status.textContent = taken.ok ? words.undone : (problem.detail ?? taken.statusText);
+      status.className = taken.ok ? '' : 'error';
+      if (taken.ok) {
+        document.getElementById('to-meet').prepend(item);
+        document.getElementById('none-to-meet').hidden = true;
+      }
+    };
+    undoTimer = setTimeout(() => { undo.hidden = true; }, undoSeconds * 1000);
   }
 
   // Which e-mails this member gets: the same settings a leader can change for them.
@@ -148,6 +208,7 @@
     chapter = await (await api(`/api/chapters/${me.chapterId}`)).json();
     const members = await window.chapterSession.list(`/api/chapters/${me.chapterId}/members`);
     names = new Map(members.items.map(m => [m.id, m.name]));
+    active = members.items.filter(m => m.status === 'active');
     await render();
     await Promise.all([notifications(), meetNext()]);
   })();

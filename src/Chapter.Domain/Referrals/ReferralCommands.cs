@@ -35,3 +35,16 @@ public sealed record EraseProspect(Guid ReferralId, Guid MemberId, bool MemberLe
 
 /// <summary>The giver asks for the introduction e-mail between the prospect and the receiver.</summary>
 public sealed record IntroduceReferral(Guid ReferralId, Guid MemberId, string? Line, DateTimeOffset Now) : ReferralCommand(ReferralId, Now);
+
+/// <summary>
+/// The receiver or a leader sets a closed or thanked referral right, with a reason. Null fields stay as they are; a value
+/// without an outcome corrects the value of the outcome recorded.
+/// </summary>
+public sealed record CorrectReferral(Guid ReferralId, Guid MemberId, bool MemberLeadsChapter, Outcome? Outcome, Money? Value, string? ThankNote,
+    string Reason, DateTimeOffset Now) : ReferralCommand(ReferralId, Now);
+
+/// <summary>The giver takes the referral back while the receiver has not accepted it.</summary>
+public sealed record WithdrawReferral(Guid ReferralId, Guid MemberId, string? Reason, DateTimeOffset Now) : ReferralCommand(ReferralId, Now);
+
+/// <summary>The giver passes the referral to another member while the receiver has not accepted it.</summary>
+public sealed record RedirectReferral(Guid ReferralId, Guid MemberId, MemberStanding Receiver, DateTimeOffset Now) : ReferralCommand(ReferralId, Now);

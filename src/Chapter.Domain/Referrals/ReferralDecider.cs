@@ -4,7 +4,8 @@ using static Chapter.Domain.Referrals.Referral;
 namespace Chapter.Domain.Referrals;
 
 /// <summary>
-/// The referral lifecycle: given → accepted | declined; accepted → closed; accepted | closed → thanked, once; and, at the
+/// The referral lifecycle: given → accepted | declined | withdrawn (by the giver), and passed to another member while given;
+/// accepted → closed; accepted | closed → thanked, once; closed or thanked → corrected, within 30 days of the step; and, at the
 /// giver's asking, one introduction e-mail while it is given, accepted or closed.
 /// Repeating a step with the same data changes nothing; repeating it with other data is a conflict.
 /// </summary>
@@ -33,10 +34,28 @@ public static class ReferralDecider
         (IntroduceReferral, Existing { Origin.ProspectConsent: false }) =>
             throw new RuleBroken("prospect.consent", "The prospect did not agree to be contacted."),
         (IntroduceReferral, Declined) => throw new StateConflict("The receiver declined this referral: there is nobody to introduce the prospect to."),
+        (IntroduceReferral, Withdrawn) => throw new StateConflict("The giver withdrew this referral: there is nobody to introduce the prospect to."),
         (IntroduceReferral c, Existing) => [new ReferralIntroduced(c.ReferralId, c.MemberId, c.Line, c.Now)],
 
+        (WithdrawReferral or RedirectReferral or CorrectReferral, NotGiven) => throw new NotFound($"Referral {command.ReferralId} does not exist."),
+        (WithdrawReferral c, Existing existing) when c.MemberId != existing.Origin.GiverId =>
+            throw new NotPermitted("Only the giver of a referral may withdraw it."),
+        (WithdrawReferral, Withdrawn) => [],
+        (WithdrawReferral c, Given) => [new ReferralWithdrawn(c.ReferralId, c.MemberId, c.Reason, c.Now)],
+        (WithdrawReferral, _) => throw new StateConflict($"Only a referral not yet accepted can be withdrawn; this one is {Status(state)}."),
+
+        (RedirectReferral c, Existing existing) when c.MemberId != existing.Origin.GiverId =>
+            throw new NotPermitted("Only the giver of a referral may pass it to another member."),
+        (RedirectReferral c, Given g) when c.Receiver.MemberId == g.ReceiverId => [],
+        (RedirectReferral c, Given g) => [Redirect(c, g)],
+        (RedirectReferral, _) => throw new StateConflict($"Only a referral not yet accepted can be passed to another member; this one is {Status(state)}."),
+
+        (CorrectReferral c, Existing existing) when c.MemberId != existing.ReceiverId && !c.MemberLeadsChapter =>
+            throw new NotPermitted("Only the receiver of a referral or a leader of the chapter may correct it."),
+        (CorrectReferral c, Existing existing) => Correct(c, existing),
+
         (ReceiverCommand, NotGiven) => throw new NotFound($"Referral {command.ReferralId} does not exist."),
-        (ReceiverCommand c, Existing existing) when c.MemberId != existing.Origin.ReceiverId =>
+        (ReceiverCommand c, Existing existing) when c.MemberId != existing.ReceiverId =>
             throw new NotPermitted($"Only the receiver of a referral may {Describe(c)} it."),
 
         (AcceptReferral c, Given) => [new ReferralAccepted(c.ReferralId, c.MemberId, c.Now)],
@@ -86,6 +105,69 @@ public static class ReferralDecider
         _ => new ReferralClosed(c.ReferralId, c.MemberId, c.Outcome, c.Value, c.Now),
     };
 
+    /// <summary>How long after a step it can still be corrected.</summary>
+    public static readonly TimeSpan CorrectionWindow = TimeSpan.FromDays(30);
+
+    private static ReferralEvent[] Correct(CorrectReferral c, Existing state)
+    {
+        if (string.IsNullOrWhiteSpace(c.Reason))
+            throw new RuleBroken("reason", "Say why the referral is corrected: the giver reads it.");
+        if (c.Outcome is null && c.Value is null && c.ThankNote is null)
+            throw new RuleBroken("outcome", "Say what to correct: the outcome, the value or the thank-you note.");
+
+        var (closing, thanks) = state switch
+        {
+            Closed closed => (closed.Closing, closed.Thanks),
+            Accepted accepted => (null, accepted.Thanks),
+            _ => ((ReferralClosed?)null, (ReferralThanked?)null),
+        };
+
+        var closingCorrected = false;
+        var (outcome, value) = (closing?.Outcome, closing?.Value);
+        if (c.Outcome is not null || c.Value is not null)
+        {
+            if (closing is null)
+                throw new StateConflict($"Only the outcome and value of a closed referral can be corrected; this one is {Status(state)}.");
+            if (c.Now - closing.ClosedAt > CorrectionWindow)
+                throw new RuleBroken(c.Outcome is null ? "value" : "outcome", "The business was closed more than 30 days ago: it can no longer be corrected.");
+            outcome = c.Outcome ?? closing.Outcome;
+            value = c.Value ?? (outcome == Outcome.Won ? closing.Value : null);
+            switch (outcome, value)
+            {
+                case (Outcome.Won, null): throw new RuleBroken("value", "Business won needs its value.");
+                case (Outcome.Lost, not null): throw new RuleBroken("value", "Business lost has no value.");
+                case (_, { Amount: < 0 }): throw new RuleBroken("value.amount", "The value cannot be negative.");
+            }
+            closingCorrected = outcome != closing.Outcome || value != closing.Value;
+        }
+
+        var noteCorrected = false;
+        if (c.ThankNote is not null)
+        {
+            if (thanks is null)
+                throw new StateConflict("The giver has not been thanked for this referral yet: thank them instead.");
+            if (c.Now - thanks.ThankedAt > CorrectionWindow)
+                throw new RuleBroken("thankNote", "The giver was thanked more than 30 days ago: the note can no longer be corrected.");
+            noteCorrected = c.ThankNote != thanks.Note;
+        }
+
+        return closingCorrected || noteCorrected
+            ? [new ReferralCorrected(c.ReferralId, c.MemberId, closingCorrected ? outcome : null, closingCorrected ? value : null,
+                noteCorrected ? c.ThankNote : null, c.Reason, c.Now)]
+            : [];
+    }
+
+    private static ReferralRedirected Redirect(RedirectReferral c, Given state)
+    {
+        if (c.Receiver.MemberId == state.Origin.GiverId)
+            throw new RuleBroken("receiverId", "A member cannot give a referral to themselves.");
+        if (c.Receiver.ChapterId != state.Origin.ChapterId)
+            throw new RuleBroken("receiverId", $"Member {c.Receiver.MemberId} is not a member of chapter '{state.Origin.ChapterId}'.");
+        if (!c.Receiver.Active)
+            throw new RuleBroken("receiverId", $"Member {c.Receiver.MemberId} has left the chapter.");
+        return new ReferralRedirected(c.ReferralId, c.MemberId, state.ReceiverId, c.Receiver.MemberId, c.Now);
+    }
+
     private static bool IsSameReferral(GiveReferral give, ReferralGiven origin) =>
         give.ChapterId == origin.ChapterId
         && give.Giver.MemberId == origin.GiverId
@@ -102,6 +184,7 @@ public static class ReferralDecider
         NotGiven => "not given",
         Given => "given",
         Declined => "declined",
+        Withdrawn => "withdrawn",
         Accepted { Thanks: not null } => "thanked",
         Accepted => "accepted",
         Closed { Thanks: not null, Closing.ClosedAt: var closedAt } c when c.Thanks.ThankedAt >= closedAt => "thanked",

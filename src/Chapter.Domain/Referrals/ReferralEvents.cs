@@ -45,3 +45,22 @@ public sealed record ReferralIntroduced(Guid ReferralId, Guid GiverId, string? L
 
 /// <summary>The prospect's contact details were erased for good: their key is destroyed, so no copy can be read again.</summary>
 public sealed record ProspectErased(Guid ReferralId, DateTimeOffset ErasedAt) : ReferralEvent(ReferralId);
+
+/// <summary>
+/// A closed or thanked referral set right: the receiver or a leader corrects the outcome and value, or the thank-you note,
+/// within 30 days of the step corrected, and says why. Nothing is edited: the correction is a step of its own.
+/// <see cref="Outcome"/> is set when the closing was corrected, and then <see cref="Value"/> is the closing's value as
+/// corrected (none for lost); <see cref="ThankNote"/> is set when the note was.
+/// </summary>
+public sealed record ReferralCorrected(Guid ReferralId, Guid CorrectedBy, Outcome? Outcome, Money? Value, string? ThankNote, string Reason, DateTimeOffset CorrectedAt)
+    : ReferralEvent(ReferralId);
+
+/// <summary>The giver takes back a referral the receiver has not accepted yet (given to the wrong member, or no longer wanted).</summary>
+public sealed record ReferralWithdrawn(Guid ReferralId, Guid GiverId, string? Reason, DateTimeOffset WithdrawnAt) : ReferralEvent(ReferralId);
+
+/// <summary>
+/// The giver passes a referral not yet accepted to another member: the prospect's consent and details go with it, and the new
+/// receiver hears of it as of a referral given to them.
+/// </summary>
+public sealed record ReferralRedirected(Guid ReferralId, Guid GiverId, Guid FromReceiverId, Guid ToReceiverId, DateTimeOffset RedirectedAt)
+    : ReferralEvent(ReferralId);

@@ -53,12 +53,12 @@ public sealed class ActivityProjection : SubscriptionBase
         CREATE TABLE referrals (
             chapter_id text NOT NULL, id uuid NOT NULL, giver_id uuid NOT NULL, receiver_id uuid NOT NULL, given_at timestamptz NOT NULL,
             accepted_at timestamptz, declined_at timestamptz, closed_at timestamptz, outcome text, value_amount numeric, value_currency text,
-            thanked_at timestamptz,
+            thanked_at timestamptz, withdrawn_at timestamptz,
             PRIMARY KEY (chapter_id, id)) PARTITION BY HASH (chapter_id);
         CREATE TABLE referral_steps (
             chapter_id text NOT NULL, referral_id uuid NOT NULL,
             accepted_at timestamptz, declined_at timestamptz, closed_at timestamptz, outcome text, value_amount numeric, value_currency text,
-            thanked_at timestamptz) PARTITION BY HASH (chapter_id);
+            thanked_at timestamptz, {StepColumnsAddedSql.Replace("ADD COLUMN IF NOT EXISTS ", "")}) PARTITION BY HASH (chapter_id);
         {string.Concat(Enumerable.Range(0, Partitions).Select(i =>
             $"CREATE TABLE referrals_{i} PARTITION OF referrals FOR VALUES WITH (MODULUS {Partitions}, REMAINDER {i});\n" +
             $"CREATE TABLE referral_steps_{i} PARTITION OF referral_steps FOR VALUES WITH (MODULUS {Partitions}, REMAINDER {i});\n"))}
@@ -67,6 +67,13 @@ public sealed class ActivityProjection : SubscriptionBase
         {AppliedTableSql}
         INSERT INTO applied (position) VALUES (0);
         """;
+
+    // Later steps that change what an earlier one said: the giver withdrew the referral, passed it to another member
+    // (receiver_id, at redirected_at), or a correction set the outcome and value anew (at corrected_at). When a referral's rows
+    // are folded, the latest redirect and the latest correction win, whatever order the rows come in.
+    private const string StepColumnsAddedSql =
+        "ADD COLUMN IF NOT EXISTS withdrawn_at timestamptz, ADD COLUMN IF NOT EXISTS receiver_id uuid, " +
+        "ADD COLUMN IF NOT EXISTS redirected_at timestamptz, ADD COLUMN IF NOT EXISTS corrected_at timestamptz";
 
     // The position these tables have applied up to and the time of that event, and, while a rebuild fills a copy, the copy's
     // position and up to where it must get before it takes these tables' place (the end of the log when the rebuild was
@@ -121,7 +128,7 @@ public sealed class ActivityProjection : SubscriptionBase
         public void WriteDropStatement(Weasel.Core.Migrator rules, TextWriter writer) => writer.WriteLine($"DROP SCHEMA IF EXISTS {Schema} CASCADE;");
 
         public void ConfigureQueryCommand(Weasel.Core.DbCommandBuilder builder) =>
-            builder.Append($"select 1 from pg_class where oid = to_regclass('{Schema}.referrals') and to_regclass('{Schema}.applied') is not null;");
+            builder.Append($"select 1 from pg_attribute where attrelid = to_regclass('{Schema}.referral_steps') and attname = 'corrected_at' and to_regclass('{Schema}.applied') is not null;");
 
         public async Task<Weasel.Core.ISchemaObjectDelta> CreateDeltaAsync(System.Data.Common.DbDataReader reader, CancellationToken ct = default) =>
             new Weasel.Core.SchemaObjectDelta(this, await reader.ReadAsync(ct) ? Weasel.Core.SchemaPatchDifference.None : Weasel.Core.SchemaPatchDifference.Create);
@@ -149,6 +156,11 @@ public sealed class ActivityProjection : SubscriptionBase
             INSERT INTO applied (position) SELECT coalesce(max(last_seq_id), 0) FROM public.mt_event_progression WHERE name = '{ChapterEventStore.ActivityShard}';
             -- Where the versions before kept a stop at a poison event and a rebuild's state: Marten's progression has both now.
             DROP TABLE IF EXISTS public.projection_state;
+          END IF;
+          -- Tables made before withdrawals, redirects and corrections: the columns they need, empty (no event of theirs is older).
+          IF NOT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = '{Schema}.referral_steps'::regclass AND attname = 'corrected_at') THEN
+            ALTER TABLE referrals ADD COLUMN IF NOT EXISTS withdrawn_at timestamptz;
+            ALTER TABLE referral_steps {StepColumnsAddedSql};
           END IF;
           PERFORM set_config('search_path', previous, true);
         END $do$
@@ -304,6 +316,11 @@ public sealed class ActivityProjection : SubscriptionBase
                 oneToOnes.Select(o => o.ChapterId).ToArray(), oneToOnes.Select(o => o.OneToOneId).ToArray(), oneToOnes.Select(o => o.MemberA).ToArray(),
                 oneToOnes.Select(o => o.MemberB).ToArray(), oneToOnes.Select(o => o.Date).ToArray());
 
+        var withdrawnMeetings = events.Where(e => e.Data is OneToOneWithdrawn).Select(e => (Chapter: e.TenantId, ((OneToOneWithdrawn)e.Data).OneToOneId)).ToList();
+        if (withdrawnMeetings.Count > 0)
+            batch.Sql("DELETE FROM one_to_ones t USING unnest($1::text[], $2::uuid[]) AS u (chapter_id, id) WHERE t.chapter_id = u.chapter_id AND t.id = u.id",
+                withdrawnMeetings.Select(w => w.Chapter).ToArray(), withdrawnMeetings.Select(w => w.OneToOneId).ToArray());
+
         AddStep<MemberLeft>(batch, events, "members", "left_at", l => (l.MemberId, l.LeftAt));
         AddReferralSteps(batch, events);
     }
@@ -318,6 +335,14 @@ public sealed class ActivityProjection : SubscriptionBase
         public DateTimeOffset? DeclinedAt { get; set; }
         public ReferralClosed? Closed { get; set; }
         public DateTimeOffset? ThankedAt { get; set; }
+        public DateTimeOffset? WithdrawnAt { get; set; }
+        public ReferralRedirected? Redirected { get; set; }
+        /// <summary>The closing's outcome and value as last corrected in the batch, and when.</summary>
+        public ReferralCorrected? Corrected { get; set; }
+
+        public Guid? ReceiverId => Redirected?.ToReceiverId ?? Given?.ReceiverId;
+        public Outcome? Outcome => Corrected?.Outcome ?? Closed?.Outcome;
+        public Money? Value => Corrected is not null ? Corrected.Value : Closed?.Value;
     }
 
     /// <summary>
@@ -349,37 +374,45 @@ public sealed class ActivityProjection : SubscriptionBase
                 case ReferralDeclined d: Of(e, d.ReferralId).DeclinedAt = d.DeclinedAt; break;
                 case ReferralClosed c: Of(e, c.ReferralId).Closed = c; break;
                 case ReferralThanked t: Of(e, t.ReferralId).ThankedAt = t.ThankedAt; break;
+                case ReferralWithdrawn w: Of(e, w.ReferralId).WithdrawnAt = w.WithdrawnAt; break;
+                case ReferralRedirected r: Of(e, r.ReferralId).Redirected = r; break;
+                case ReferralCorrected { Outcome: not null } c: Of(e, c.ReferralId).Corrected = c; break;
             }
         }
         if (referrals.Count == 0)
             return;
 
-        static string? OutcomeName(ReferralClosed? closed) => closed is null ? null : JsonNamingPolicy.CamelCase.ConvertName(closed.Outcome.ToString());
+        static string? OutcomeName(Outcome? outcome) => outcome is { } o ? JsonNamingPolicy.CamelCase.ConvertName(o.ToString()) : null;
         var given = referrals.Values.Where(r => r.Given is not null).ToList();
         if (given.Count > 0)
             batch.Sql(
                 """
-                INSERT INTO referrals (chapter_id, id, giver_id, receiver_id, given_at, accepted_at, declined_at, closed_at, outcome, value_amount, value_currency, thanked_at)
+                INSERT INTO referrals (chapter_id, id, giver_id, receiver_id, given_at, accepted_at, declined_at, closed_at, outcome, value_amount, value_currency,
+                                       thanked_at, withdrawn_at)
                 SELECT * FROM unnest($1::text[], $2::uuid[], $3::uuid[], $4::uuid[], $5::timestamptz[], $6::timestamptz[], $7::timestamptz[],
-                                     $8::timestamptz[], $9::text[], $10::numeric[], $11::text[], $12::timestamptz[])
+                                     $8::timestamptz[], $9::text[], $10::numeric[], $11::text[], $12::timestamptz[], $13::timestamptz[])
                 """,
                 given.Select(r => r.Given!.ChapterId).ToArray(), given.Select(r => r.Id).ToArray(), given.Select(r => r.Given!.GiverId).ToArray(),
-                given.Select(r => r.Given!.ReceiverId).ToArray(), given.Select(r => r.Given!.GivenAt).ToArray(),
+                given.Select(r => r.ReceiverId!.Value).ToArray(), given.Select(r => r.Given!.GivenAt).ToArray(),
                 given.Select(r => r.AcceptedAt).ToArray(), given.Select(r => r.DeclinedAt).ToArray(), given.Select(r => r.Closed?.ClosedAt).ToArray(),
-                given.Select(r => OutcomeName(r.Closed)).ToArray(), given.Select(r => r.Closed?.Value?.Amount).ToArray(),
-                given.Select(r => r.Closed?.Value?.Currency).ToArray(), given.Select(r => r.ThankedAt).ToArray());
+                given.Select(r => OutcomeName(r.Outcome)).ToArray(), given.Select(r => r.Value?.Amount).ToArray(),
+                given.Select(r => r.Value?.Currency).ToArray(), given.Select(r => r.ThankedAt).ToArray(), given.Select(r => r.WithdrawnAt).ToArray());
 
         var stepped = referrals.Values.Where(r => r.Given is null).ToList();
         if (stepped.Count > 0)
             batch.Sql(
                 """
-                INSERT INTO referral_steps (chapter_id, referral_id, accepted_at, declined_at, closed_at, outcome, value_amount, value_currency, thanked_at)
-                SELECT * FROM unnest($1::text[], $2::uuid[], $3::timestamptz[], $4::timestamptz[], $5::timestamptz[], $6::text[], $7::numeric[], $8::text[], $9::timestamptz[])
+                INSERT INTO referral_steps (chapter_id, referral_id, accepted_at, declined_at, closed_at, outcome, value_amount, value_currency, thanked_at,
+                                            withdrawn_at, receiver_id, redirected_at, corrected_at)
+                SELECT * FROM unnest($1::text[], $2::uuid[], $3::timestamptz[], $4::timestamptz[], $5::timestamptz[], $6::text[], $7::numeric[], $8::text[],
+                                     $9::timestamptz[], $10::timestamptz[], $11::uuid[], $12::timestamptz[], $13::timestamptz[])
                 """,
                 stepped.Select(r => r.ChapterId).ToArray(), stepped.Select(r => r.Id).ToArray(),
                 stepped.Select(r => r.AcceptedAt).ToArray(), stepped.Select(r => r.DeclinedAt).ToArray(), stepped.Select(r => r.Closed?.ClosedAt).ToArray(),
-                stepped.Select(r => OutcomeName(r.Closed)).ToArray(), stepped.Select(r => r.Closed?.Value?.Amount).ToArray(),
-                stepped.Select(r => r.Closed?.Value?.Currency).ToArray(), stepped.Select(r => r.ThankedAt).ToArray());
+                stepped.Select(r => OutcomeName(r.Outcome)).ToArray(), stepped.Select(r => r.Value?.Amount).ToArray(),
+                stepped.Select(r => r.Value?.Currency).ToArray(), stepped.Select(r => r.ThankedAt).ToArray(), stepped.Select(r => r.WithdrawnAt).ToArray(),
+                stepped.Select(r => r.Redirected?.ToReceiverId).ToArray(), stepped.Select(r => r.Redirected?.RedirectedAt).ToArray(),
+                stepped.Select(r => r.Corrected?.CorrectedAt).ToArray());
     }
 
     /// <summary>A later step sets one timestamp column of a row created before; the event's tenant is its chapter.</summary>
@@ -408,11 +441,13 @@ public sealed class ActivityProjection : SubscriptionBase
                      $"SELECT time_zone, currency, tie_half_life_days FROM {Schema}.chapters WHERE id = $1",
                      $"SELECT id, name, joined_at, left_at FROM {Schema}.members WHERE chapter_id = $1 ORDER BY joined_at",
                      $"""
-                      SELECT id, giver_id, receiver_id, given_at, accepted_at, declined_at, closed_at, outcome, value_amount, value_currency, thanked_at
+                      SELECT id, giver_id, receiver_id, given_at, accepted_at, declined_at, closed_at, outcome, value_amount, value_currency, thanked_at,
+                             withdrawn_at
                       FROM {Schema}.referrals WHERE chapter_id = $1
                       """,
                      $"""
-                      SELECT referral_id, accepted_at, declined_at, closed_at, outcome, value_amount, value_currency, thanked_at
+                      SELECT referral_id, accepted_at, declined_at, closed_at, outcome, value_amount, value_currency, thanked_at,
+                             withdrawn_at, receiver_id, redirected_at, corrected_at
                       FROM {Schema}.referral_steps WHERE chapter_id = $1
                       """,
                      $"SELECT id, member_a, member_b, held_on FROM {Schema}.one_to_ones WHERE chapter_id = $1 AND ($2::date IS NULL OR held_on >= $2) ORDER BY held_on, id",
@@ -449,18 +484,26 @@ public sealed class ActivityProjection : SubscriptionBase
 
         await reader.NextResultAsync(ct);
         var referrals = new List<ReferralFact>();
+        var withdrawn = new HashSet<Guid>();
         while (await reader.ReadAsync(ct))
+        {
             referrals.Add(new ReferralFact(
                 reader.GetGuid(0), reader.GetGuid(1), reader.GetGuid(2), reader.GetFieldValue<DateTimeOffset>(3),
                 At(4), At(5), At(6), OutcomeAt(7), ValueAt(8), At(10)));
+            if (!reader.IsDBNull(11))
+                withdrawn.Add(reader.GetGuid(0));
+        }
         var ids = new Guid[referrals.Count];
         var indexes = new int[referrals.Count];
         for (var i = 0; i < referrals.Count; i++)
             (ids[i], indexes[i]) = (referrals[i].Id, i);
         Array.Sort(ids, indexes);
 
-        // A row of steps holds what one batch learned of a referral given before it. Each step happens once (the
-        // decider refuses a second), so the rows of a referral never set the same column twice, in whatever order.
+        // A row of steps holds what one batch learned of a referral given before it. Each step but a redirect and a correction
+        // happens once (the decider refuses a second), so those columns are never set twice, in whatever order the rows come;
+        // of the receivers and of the closings (outcome and value), the latest redirect's and the latest correction's win.
+        var receiverSince = new Dictionary<int, DateTimeOffset>();
+        var closingSince = new Dictionary<int, DateTimeOffset>();
         await reader.NextResultAsync(ct);
         while (await reader.ReadAsync(ct))
         {
@@ -469,17 +512,30 @@ public sealed class ActivityProjection : SubscriptionBase
                 continue; // steps filed under another chapter than the referral's: they never belonged to this one
             var index = indexes[found];
             var r = referrals[index];
-            var closedAt = At(3);
+            if (At(8) is not null)
+                withdrawn.Add(r.Id);
+            if (!reader.IsDBNull(9) && At(10) is { } redirectedAt && redirectedAt >= receiverSince.GetValueOrDefault(index, DateTimeOffset.MinValue))
+            {
+                receiverSince[index] = redirectedAt;
+                r = r with { ReceiverId = reader.GetGuid(9) };
+            }
+            var closingAt = At(11) ?? DateTimeOffset.MinValue; // the closing itself ranks below any correction of it
+            if (OutcomeAt(4) is { } outcome && closingAt >= closingSince.GetValueOrDefault(index, DateTimeOffset.MinValue))
+            {
+                closingSince[index] = closingAt;
+                r = r with { Outcome = outcome, Value = ValueAt(5) };
+            }
             referrals[index] = r with
             {
                 AcceptedAt = At(1) ?? r.AcceptedAt,
                 DeclinedAt = At(2) ?? r.DeclinedAt,
-                ClosedAt = closedAt ?? r.ClosedAt,
-                Outcome = OutcomeAt(4) ?? r.Outcome,
-                Value = closedAt is null ? r.Value : ValueAt(5),
+                ClosedAt = At(3) ?? r.ClosedAt,
                 ThankedAt = At(7) ?? r.ThankedAt,
             };
         }
+        // A referral its giver took back before it was accepted is no longer part of how help circulated.
+        if (withdrawn.Count > 0)
+            referrals.RemoveAll(r => withdrawn.Contains(r.Id));
         if (activeSince is { } start)
             referrals.RemoveAll(r => !(r.GivenAt >= start || r.AcceptedAt >= start || r.DeclinedAt >= start || r.ClosedAt >= start || r.ThankedAt >= start));
         // In the order the server sorts (given_at, id): Guid compares as PostgreSQL's uuid does, byte by byte.

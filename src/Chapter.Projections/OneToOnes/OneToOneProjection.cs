@@ -15,12 +15,20 @@ public sealed class OneToOneProjection : IProjection
     public Task ApplyAsync(IDocumentOperations operations, IReadOnlyList<IEvent> events, CancellationToken cancellation)
     {
         foreach (var e in events)
-            if (e.Data is OneToOneHeld held)
-                operations.Sql(
-                    """
-                    INSERT INTO one_to_one_view (id, chapter_id, member_a, member_b, held_on, note, recorded_at) VALUES ($1, $2, $3, $4, $5, $6, $7)
-                    ON CONFLICT (id) DO NOTHING
-                    """, held.OneToOneId, held.ChapterId, held.MemberA, held.MemberB, held.Date, (object?)held.Note ?? DBNull.Value, held.RecordedAt);
+            switch (e.Data)
+            {
+                case OneToOneHeld held:
+                    operations.Sql(
+                        """
+                        INSERT INTO one_to_one_view (id, chapter_id, member_a, member_b, held_on, note, recorded_at) VALUES ($1, $2, $3, $4, $5, $6, $7)
+                        ON CONFLICT (id) DO NOTHING
+                        """, held.OneToOneId, held.ChapterId, held.MemberA, held.MemberB, held.Date, (object?)held.Note ?? DBNull.Value, held.RecordedAt);
+                    break;
+                // Withdrawn: it was recorded by mistake, so it leaves the list (the event stays in the log).
+                case OneToOneWithdrawn withdrawn:
+                    operations.Sql("DELETE FROM one_to_one_view WHERE id = $1", withdrawn.OneToOneId);
+                    break;
+            }
         return Task.CompletedTask;
     }
 

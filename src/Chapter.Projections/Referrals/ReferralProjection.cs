@@ -47,11 +47,26 @@ public sealed record ReferralView(
     DateTimeOffset? ClosedAt,
     DateTimeOffset? ThankedAt,
     long Version,
-    DateTimeOffset? IntroducedAt = null);
+    DateTimeOffset? IntroducedAt = null,
+    DateTimeOffset? WithdrawnAt = null,
+    string? WithdrawReason = null,
+    DateTimeOffset? RedirectedAt = null,
+    IReadOnlyList<ReferralCorrection>? Corrections = null);
+
+/// <summary>
+/// A correction as it was made: by whom, when and why, and what it set (null: left as it was). <see cref="Value"/> goes with
+/// <see cref="Outcome"/>: the closing as corrected.
+/// </summary>
+public sealed record ReferralCorrection(DateTimeOffset CorrectedAt, Guid CorrectedBy, string Reason, Outcome? Outcome, Money? Value, string? ThankNote);
 
 public sealed class ReferralProjection : IProjection
 {
-    public static readonly string[] Statuses = ["given", "accepted", "declined", "closed", "thanked"];
+    public static readonly string[] Statuses = ["given", "accepted", "declined", "closed", "thanked", "withdrawn"];
+
+    private static readonly JsonSerializerOptions CorrectionJson = new(JsonSerializerDefaults.Web)
+    {
+        Converters = { new System.Text.Json.Serialization.JsonStringEnumConverter(JsonNamingPolicy.CamelCase) },
+    };
 
     public Task ApplyAsync(IDocumentOperations operations, IReadOnlyList<IEvent> events, CancellationToken cancellation)
     {
@@ -89,6 +104,30 @@ public sealed class ReferralProjection : IProjection
                 case ReferralIntroduced i:
                     operations.Sql("UPDATE referral_view SET introduced_at = $2, version = $3 WHERE id = $1", i.ReferralId, i.IntroducedAt, e.Version);
                     break;
+                case ReferralCorrected c:
+                    var correction = new ReferralCorrection(c.CorrectedAt, c.CorrectedBy, c.Reason, c.Outcome, c.Value, c.ThankNote);
+                    operations.Sql(
+                        """
+                        UPDATE referral_view SET
+                            outcome = CASE WHEN $2::text IS NULL THEN outcome ELSE $2 END,
+                            value_amount = CASE WHEN $2::text IS NULL THEN value_amount ELSE $3 END,
+                            value_currency = CASE WHEN $2::text IS NULL THEN value_currency ELSE $4 END,
+                            thank_note = coalesce($5, thank_note),
+                            corrections = coalesce(corrections, '[]'::jsonb) || jsonb_build_array($6::jsonb),
+                            version = $7
+                        WHERE id = $1
+                        """,
+                        c.ReferralId, c.Outcome is { } o ? Name(o) : null, c.Value?.Amount, c.Value?.Currency, c.ThankNote,
+                        JsonSerializer.Serialize(correction, CorrectionJson), e.Version);
+                    break;
+                case ReferralWithdrawn w:
+                    operations.Sql("UPDATE referral_view SET status = 'withdrawn', withdrawn_at = $2, withdraw_reason = $3, version = $4 WHERE id = $1",
+                        w.ReferralId, w.WithdrawnAt, w.Reason, e.Version);
+                    break;
+                case ReferralRedirected r:
+                    operations.Sql("UPDATE referral_view SET receiver_id = $2, redirected_at = $3, version = $4 WHERE id = $1",
+                        r.ReferralId, r.ToReceiverId, r.RedirectedAt, e.Version);
+                    break;
                 case ReferralThanked t:
                     operations.Sql("UPDATE referral_view SET status = 'thanked', thanked_at = $2, thank_note = $3, version = $4 WHERE id = $1",
                         t.ReferralId, t.ThankedAt, t.Note, e.Version);
@@ -105,7 +144,8 @@ public sealed class ReferralProjection : IProjection
         """
         v.id, v.chapter_id, v.giver_id, v.receiver_id, v.status, v.need, v.temperature, v.language, v.prospect_consent, v.outcome,
         v.value_amount, v.value_currency, v.decline_reason, v.thank_note, v.given_at, v.accepted_at, v.declined_at, v.closed_at,
-        v.thanked_at, v.version, v.prospect_sealed, k.key, coalesce(v.prospect_erased_at, k.erased_at), v.introduced_at
+        v.thanked_at, v.version, v.prospect_sealed, k.key, coalesce(v.prospect_erased_at, k.erased_at), v.introduced_at,
+        v.withdrawn_at, v.withdraw_reason, v.redirected_at, v.corrections
         FROM referral_view v LEFT JOIN prospect_keys k ON k.referral_id = v.id
         """;
 
@@ -137,8 +177,16 @@ public sealed class ReferralProjection : IProjection
         return (await ReadAsync(command, ct)).SingleOrDefault();
     }
 
-    /// <summary>A chapter's referrals, newest first; optionally by status, and by a member as giver or receiver.</summary>
-    /// <summary>A page of the chapter's referrals, the newest given first.</summary>
+    /// <summary>The referrals given to a member and not yet answered by them (accepted, declined), nor taken back.</summary>
+    public static async Task<IReadOnlyList<ReferralView>> WaitingForAsync(NpgsqlDataSource db, string chapterId, Guid receiverId, CancellationToken ct)
+    {
+        await using var command = db.CreateCommand($"SELECT {Columns} WHERE v.chapter_id = $1 AND v.receiver_id = $2 AND v.status = 'given' ORDER BY v.given_at");
+        command.Parameters.Add(new NpgsqlParameter { Value = chapterId });
+        command.Parameters.Add(new NpgsqlParameter { Value = receiverId });
+        return await ReadAsync(command, ct);
+    }
+
+    /// <summary>A page of the chapter's referrals, the newest given first; optionally by status, and by a member as giver or receiver.</summary>
     public static async Task<(IReadOnlyList<ReferralView> Items, string? Next)> ListAsync(
         NpgsqlDataSource db, string chapterId, string? status, Guid? memberId, PageRequest page, CancellationToken ct)
     {
@@ -186,7 +234,11 @@ public sealed class ReferralProjection : IProjection
                 ClosedAt: At(17),
                 ThankedAt: At(18),
                 Version: reader.GetInt64(19),
-                IntroducedAt: At(23)));
+                IntroducedAt: At(23),
+                WithdrawnAt: At(24),
+                WithdrawReason: Text(25),
+                RedirectedAt: At(26),
+                Corrections: Text(27) is { } corrections ? JsonSerializer.Deserialize<ReferralCorrection[]>(corrections, CorrectionJson) : null));
         }
         return views;
     }

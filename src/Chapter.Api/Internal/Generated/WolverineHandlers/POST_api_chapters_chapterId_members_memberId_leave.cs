@@ -64,7 +64,7 @@ namespace Internal.Generated.WolverineHandlers
             Wolverine.Http.HttpHandler.RequestActivity(httpContext)?.SetTag("wolverine.stream.type", "Chapter.Domain.Members.Member");
             
             // The actual HTTP request handler execution
-            (var result, var events) = Chapter.Api.Members.MemberWrites.Leave(chapterId, memberId, stream_member.Aggregate, _timeProvider);
+            (var result, var events, var outgoingMessages) = Chapter.Api.Members.MemberWrites.Leave(chapterId, memberId, stream_member.Aggregate, _timeProvider);
 
             if (events != null)
             {
@@ -74,14 +74,17 @@ namespace Internal.Generated.WolverineHandlers
             }
 
             
+            // Outgoing, cascaded message
+            await messageContext.EnqueueCascadingAsync(outgoingMessages).ConfigureAwait(false);
+
+            
             // Save all pending changes to this Marten session
             await documentSession.SaveChangesAsync(httpContext.RequestAborted).ConfigureAwait(false);
 
+            await result.ExecuteAsync(httpContext).ConfigureAwait(false);
             
             // Have to flush outgoing messages just in case Marten did nothing because of https://github.com/JasperFx/wolverine/issues/536
             await messageContext.FlushOutgoingMessagesAsync().ConfigureAwait(false);
-
-            await result.ExecuteAsync(httpContext).ConfigureAwait(false);
         }
     }
 
