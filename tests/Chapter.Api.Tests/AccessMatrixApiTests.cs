@@ -71,6 +71,14 @@ public sealed class AccessWorld : IAsyncLifetime
         return (await recorded.ReadJsonAsync())["id"]!.GetValue<Guid>();
     }
 
+    public async Task<Guid> FreshMemberWithAddressAsync()
+    {
+        var member = await Chapter.AddMemberAsync($"Member {Guid.NewGuid():N}"[..15]);
+        (await Chapter.As(member).PutAsJsonAsync($"{C}/members/{member}/notifications",
+            new { email = $"{member:N}@example.se", referralReceived = false, referralUpdates = false, weeklyDigest = false })).StatusCode.ShouldBe(HttpStatusCode.OK);
+        return member;
+    }
+
     public async Task<Guid> FreshMemberAsync() => await Chapter.AddMemberAsync($"Member {Guid.NewGuid():N}"[..15]);
 
     public async Task<Guid> FreshTokenAsync(Guid memberId)
@@ -189,6 +197,13 @@ public sealed class AccessMatrixApiTests(AccessWorld world) : IClassFixture<Acce
         ["outbox"] = new("GET", Party.Giver, _ => At("/api/admin/outbox"), 401, 403, 403, 403, 403, 403, 401, 200),
         ["read profile"] = new("GET", Party.Giver, w => At($"{w.C}/members/{w.Giver}/profile"), 401, 200, 200, 200, 200, 404, 401, 403),
         ["write profile"] = new("PUT", Party.Giver, w => At($"{w.C}/members/{w.Giver}/profile", new { ask = "Restaurant owners" }), 401, 200, 403, 200, 403, 404, 401, 403),
+        ["patch profile"] = new("PATCH", Party.Giver, w => At($"{w.C}/members/{w.Giver}/profile", new { skills = "Bookkeeping" }), 401, 200, 403, 200, 403, 404, 401, 403),
+        // Needs the member's address.
+        ["invite member"] = new("POST", Party.Giver, async w => ($"{w.C}/members/{await w.FreshMemberWithAddressAsync()}/invite", null),
+            401, 403, 403, 202, 403, 404, 401, 202),
+        // No token needed, and the answer is the same for everyone (an unknown code is 400; a known one is used once).
+        ["ask for a sign-in link"] = new("POST", Party.Giver, _ => At("/api/signin/email", new { email = "someone@example.se" }), 202, 202, 202, 202, 202, 202, 202, 202),
+        ["exchange a sign-in code"] = new("POST", Party.Giver, _ => At("/api/signin/exchange", new { code = "not-a-code" }), 400, 400, 400, 400, 400, 400, 400, 400),
         ["list asks"] = new("GET", Party.Giver, w => At($"{w.C}/asks"), 401, 200, 200, 200, 200, 404, 401, 403),
         ["suggestions"] = new("GET", Party.Giver, w => At($"{w.C}/members/{w.Giver}/suggestions"), 401, 200, 403, 200, 200, 404, 401, 403),
         ["contact spheres"] = new("GET", Party.Giver, w => At($"{w.C}/contact-spheres"), 401, 200, 200, 200, 200, 404, 401, 403),

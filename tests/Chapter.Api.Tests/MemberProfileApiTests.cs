@@ -44,4 +44,33 @@ public sealed class MemberProfileApiTests(ApiFixture api) : IClassFixture<ApiFix
         (await (await leader.GetAsync($"{c}/asks")).ReadJsonAsync())["items"]!.AsArray().Select(a => a!["memberId"]!.GetValue<Guid>()).ShouldBe([anna]);
         await (await leader.PutAsJsonAsync($"{c}/members/{bram}/profile", new { ask = "Again" })).ShouldBeProblemAsync(HttpStatusCode.Conflict);
     }
+
+    [Fact]
+    public async Task A_merge_patch_changes_only_the_fields_it_sends_and_null_clears_one()
+    {
+        var scenario = await new Scenario(api).WithChapterAsync();
+        var anna = await scenario.AddMemberAsync("Anna", "Accountant");
+        var cleo = await scenario.AddMemberAsync("Cleo");
+        var profile = $"/api/chapters/{scenario.ChapterId}/members/{anna}/profile";
+        (await scenario.As(anna).PutAsJsonAsync(profile, new { ask = "Restaurant owners", idealReferral = "A restaurant opening", goals = "Ten clients", skills = "Bookkeeping" }))
+            .StatusCode.ShouldBe(HttpStatusCode.OK);
+
+        static HttpRequestMessage Patch(string path, string json) => new(HttpMethod.Patch, path)
+        {
+            Content = new StringContent(json, System.Text.Encoding.UTF8, "application/merge-patch+json"),
+        };
+        var patched = await scenario.As(anna).SendAsync(Patch(profile, """{"ask":"Café owners","goals":null}"""));
+
+        patched.StatusCode.ShouldBe(HttpStatusCode.OK);
+        var written = await patched.ReadJsonAsync();
+        written["ask"]!.GetValue<string>().ShouldBe("Café owners");
+        written["goals"].ShouldBeNull();
+        written["idealReferral"]!.GetValue<string>().ShouldBe("A restaurant opening");
+        written["skills"]!.GetValue<string>().ShouldBe("Bookkeeping");
+        // Nothing sent, nothing changed; the same rules as a PUT (length, who may).
+        (await scenario.As(anna).SendAsync(Patch(profile, "{}"))).StatusCode.ShouldBe(HttpStatusCode.OK);
+        (await api.ScalarAsync("SELECT count(*) FROM mt_events WHERE stream_id = $1 AND type = 'member.profile-changed.v1'", $"member-{anna}")).ShouldBe(2);
+        await (await scenario.As(anna).SendAsync(Patch(profile, $$"""{"skills":"{{new string('x', 501)}}"}"""))).ShouldBeProblemNamingAsync(HttpStatusCode.BadRequest, "skills");
+        await (await scenario.As(cleo).SendAsync(Patch(profile, """{"ask":"Hijacked"}"""))).ShouldBeProblemAsync(HttpStatusCode.Forbidden);
+    }
 }

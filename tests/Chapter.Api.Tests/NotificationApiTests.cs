@@ -53,19 +53,23 @@ public sealed class NotificationApiTests(NotificationApiTests.Fixture fixture) :
     public async Task The_receiver_hears_of_a_referral_in_Swedish_with_the_need_and_the_language_and_never_the_prospect()
     {
         var scenario = await new Scenario(fixture.Api).WithChapterAsync();
-        var (anna, bram) = (await scenario.AddMemberAsync("Anna"), await scenario.AddMemberAsync("Bram", languages: ["sv", "en"]));
+        // Greeted by the name people call him by, not his full name.
+        var (anna, bram) = (await scenario.AddMemberAsync("Anna"), await scenario.AddMemberAsync("Bram Nilsson", languages: ["sv", "en"]));
         var address = await WantsMailAsync(scenario, bram);
 
         await scenario.GiveAsync(anna, bram);
 
         var mail = (await Smtp.WaitForAsync(address)).Single();
-        mail.Subject.ShouldBe("Anna har gett dig en referens");
+        mail.Subject.ShouldBe("Anna har gett dig ett affärstips");
         mail.From.Mailboxes.Single().Address.ShouldBe("chapter@example.org");
         mail.Body!.Headers["Content-Language"].ShouldBe("sv");
         mail.TextBody!.ShouldContain("Hej Bram,");
-        mail.TextBody!.ShouldContain("Anna har gett dig en referens i Stockholm City.");
+        mail.TextBody!.ShouldContain("Anna har gett dig ett affärstips i Stockholm City.");
         mail.TextBody!.ShouldContain("Behov: New office lease");
-        mail.TextBody!.ShouldContain("Temperatur: Varm: intresserad");
+        mail.TextBody!.ShouldContain("Temperatur: Varm – intresserad");
+        // One colon per line, and every text part says how it is encoded.
+        mail.TextBody!.Split('\n').ShouldAllBe(line => line.Count(c => c == ':') <= 1 || line.Contains("://"));
+        mail.BodyParts.OfType<MimeKit.TextPart>().ShouldAllBe(part => part.ContentTransferEncoding == MimeKit.ContentEncoding.QuotedPrintable);
         mail.TextBody!.ShouldContain("Introduktion på: svenska (sv)");
         mail.TextBody!.ShouldContain("https://chapter.example/my");
         mail.HtmlBody!.ShouldContain("<a href=\"https://chapter.example/my\">");
@@ -86,7 +90,8 @@ public sealed class NotificationApiTests(NotificationApiTests.Fixture fixture) :
     public async Task The_giver_hears_each_step_in_Vietnamese_and_the_thanks_is_the_report_back()
     {
         var scenario = await new Scenario(fixture.Api).WithChapterAsync();
-        var (chi, bram) = (await scenario.AddMemberAsync("Chi", languages: ["vi", "en"]), await scenario.AddMemberAsync("Bram"));
+        // A Vietnamese full name puts the given name last: "Xin chào Chi".
+        var (chi, bram) = (await scenario.AddMemberAsync("Nguyễn Thị Chi", languages: ["vi", "en"]), await scenario.AddMemberAsync("Bram"));
         var address = await WantsMailAsync(scenario, chi);
 
         var won = await scenario.GiveAsync(chi, bram);
@@ -130,7 +135,7 @@ public sealed class NotificationApiTests(NotificationApiTests.Fixture fixture) :
         (await scenario.ActAsync(bram, id, "correct", new { outcome = "lost", reason = "Kunden valde en annan" })).StatusCode.ShouldBe(HttpStatusCode.OK);
 
         var mail = (await Smtp.WaitForAsync(address)).Single();
-        mail.Subject.ShouldBe("Bram har rättat det som rapporterades om din referens");
+        mail.Subject.ShouldBe("Bram har rättat det som rapporterades om ditt affärstips");
         mail.TextBody!.ShouldContain("Skäl: Kunden valde en annan");
         mail.TextBody!.ShouldContain("Utfall: det blev ingen affär den här gången");
     }
@@ -172,8 +177,8 @@ public sealed class NotificationApiTests(NotificationApiTests.Fixture fixture) :
 
         var mails = await Smtp.WaitForAsync(address, 2);
         var stranded = mails.Single(m => m.Subject!.Contains("har slutat"));
-        stranded.Subject.ShouldBe("Bram har slutat: din referens behöver en ny mottagare");
-        stranded.TextBody!.ShouldContain("Ge den till en annan medlem, eller ta tillbaka den.");
+        stranded.Subject.ShouldBe("Bram har slutat: ditt affärstips behöver en ny mottagare");
+        stranded.TextBody!.ShouldContain("Ge det till en annan medlem, eller ta tillbaka det.");
         stranded.TextBody!.ShouldContain("https://chapter.example/my");
         await Task.Delay(TimeSpan.FromSeconds(1));
         Smtp.To(address).Count.ShouldBe(2, "only the referral still waiting is told of; leaving again tells nothing");

@@ -18,6 +18,17 @@ public sealed class ServiceApiTests(ApiFixture api) : IClassFixture<ApiFixture>
     }
 
     [Fact]
+    public async Task The_icon_browsers_ask_for_is_served_without_signing_in()
+    {
+        var ico = await _http.GetAsync("/favicon.ico");
+        ico.StatusCode.ShouldBe(HttpStatusCode.OK);
+        ico.Content.Headers.ContentType!.MediaType.ShouldBe("image/x-icon");
+        var svg = await _http.GetAsync("/favicon.svg");
+        svg.StatusCode.ShouldBe(HttpStatusCode.OK);
+        svg.Content.Headers.ContentType!.MediaType.ShouldBe("image/svg+xml");
+    }
+
+    [Fact]
     public async Task The_openapi_document_describes_every_endpoint()
     {
         var document = JsonNode.Parse(await _http.GetStringAsync("/openapi/v1.json"))!;
@@ -74,6 +85,9 @@ public sealed class ServiceApiTests(ApiFixture api) : IClassFixture<ApiFixture>
             "/api/chapters/{chapterId}/referrals/{referralId}/withdraw",
             "/api/chapters/{chapterId}/referrals/{referralId}/redirect",
             "/api/chapters/{chapterId}/one-to-ones/{oneToOneId}",
+            "/api/chapters/{chapterId}/members/{memberId}/invite",
+            "/api/signin/email",
+            "/api/signin/exchange",
         ], ignoreOrder: true);
         document["components"]!["securitySchemes"]!["Bearer"]!["scheme"]!.GetValue<string>().ShouldBe("bearer");
         var give = paths["/api/chapters/{chapterId}/referrals"]!["post"]!;

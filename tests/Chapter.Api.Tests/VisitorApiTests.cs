@@ -55,6 +55,34 @@ public sealed class VisitorApiTests(ApiFixture api) : IClassFixture<ApiFixture>
     }
 
     [Fact]
+    public async Task A_visitor_is_registered_by_its_inviter_for_a_meeting_of_the_chapter_and_the_follow_up_reads_as_it_is_written()
+    {
+        var scenario = await new Scenario(api).WithChapterAsync();
+        var lea = await scenario.AddLeaderAsync("Lea");
+        var (anna, bram) = (await scenario.AddMemberAsync("Anna"), await scenario.AddMemberAsync("Bram"));
+        var visitors = $"/api/chapters/{scenario.ChapterId}/visitors";
+        var elsewhere = await new Scenario(api).WithChapterAsync();
+        var foreignMeeting = (await (await elsewhere.Operator.PostAsJsonAsync($"/api/chapters/{elsewhere.ChapterId}/meetings",
+            new { date = DateOnly.FromDateTime(DateTime.UtcNow) })).ReadJsonAsync())["id"]!.GetValue<Guid>();
+
+        await (await scenario.As(anna).PostAsJsonAsync(visitors, new { name = "Olle", profession = "Plumber", meetingId = Guid.NewGuid() }))
+            .ShouldBeProblemNamingAsync(HttpStatusCode.UnprocessableEntity, "meetingId");
+        await (await scenario.As(anna).PostAsJsonAsync(visitors, new { name = "Olle", profession = "Plumber", meetingId = foreignMeeting }))
+            .ShouldBeProblemNamingAsync(HttpStatusCode.UnprocessableEntity, "meetingId");
+        // A member registers the visitors they invited, so they can see and follow them up; a leader may name another inviter.
+        await (await scenario.As(anna).PostAsJsonAsync(visitors, new { name = "Olle", profession = "Plumber", invitedBy = bram }))
+            .ShouldBeProblemAsync(HttpStatusCode.Forbidden);
+        (await api.ScalarAsync("SELECT count(*) FROM mt_events WHERE tenant_id = $1 AND type LIKE 'visitor.%'", scenario.ChapterId)).ShouldBe(0);
+        var byLeader = await (await scenario.As(lea).PostAsJsonAsync(visitors, new { name = "Olle", profession = "Plumber", invitedBy = bram })).ReadJsonAsync();
+        byLeader["invitedBy"]!.GetValue<Guid>().ShouldBe(bram);
+        var id = byLeader["id"]!.GetValue<Guid>();
+
+        var followed = await (await scenario.As(bram).PostAsJsonAsync($"{visitors}/{id}/follow-up", new { step = "notInterested" })).ReadJsonAsync();
+        followed["followUp"]!.AsArray().Single()!["step"]!.GetValue<string>().ShouldBe("notInterested");
+        (await scenario.As(bram).PostAsJsonAsync($"{visitors}/{id}/follow-up", new { step = "not-interested" })).StatusCode.ShouldBe(HttpStatusCode.OK);
+    }
+
+    [Fact]
     public async Task The_weekly_report_lists_the_weeks_visitors_by_name_for_leaders_and_without_a_name_or_contact_for_integrations()
     {
         var scenario = await new Scenario(api).WithChapterAsync();

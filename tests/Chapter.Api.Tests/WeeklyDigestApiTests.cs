@@ -80,7 +80,7 @@ public sealed class WeeklyDigestApiTests(WeeklyDigestApiTests.Fixture fixture) :
         var digest = Smtp.To(leaAddress).Single();
         digest.Subject.ShouldBe($"Stockholm City: vecka {week}");
         digest.TextBody!.ShouldContain($"Vecka {week} i Stockholm City är slut.");
-        digest.TextBody!.ShouldContain("Givna referenser: 1");
+        digest.TextBody!.ShouldContain("Givna affärstips: 1");
         digest.TextBody!.ShouldContain("Accepterade: 1");
         digest.TextBody!.ShouldContain("Avslutade med affär: 1");
         digest.TextBody!.ShouldContain("Värde: 500 SEK");

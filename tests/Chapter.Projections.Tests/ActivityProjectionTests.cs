@@ -200,6 +200,30 @@ public sealed class ActivityProjectionTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Tables_made_before_corrections_get_their_columns_from_the_schema_migration_and_keep_their_rows()
+    {
+        await GivenAHandMadeHistoryAsync();
+        await using (await CaughtUpDaemonAsync()) { }
+        await using (var asBefore = _db.CreateCommand(
+            $"""
+             ALTER TABLE {ActivityProjection.Schema}.referrals DROP COLUMN withdrawn_at;
+             ALTER TABLE {ActivityProjection.Schema}.referral_steps DROP COLUMN withdrawn_at, DROP COLUMN receiver_id, DROP COLUMN redirected_at, DROP COLUMN corrected_at;
+             """))
+            await asBefore.ExecuteNonQueryAsync();
+        var before = (await _store.Storage.Database.CreateMigrationAsync()).Difference;
+
+        // What Marten runs at start (and db-patch writes for an operator): the migration sees the missing columns.
+        await _store.Storage.ApplyAllConfiguredChangesToDatabaseAsync();
+        before.ShouldNotBe(Weasel.Core.SchemaPatchDifference.None);
+        (await _store.Storage.Database.CreateMigrationAsync()).Difference.ShouldBe(Weasel.Core.SchemaPatchDifference.None);
+
+        var ab = (await ActivityProjection.LoadAsync(_db, "north", CancellationToken.None))!.Referrals.Single(r => r.GiverId == A);
+        await AppendAsync(ReferralDecider.StreamId(ab.Id), new ReferralCorrected(ab.Id, B, Outcome.Won, new Money(250m, "EUR"), null, "Typo", T0.AddDays(11)));
+        await using var daemon = await CaughtUpDaemonAsync();
+        (await ActivityProjection.LoadAsync(_db, "north", CancellationToken.None))!.Referrals.Single(r => r.Id == ab.Id).Value.ShouldBe(new Money(250m, "EUR"));
+    }
+
+    [Fact]
     public async Task Loading_a_window_keeps_only_referrals_with_a_step_in_it()
     {
         await GivenAHandMadeHistoryAsync();

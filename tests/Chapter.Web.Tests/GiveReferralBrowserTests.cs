@@ -21,7 +21,7 @@ public sealed class GiveReferralBrowserTests(BrowserFixture browser) : IClassFix
         await page.GetByLabel("Prospect's name").FillAsync(prospectName);
         await page.GetByLabel("Prospect's e-mail").FillAsync("sara@example.se");
         await page.GetByLabel("What do they need?").FillAsync("A new office lease in Södermalm");
-        await page.GetByLabel("Hot: ready to buy").CheckAsync();
+        await page.GetByLabel("Hot – ready to buy").CheckAsync();
         await page.GetByLabel("Language for the introduction").SelectOptionAsync("sv");
         if (consent)
             await page.GetByLabel("The prospect agreed to be contacted").CheckAsync();
@@ -152,7 +152,7 @@ public sealed class GiveReferralBrowserTests(BrowserFixture browser) : IClassFix
     }
 
     [Theory]
-    [InlineData("sv-SE", "sv", "Ge en referens", "Kontaktens namn")]
+    [InlineData("sv-SE", "sv", "Ge ett affärstips", "Kontaktens namn")]
     [InlineData("nl-NL", "nl", "Geef een referral", "Naam van de prospect")]
     [InlineData("vi-VN", "vi", "Trao một lời giới thiệu", "Tên khách hàng tiềm năng")]
     public async Task The_page_speaks_the_browsers_language(string locale, string lang, string heading, string nameLabel)
@@ -176,7 +176,7 @@ public sealed class GiveReferralBrowserTests(BrowserFixture browser) : IClassFix
         await page.GetByLabel("Till medlem").SelectOptionAsync(new SelectOptionValue { Label = "Bram de Vries · Realtor" });
         await page.GetByLabel("Vad behöver de?").FillAsync("Ny kontorslokal");
         await page.GetByLabel("Kontakten har gått med på att bli kontaktad").CheckAsync();
-        await page.GetByRole(AriaRole.Button, new() { Name = "Skicka referens" }).ClickAsync();
+        await page.GetByRole(AriaRole.Button, new() { Name = "Skicka affärstipset" }).ClickAsync();
 
         await Assertions.Expect(page.Locator("#error-prospect\\.name")).ToHaveTextAsync("Skriv kontaktens namn.");
         await Assertions.Expect(page.GetByRole(AriaRole.Status).Last).ToHaveTextAsync("Inte sparad: kontrollera de markerade fälten.");
@@ -228,7 +228,7 @@ public sealed class GiveReferralBrowserTests(BrowserFixture browser) : IClassFix
         (await page.EvaluateAsync<string?>("localStorage.getItem('chapter.pendingReferral')")).ShouldBeNull();
         await page.GotoAsync($"{browser.BaseUrl}/give", new() { WaitUntil = WaitUntilState.Commit });
         await Assertions.Expect(page).ToHaveURLAsync(new Regex("/signin$"));
-        await Assertions.Expect(page.Locator("#signin-status")).ToHaveTextAsync("Open the sign-in link your chapter leader sent you.");
+        await Assertions.Expect(page.Locator("#signin-status")).ToHaveTextAsync("Open the sign-in link your chapter sent you, or ask for one by e-mail.");
     }
 
     [Fact]

@@ -15,7 +15,7 @@ public sealed class ProfileBrowserTests(BrowserFixture browser) : IClassFixture<
         await page.Locator("form#profile[data-ready=true]").WaitForAsync();
 
         await page.GetByLabel("Vad jag söker").FillAsync("Företag som flyttar kontor i år");
-        await page.GetByLabel("Min perfekta referens").FillAsync("En kontorschef som planerar en flytt");
+        await page.GetByLabel("Mitt perfekta affärstips").FillAsync("En kontorschef som planerar en flytt");
         await page.GetByRole(AriaRole.Button, new() { Name = "Spara" }).ClickAsync();
         await Assertions.Expect(page.Locator("#profile-status")).ToHaveTextAsync("Sparat. Gruppen ser vad du söker.");
 

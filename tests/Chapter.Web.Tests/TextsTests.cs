@@ -32,4 +32,31 @@ public sealed class TextsTests
 
     private static string[] Names(ResourceSet? set) =>
         set?.Cast<DictionaryEntry>().Select(entry => (string)entry.Key).Order().ToArray() ?? [];
+
+    /// <summary>
+    /// The product's word list: one word for a referral in each language, in the pages and in the e-mails alike, and the
+    /// words a reader could take for something else, which no text may use (a Swedish "referens" reads as a job reference).
+    /// </summary>
+    public static TheoryData<string, string, string[]> WordLists() => new()
+    {
+        { "en", "referral", ["recommendation"] },
+        { "sv", "affärstips", ["referens", "rekommendation"] },
+        { "nl", "referral", ["aanbeveling", "verwijzing", "referentie"] },
+        { "vi", "lời giới thiệu", ["tham chiếu", "khuyến nghị"] },
+    };
+
+    [Theory]
+    [MemberData(nameof(WordLists))]
+    public void Pages_and_e_mails_use_the_word_list(string language, string word, string[] notOurs)
+    {
+        var culture = language == "en" ? CultureInfo.InvariantCulture : CultureInfo.GetCultureInfo(language);
+        var all = new[] { "Chapter.Api.Web.Texts", "Chapter.Api.Web.MailTexts" }
+            .SelectMany(resource => new ResourceManager(resource, typeof(Texts).Assembly).GetResourceSet(culture, true, false)!.Cast<DictionaryEntry>()
+                .Select(entry => (Key: $"{resource.Split('.')[^1]}.{entry.Key}", Text: (string)entry.Value!)))
+            .ToList();
+
+        all.Where(t => notOurs.Any(w => t.Text.Contains(w, StringComparison.OrdinalIgnoreCase))).Select(t => t.Key).ShouldBeEmpty();
+        all.Count(t => t.Text.Contains(word, StringComparison.OrdinalIgnoreCase) && t.Key.StartsWith("MailTexts")).ShouldBeGreaterThan(5);
+        all.Count(t => t.Text.Contains(word, StringComparison.OrdinalIgnoreCase) && t.Key.StartsWith("Texts")).ShouldBeGreaterThan(5);
+    }
 }

@@ -51,6 +51,8 @@ public static class AccessEndpoints
         integrations.MapDelete("/{tokenId:guid}", RevokeIntegrationAsync)
             .WithName("RevokeIntegrationKey").WithSummary("Revoke an integration key at once");
 
+        routes.MapSignInByEmail();
+
         routes.MapGet("/api/me", MeAsync).WithTags("Access")
             .WithName("WhoAmI").WithSummary("Who this token belongs to");
     }

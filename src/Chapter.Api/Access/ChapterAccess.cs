@@ -88,6 +88,7 @@ public static class ChapterAccessRegistration
     public static void AddChapterAccess(this WebApplicationBuilder builder)
     {
         builder.Services.AddSingleton<AccessTokens>();
+        builder.Services.AddSingleton<SignInCodes>();
         builder.Services.AddSingleton<ConfiguredOperatorToken>();
         builder.Services.AddAuthentication(TokenAuthenticationHandler.SchemeName)
             .AddScheme<Microsoft.AspNetCore.Authentication.AuthenticationSchemeOptions, TokenAuthenticationHandler>(TokenAuthenticationHandler.SchemeName, null);

@@ -67,7 +67,7 @@ public static class Database
 
     /// <summary>The tables of the service's own features (tokens, notification settings, webhooks), registered with Marten.</summary>
     public static IEnumerable<Weasel.Postgresql.Tables.Table> OwnTables() =>
-        [AccessTokens.Table(), .. Notifications.NotificationSettings.Tables(), .. Webhooks.WebhookStore.Tables()];
+        [AccessTokens.Table(), SignInCodes.Table(), .. Notifications.NotificationSettings.Tables(), .. Webhooks.WebhookStore.Tables()];
 
     /// <summary>
     /// Settings every connection gets unless the connection string says otherwise.

@@ -31,16 +31,24 @@ public static class Hardening
                     : RateLimitPartition.GetFixedWindowLimiter(
                         Caller.From(context.User)?.RateLimitKey ?? $"anonymous:{context.Connection.RemoteIpAddress}",
                         _ => new FixedWindowRateLimiterOptions { PermitLimit = writesPerMinute, Window = TimeSpan.FromMinutes(1), QueueLimit = 0 }));
+            // Signing in without a token: a budget per client address, so nobody can have links mailed to a list of addresses.
+            var signInsPerHour = builder.Configuration.GetValue("Chapter:RateLimit:SignInRequestsPerHour", 20);
+            limiter.AddPolicy(Access.SignInByEmail.RateLimitPolicy, context => RateLimitPartition.GetFixedWindowLimiter(
+                $"sign-in:{context.Connection.RemoteIpAddress}",
+                _ => new FixedWindowRateLimiterOptions { PermitLimit = signInsPerHour, Window = TimeSpan.FromHours(1), QueueLimit = 0 }));
             limiter.OnRejected = async (rejected, ct) =>
             {
                 var retryAfter = rejected.Lease.TryGetMetadata(MetadataName.RetryAfter, out var wait) ? wait : TimeSpan.FromMinutes(1);
                 var seconds = Math.Max(1, (int)Math.Ceiling(retryAfter.TotalSeconds));
                 rejected.HttpContext.Response.Headers.RetryAfter = seconds.ToString(CultureInfo.InvariantCulture);
+                var signingIn = rejected.HttpContext.Request.Path.StartsWithSegments("/api/signin");
                 await Problems.WriteAsync(rejected.HttpContext, new ProblemDetails
                     {
                         Status = StatusCodes.Status429TooManyRequests,
-                        Title = "Too many changes.",
-                        Detail = $"This token may make {writesPerMinute} changes a minute. Try again in {seconds} seconds.",
+                        Title = signingIn ? "Too many sign-in requests." : "Too many changes.",
+                        Detail = signingIn
+                            ? $"This address may ask {signInsPerHour} times an hour. Try again in {seconds} seconds."
+                            : $"This token may make {writesPerMinute} changes a minute. Try again in {seconds} seconds.",
                     });
             };
         });

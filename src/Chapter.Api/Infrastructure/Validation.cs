@@ -141,7 +141,8 @@ public sealed class Validation
 
     public TEnum OneOf<TEnum>(string? value, string field) where TEnum : struct, Enum
     {
-        var names = Enum.GetNames<TEnum>().Select(n => n.ToLowerInvariant()).ToArray();
+        // As the JSON answers spell them (camelCase): what a client reads it may send back.
+        var names = Enum.GetNames<TEnum>().Select(System.Text.Json.JsonNamingPolicy.CamelCase.ConvertName).ToArray();
         if (value is not null && names.Contains(value) && Enum.TryParse<TEnum>(value, ignoreCase: true, out var parsed))
             return parsed;
         Add(field, $"'{field}' must be one of: {string.Join(", ", names)}.");

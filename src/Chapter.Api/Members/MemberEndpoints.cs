@@ -13,6 +13,35 @@ public sealed record AddMemberRequest(string? Name, string? Profession, string[]
 /// <param name="Ask">What the member is looking for now. Each field: optional, up to 500 characters, any language.</param>
 public sealed record ProfileRequest(string? Ask, string? IdealReferral, string? Goals, string? Accomplishments, string? Interests, string? Networks, string? Skills);
 
+/// <summary>
+/// A JSON merge patch of a profile (RFC 7396): a field sent sets it, null clears it, a field left out stays as it is.
+/// The serializer calls a setter only for the fields the body has, so each setter records that its field was sent.
+/// </summary>
+public sealed class ProfilePatchRequest
+{
+    private readonly Dictionary<string, string?> _sent = [];
+
+    public string? Ask { get => Sent(); set => Send(value); }
+    public string? IdealReferral { get => Sent(); set => Send(value); }
+    public string? Goals { get => Sent(); set => Send(value); }
+    public string? Accomplishments { get => Sent(); set => Send(value); }
+    public string? Interests { get => Sent(); set => Send(value); }
+    public string? Networks { get => Sent(); set => Send(value); }
+    public string? Skills { get => Sent(); set => Send(value); }
+
+    /// <summary>The profile with the fields this patch sends applied to it.</summary>
+    public ProfileRequest AppliedTo(Chapter.Domain.Members.MemberProfile profile)
+    {
+        string? Field(string name, string? current) => _sent.TryGetValue(name, out var sent) ? sent : current;
+        return new ProfileRequest(Field(nameof(Ask), profile.Ask), Field(nameof(IdealReferral), profile.IdealReferral), Field(nameof(Goals), profile.Goals),
+            Field(nameof(Accomplishments), profile.Accomplishments), Field(nameof(Interests), profile.Interests), Field(nameof(Networks), profile.Networks),
+            Field(nameof(Skills), profile.Skills));
+    }
+
+    private string? Sent([System.Runtime.CompilerServices.CallerMemberName] string name = "") => _sent.GetValueOrDefault(name);
+    private void Send(string? value, [System.Runtime.CompilerServices.CallerMemberName] string name = "") => _sent[name] = value;
+}
+
 public sealed record AskList(IReadOnlyList<MemberProjection.AskView> Items);
 
 public sealed record MemberDetailsRequest(string? Name, string? Profession, string[]? Languages, string? Role);

@@ -76,11 +76,24 @@ public static class MemberWrites
     }
 
     [WolverinePut("/api/chapters/{chapterId}/members/{memberId:guid}/profile", OperationId = "ChangeMemberProfile")]
-    [Authorize(Policy = Policies.ChapterMember), Tags("Members"), EndpointSummary("Write a member's profile (the member, or a leader)")]
-    [EndpointDescription("Send every field as it should be; a field left out or empty is cleared. Each change is kept as an event, so the history of asks is too.")]
+    [Authorize(Policy = Policies.ChapterMember), Tags("Members"), EndpointSummary("Replace a member's whole profile (the member, or a leader)")]
+    [EndpointDescription("Replaces the whole profile: send every field as it should be; a field left out or empty is cleared. To change some fields " +
+        "and keep the others, PATCH instead. Each change is kept as an event, so the history of asks is too.")]
     [ProducesResponseType<MemberProjection.ProfileView>(StatusCodes.Status200OK), BreaksNoRule]
     public static (IResult, Events) ChangeProfile(Guid memberId, ProfileRequest body,
-        [WriteAggregate(FromMethod = nameof(StreamKey), Required = false)] Member? member, TimeProvider clock, Caller caller)
+        [WriteAggregate(FromMethod = nameof(StreamKey), Required = false)] Member? member, TimeProvider clock, Caller caller) =>
+        WriteProfile(memberId, body, member, clock, caller);
+
+    [WolverinePatch("/api/chapters/{chapterId}/members/{memberId:guid}/profile", OperationId = "PatchMemberProfile")]
+    [Authorize(Policy = Policies.ChapterMember), Tags("Members"), EndpointSummary("Change some fields of a member's profile (the member, or a leader)")]
+    [EndpointDescription("A JSON merge patch (RFC 7396, application/merge-patch+json; application/json is taken too): a field sent is set, " +
+        "null or empty clears it, a field left out stays as it is.")]
+    [ProducesResponseType<MemberProjection.ProfileView>(StatusCodes.Status200OK), BreaksNoRule]
+    public static (IResult, Events) PatchProfile(Guid memberId, ProfilePatchRequest body,
+        [WriteAggregate(FromMethod = nameof(StreamKey), Required = false)] Member? member, TimeProvider clock, Caller caller) =>
+        WriteProfile(memberId, body.AppliedTo((member as Member.Active)?.Profile ?? MemberProfile.Empty), member, clock, caller);
+
+    private static (IResult, Events) WriteProfile(Guid memberId, ProfileRequest body, Member? member, TimeProvider clock, Caller caller)
     {
         if (!caller.IsLeader && caller.MemberId != memberId)
             throw new RequestRefused(Problems.Forbidden("A member writes their own profile; a leader may write any member's."));

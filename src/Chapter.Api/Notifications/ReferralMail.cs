@@ -47,6 +47,17 @@ public sealed class MailWriter
         return args.Length == 0 ? text : string.Format(Culture, text, args);
     }
 
+    /// <summary>
+    /// "Hej Anna,": the greeting takes the name people call the member by. Names are kept as one text, so this is the first
+    /// word, except in Vietnamese, where a full name of three words or more ("Nguyễn Văn An") puts the given name last.
+    /// </summary>
+    public string Greeting(string fullName)
+    {
+        var words = fullName.Split(' ', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        var called = words.Length == 0 ? fullName : Culture.TwoLetterISOLanguageName == "vi" && words.Length >= 3 ? words[^1] : words[0];
+        return T("Greeting", called);
+    }
+
     public MailWriter Paragraph(string text)
     {
         _text.Append(text).Append("\n\n");
@@ -113,6 +124,10 @@ public sealed class MailWriter
         }.ToMessageBody();
         // A Content-* header belongs to the body's entity, in MimeKit as in RFC 2045.
         message.Body.Headers.Add(HeaderId.ContentLanguage, Culture.Name);
+        // Swedish and Vietnamese letters are 8-bit in UTF-8: each text part says how it is encoded (RFC 2045), so a relay that
+        // only speaks 7-bit passes it on intact.
+        foreach (var part in message.BodyParts.OfType<TextPart>())
+            part.ContentTransferEncoding = ContentEncoding.QuotedPrintable;
         return message;
     }
 }
@@ -138,7 +153,7 @@ public static class ReferralMail
         };
         // A correction says what it set the outcome to; a closing says it in its lead already.
         var outcome = notice is { Step: ReferralStep.Corrected, Outcome: { } corrected } ? mail.T($"Outcome{corrected}") : null;
-        mail.Paragraph(mail.T("Greeting", recipient.Name))
+        mail.Paragraph(mail.Greeting(recipient.Name))
             .Paragraph(mail.T(lead, fromName, chapterName))
             .Facts(
                 (mail.T("NeedLabel"), notice.Need),

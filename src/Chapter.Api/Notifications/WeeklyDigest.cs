@@ -142,7 +142,7 @@ public static class WeeklyDigestHandler
         var mail = new MailWriter(leader.Languages);
         var counts = report.Counts;
         string Count(int n) => n.ToString(mail.Culture);
-        mail.Paragraph(mail.T("Greeting", leader.Name))
+        mail.Paragraph(mail.Greeting(leader.Name))
             .Paragraph(mail.T("DigestLead", report.Week, chapterName))
             .Facts(
                 (mail.T("DigestGiven"), Count(counts.Given)),

@@ -1,6 +1,7 @@
 using Chapter.Api.Access;
 using Chapter.Api.Infrastructure;
 using Chapter.Domain.Visitors;
+using Chapter.Projections.Meetings;
 using Chapter.Projections.Members;
 using Chapter.Projections.Prospects;
 using Chapter.Projections.Visitors;
@@ -30,8 +31,13 @@ public static class RegisterVisitorEndpoint
         var phone = check.OptionalText(body.Phone, "phone", 40);
         var invitedBy = body.InvitedBy ?? caller.ActingMemberId;
         check.ThrowIfInvalid();
+        // A member registers the visitors they invited, and so sees them afterwards; a leader registers anyone's.
+        if (invitedBy != caller.ActingMemberId && !caller.IsLeader)
+            throw new RequestRefused(Problems.Forbidden("A member registers the visitors they invited: leave 'invitedBy' out, or send your own id."));
         if (await MemberProjection.GetAsync(db, chapterId, invitedBy, ct) is not { } inviter)
             throw new RequestRefused(Problems.NotFound("invitedBy", $"Member {invitedBy} is not in chapter '{chapterId}'."));
+        if (body.MeetingId is { } meetingId && await MeetingProjection.GetAsync(db, chapterId, meetingId, showSubstitutes: false, ct) is null)
+            throw new RequestRefused(Problems.Unprocessable("meetingId", $"Meeting {meetingId} is not a meeting of chapter '{chapterId}'."));
 
         var id = body.Id ?? Guid.CreateVersion7();
         var key = await ProspectKeys.GetOrCreateAsync(db, chapterId, id, ct)
@@ -64,7 +70,8 @@ public static class FollowUpVisitorEndpoint
         Caller caller, CancellationToken ct)
     {
         var check = new Validation();
-        var step = check.OneOf<FollowUpStep>(body.Step?.Replace("-", ""), "step");
+        // "not-interested" was the only spelling taken before; reads have always said "notInterested", which is taken now too.
+        var step = check.OneOf<FollowUpStep>(body.Step == "not-interested" ? "notInterested" : body.Step, "step");
         var note = check.OptionalText(body.Note, "note", Validation.MaxTextLength);
         check.ThrowIfInvalid();
         if (await VisitorProjection.GetAsync(db, chapterId, visitorId, ct) is not { } visitor)

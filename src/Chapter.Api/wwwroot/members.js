@@ -65,9 +65,37 @@
       await render();
     });
 
+    // The member's live links (tokens not revoked), each revocable; a new one is e-mailed, or made on purpose to be copied.
+    const links = item.querySelector('details.links');
+    const showLinks = async () => {
+      const list = await session.list(`/api/chapters/${chapter}/members/${member.id}/tokens`);
+      const live = (list.items ?? []).filter(t => !t.revokedAt);
+      const date = new Intl.DateTimeFormat(texts.locale, { dateStyle: 'medium' });
+      links.querySelector('.live-links').replaceChildren(...(live.length === 0
+        ? [Object.assign(document.createElement('li'), { textContent: texts.noLinks })]
+        : live.map(t => {
+          const li = document.getElementById('live-link').content.firstElementChild.cloneNode(true);
+          li.querySelector('.about').textContent = fill(texts.linkIssued, t.label, date.format(new Date(t.createdAt)))
+            + (t.lastUsedAt ? ` · ${fill(texts.linkUsed, date.format(new Date(t.lastUsedAt)))}` : '');
+          li.querySelector('[data-act=revoke]').addEventListener('click', async () => {
+            const revoked = await api(`/members/${member.id}/tokens/${t.id}`, { method: 'DELETE' });
+            if (!revoked.ok) { await failed(item, revoked); return; }
+            await showLinks();
+          });
+          return li;
+        })));
+    };
+    links.addEventListener('toggle', () => { if (links.open) showLinks(); });
+    item.querySelector('[data-act=invite]').addEventListener('click', async () => {
+      const response = await api(`/members/${member.id}/invite`, { method: 'POST' });
+      if (!response.ok) { await failed(item, response); return; }
+      say(fill(texts.invited, member.name), 'ok');
+    });
+
     item.querySelector('[data-act=sign-in]').addEventListener('click', async () => {
       const response = await api(`/members/${member.id}/tokens`, { method: 'POST', body: JSON.stringify({ label: 'sign-in link' }) });
       if (!response.ok) { await failed(item, response); return; }
+      await showLinks();
       const issued = await response.json();
       const box = item.querySelector('.sign-in');
       box.querySelector('.hint').textContent = fill(texts.signInHint, member.name);

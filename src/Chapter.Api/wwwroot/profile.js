@@ -6,14 +6,21 @@
   const form = document.getElementById('profile');
   const status = document.getElementById('profile-status');
   const fields = ['ask', 'idealReferral', 'goals', 'accomplishments', 'interests', 'networks', 'skills'];
-  let path;
+  let path, saved = {};
+  const valueOf = f => form.elements[f].value.trim() || null;
 
+  // Only the fields changed here are sent (a JSON merge patch), so a leader or another tab changing another field loses nothing.
   form.addEventListener('submit', async event => {
     event.preventDefault();
     for (const error of form.querySelectorAll('.field-error')) error.hidden = true;
-    const body = Object.fromEntries(fields.map(f => [f, form.elements[f].value.trim() || null]));
-    const response = await api(path, { method: 'PUT', body: JSON.stringify(body) });
-    if (response.ok) { status.textContent = form.dataset.saved; status.className = 'ok'; return; }
+    const body = Object.fromEntries(fields.filter(f => valueOf(f) !== (saved[f] ?? null)).map(f => [f, valueOf(f)]));
+    const response = await api(path, { method: 'PATCH', body: JSON.stringify(body), headers: { 'Content-Type': 'application/merge-patch+json' } });
+    if (response.ok) {
+      saved = await response.json();
+      status.textContent = form.dataset.saved;
+      status.className = 'ok';
+      return;
+    }
     const problem = await response.json().catch(() => ({}));
     for (const [name, messages] of Object.entries(problem.errors ?? {})) {
       const error = document.getElementById(`error-${name}`);
@@ -28,8 +35,8 @@
     if (answer.status === 401) { signInAgain(); return; }
     const me = await answer.json();
     path = `/api/chapters/${me.chapterId}/members/${me.memberId}/profile`;
-    const profile = await (await api(path)).json();
-    for (const f of fields) form.elements[f].value = profile[f] ?? '';
+    saved = await (await api(path)).json();
+    for (const f of fields) form.elements[f].value = saved[f] ?? '';
     form.dataset.ready = 'true';
   })();
 })();
