@@ -190,6 +190,8 @@ public sealed class AccessMatrixApiTests(AccessWorld world) : IClassFixture<Acce
             401, 200, 403, 200, 403, 404, 401, 403),
         ["introduce"] = new("POST", Party.Giver, async w => ($"{w.C}/referrals/{await w.FreshReferralAsync()}/introduce", new { }),
             401, 200, 403, 403, 403, 404, 401, 403),
+        ["preview introduction"] = new("GET", Party.Giver, async w => ($"{w.C}/referrals/{await w.FreshReferralAsync()}/introduction", null),
+            401, 200, 403, 403, 403, 404, 401, 403),
         ["list one-to-ones"] = new("GET", Party.Giver, w => At($"{w.C}/one-to-ones"), 401, 200, 200, 200, 200, 404, 401, 403),
         ["register webhook"] = new("POST", Party.Giver, w => At($"{w.C}/webhooks", new { url = "https://93.184.216.34/hook", events = new[] { "*" }, label = "crm" }),
             401, 403, 403, 201, 403, 404, 401, 201),

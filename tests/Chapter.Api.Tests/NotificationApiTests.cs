@@ -323,10 +323,20 @@ public sealed class NotificationApiTests(NotificationApiTests.Fixture fixture) :
         var introduce = $"{scenario.Referrals}/{referral}/introduce";
 
         (await scenario.As(bram).PostAsJsonAsync(introduce, new { })).StatusCode.ShouldBe(HttpStatusCode.Forbidden);
+        // The giver reads it first, exactly as it will go; the receiver may not, and nothing is sent by looking.
+        var previewPath = $"{scenario.Referrals}/{referral}/introduction?line={Uri.EscapeDataString("Ni borde verkligen prata!")}";
+        var preview = await (await scenario.As(anna).GetAsync(previewPath)).ReadJsonAsync();
+        await (await scenario.As(bram).GetAsync(previewPath)).ShouldBeProblemAsync(HttpStatusCode.Forbidden);
+        await (await scenario.As(anna).GetAsync($"{scenario.Referrals}/{referral}/introduction?line={new string('x', 501)}"))
+            .ShouldBeProblemNamingAsync(HttpStatusCode.BadRequest, "line");
         var introduced = await (await scenario.As(anna).PostAsJsonAsync(introduce, new { line = "Ni borde verkligen prata!" })).ReadJsonAsync();
         var introducedAt = introduced["introducedAt"]!.GetValue<DateTimeOffset>();
 
         var mail = (await Smtp.WaitForAsync(sara)).Single();
+        preview["subject"]!.GetValue<string>().ShouldBe(mail.Subject);
+        preview["text"]!.GetValue<string>().ShouldBe(mail.TextBody);
+        preview["language"]!.GetValue<string>().ShouldBe("sv");
+        preview["to"]!.AsArray().Select(n => n!.GetValue<string>()).ShouldBe(["Sara Lind", "Bram"]);
         mail.Subject.ShouldBe("Introduktion: Sara Lind och Bram");
         mail.To.Mailboxes.Select(m => m.Address).ShouldBe([sara, bramAddress]);
         mail.Cc.Mailboxes.Select(m => m.Address).ShouldBe([annaAddress]);

@@ -46,6 +46,17 @@ public sealed class PersonalDataInLogsApiTests(ApiFixture api) : IClassFixture<A
         (await scenario.ActAsync(anna, second, "decline", new { reason = $"Not mine to decline {Marker}" })).StatusCode
             .ShouldBeOneOf(HttpStatusCode.Forbidden, HttpStatusCode.Conflict, HttpStatusCode.UnprocessableEntity);
 
+        // Setting things right: a correction accepted and one refused, a withdrawal refused and one accepted, a sign-in request.
+        (await scenario.ActAsync(bram, referralId, "correct", new { thankNote = $"Corrected note {Marker}", reason = $"Typo {Marker}" }))
+            .StatusCode.ShouldBe(HttpStatusCode.OK);
+        await (await scenario.ActAsync(anna, referralId, "correct", new { thankNote = $"Not mine {Marker}", reason = $"Why {Marker}" }))
+            .ShouldBeProblemAsync(HttpStatusCode.Forbidden);
+        await (await scenario.ActAsync(anna, referralId, "withdraw", new { reason = $"Too late {Marker}" })).ShouldBeProblemAsync(HttpStatusCode.Conflict);
+        var third = Guid.NewGuid();
+        (await scenario.As(anna).PostAsJsonAsync(scenario.Referrals, Give(anna, bram, third, $"Third need {Marker}"))).StatusCode.ShouldBe(HttpStatusCode.Created);
+        (await scenario.ActAsync(anna, third, "withdraw", new { reason = $"Wrong Bram {Marker}" })).StatusCode.ShouldBe(HttpStatusCode.OK);
+        (await api.ClientWith(null).PostAsJsonAsync("/api/signin/email", new { email = $"{Marker}@example.se" })).StatusCode.ShouldBe(HttpStatusCode.Accepted);
+
         // Profile, meeting (a substitute's name), a visitor, a one-to-one refused.
         (await scenario.As(anna).PutAsJsonAsync($"{c}/members/{anna}/profile",
             new { ask = $"Ask {Marker}", idealReferral = $"Ideal {Marker}", goals = $"Goals {Marker}", skills = $"Skills {Marker}" }))

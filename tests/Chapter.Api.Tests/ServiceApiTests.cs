@@ -88,6 +88,7 @@ public sealed class ServiceApiTests(ApiFixture api) : IClassFixture<ApiFixture>
             "/api/chapters/{chapterId}/members/{memberId}/invite",
             "/api/signin/email",
             "/api/signin/exchange",
+            "/api/chapters/{chapterId}/referrals/{referralId}/introduction",
         ], ignoreOrder: true);
         document["components"]!["securitySchemes"]!["Bearer"]!["scheme"]!.GetValue<string>().ShouldBe("bearer");
         var give = paths["/api/chapters/{chapterId}/referrals"]!["post"]!;

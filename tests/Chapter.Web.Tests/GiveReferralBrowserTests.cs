@@ -28,6 +28,25 @@ public sealed class GiveReferralBrowserTests(BrowserFixture browser) : IClassFix
     }
 
     [Fact]
+    public async Task The_introductions_language_is_the_receivers_not_the_givers_page()
+    {
+        var chapter = await BrowserChapter.CreateAsync(browser);
+        var page = await SignedInAsync(await browser.PhoneAsync("vi-VN"), chapter);
+        var language = page.Locator("#language");
+
+        // Nothing is proposed before a receiver is chosen; then their languages come first, the first of them chosen.
+        await Assertions.Expect(language).ToHaveValueAsync("");
+        await page.Locator("#receiverId").SelectOptionAsync(chapter.Bram.ToString());
+        await Assertions.Expect(language).ToHaveValueAsync("sv");
+        await Assertions.Expect(language.Locator("optgroup").First).ToHaveAttributeAsync("label", "Bram de Vries nói");
+        (await language.Locator("optgroup").First.Locator("option").EvaluateAllAsync<string[]>("options => options.map(o => o.value)")).ShouldBe(["sv", "en"]);
+        // A language the giver picks stays picked when the receiver changes.
+        await language.SelectOptionAsync("vi");
+        await page.Locator("#receiverId").SelectOptionAsync(chapter.Chi.ToString());
+        await Assertions.Expect(language).ToHaveValueAsync("vi");
+    }
+
+    [Fact]
     public async Task A_member_gives_a_referral_from_a_phone()
     {
         var chapter = await BrowserChapter.CreateAsync(browser);
@@ -57,11 +76,44 @@ public sealed class GiveReferralBrowserTests(BrowserFixture browser) : IClassFix
         await FillAsync(page);
         await page.GetByRole(AriaRole.Button, new() { Name = "Send referral" }).ClickAsync();
         await Assertions.Expect(page.GetByRole(AriaRole.Status).Last).ToHaveTextAsync("Saved. Bram de Vries will be told.");
+        // The button names both people, and the e-mail shows before it goes: the need as written, and the giver's word.
+        await Assertions.Expect(page.Locator("#introduce-warning")).ToHaveTextAsync("Sara Lind will read the need as you wrote it for Bram de Vries: check it below.");
+        await Assertions.Expect(page.Locator("#introduce-preview")).ToContainTextAsync("A new office lease in Södermalm");
         await page.GetByLabel("A word from you to them both").FillAsync("You two should talk!");
-        await page.GetByRole(AriaRole.Button, new() { Name = "Introduce them" }).ClickAsync();
+        await Assertions.Expect(page.Locator("#introduce-preview")).ToContainTextAsync("You two should talk!");
+        await Assertions.Expect(page.Locator("#introduce-to")).ToContainTextAsync("Sara Lind, Bram de Vries");
+        Directory.CreateDirectory(Screenshots.Folder);
+        await page.ScreenshotAsync(new() { Path = Path.Combine(Screenshots.Folder, "give-introduction-preview.png"), FullPage = true });
+        await page.GetByRole(AriaRole.Button, new() { Name = "Introduce Sara Lind and Bram de Vries" }).ClickAsync();
 
         await Assertions.Expect(page.Locator("#introduce-status")).ToHaveTextAsync("Introduction sent. You are in copy.");
         (await chapter.ReferralsAsync()).Single()!["introducedAt"].ShouldNotBeNull();
+    }
+
+    [Theory]
+    [InlineData("sv-SE", "Sara Lind läser behovet så som du skrev det till Bram de Vries: läs igenom det nedan.", "Presentera Sara Lind och Bram de Vries")]
+    [InlineData("vi-VN", "Sara Lind sẽ đọc nhu cầu đúng như bạn viết cho Bram de Vries: hãy kiểm tra bên dưới.", "Giới thiệu Sara Lind và Bram de Vries")]
+    public async Task The_introduction_is_previewed_in_the_givers_language_before_it_goes(string locale, string warning, string button)
+    {
+        var chapter = await BrowserChapter.CreateAsync(browser);
+        (await chapter.Api[chapter.Bram].PutAsJsonAsync($"/api/chapters/{chapter.Id}/members/{chapter.Bram}/notifications",
+            new { email = "bram@example.nl", referralReceived = false, referralUpdates = false, weeklyDigest = false })).EnsureSuccessStatusCode();
+        var page = await SignedInAsync(await browser.PhoneAsync(locale), chapter);
+
+        await page.Locator("#receiverId").SelectOptionAsync(chapter.Bram.ToString());
+        await page.Locator("#prospect-name").FillAsync("Sara Lind");
+        await page.Locator("#prospect-email").FillAsync("sara@example.se");
+        await page.Locator("#need").FillAsync("Ett nytt kontor, helst nära T-centralen");
+        await page.Locator("#consent").CheckAsync();
+        await page.Locator("#send").ClickAsync();
+
+        await Assertions.Expect(page.Locator("#introduce-warning")).ToHaveTextAsync(warning);
+        // The e-mail is in the referral's language (the receiver's, proposed when he was picked), the need quoted as written.
+        await Assertions.Expect(page.Locator("#introduce-preview")).ToContainTextAsync("Sara Lind söker: Ett nytt kontor, helst nära T-centralen");
+        await page.Locator("#introduce-line").FillAsync("Ni borde prata!");
+        await Assertions.Expect(page.Locator("#introduce-preview")).ToContainTextAsync("Ni borde prata!");
+        await Assertions.Expect(page.GetByRole(AriaRole.Button, new() { Name = button })).ToBeVisibleAsync();
+        (await chapter.ReferralsAsync()).Single()!["introducedAt"].ShouldBeNull("looking at it sends nothing");
     }
 
     [Fact]

@@ -224,6 +224,10 @@ public sealed class MeetingBrowserTests(BrowserFixture browser) : IClassFixture<
         await page.Locator("a[data-leader-link=meetings]").ClickAsync();
         await page.Locator("#meetings-page[data-ready=true]").WaitForAsync();
         await Assertions.Expect(page.Locator("#meeting-date")).ToHaveValueAsync(TodayInStockholm());
+        // The day is spelled out in the page's language, whatever order the browser draws the field in.
+        if (locale is "sv-SE" or "en-GB")
+            await Assertions.Expect(page.Locator("#meeting-date-spelled")).ToContainTextAsync(
+                System.Globalization.CultureInfo.GetCultureInfo(locale).DateTimeFormat.GetMonthName(DateOnly.Parse(TodayInStockholm()).Month));
         await page.Locator("#open-meeting button").ClickAsync();
         await Assertions.Expect(page).ToHaveURLAsync(new Regex("/meetings/[0-9a-f-]{36}$"));
         await page.Locator("#meeting-page[data-ready=true]").WaitForAsync();

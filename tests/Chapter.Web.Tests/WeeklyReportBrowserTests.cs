@@ -75,21 +75,59 @@ public sealed class WeeklyReportBrowserTests(BrowserFixture browser) : IClassFix
     }
 
     [Fact]
-    public async Task Without_a_week_the_report_opens_the_last_full_week_and_members_are_refused()
+    public async Task Without_a_week_the_report_opens_this_week_so_far_with_the_last_full_week_a_tap_away_and_members_are_refused()
     {
         var chapter = await BrowserChapter.CreateAsync(browser);
         var page = await browser.LaptopAsync("sv-SE");
         await BrowserFixture.SignInAsync(page, chapter.LeaderSignIn, "/reports/weekly/");
         await page.Locator("#report-page[data-ready=true]").WaitForAsync();
 
-        var today = TimeZoneInfo.ConvertTime(DateTimeOffset.UtcNow, TimeZoneInfo.FindSystemTimeZoneById("Europe/Stockholm")).DateTime.AddDays(-7);
-        page.Url.ShouldEndWith($"/reports/weekly/{ISOWeek.GetYear(today)}-W{ISOWeek.GetWeekOfYear(today):00}");
+        var thisWeek = ThisWeekInStockholm();
+        page.Url.ShouldEndWith($"/reports/weekly/{thisWeek}");
         await Assertions.Expect(page.GetByRole(AriaRole.Heading, new() { Level = 1 })).ToHaveTextAsync("Veckorapport: Stockholm City");
+        await Assertions.Expect(page.Locator("#counts-heading")).ToHaveTextAsync($"Den här veckan hittills ({thisWeek})");
+        await page.GetByRole(AriaRole.Link, new() { Name = "Senaste hela veckan" }).ClickAsync();
+        var lastWeek = TimeZoneInfo.ConvertTime(DateTimeOffset.UtcNow, TimeZoneInfo.FindSystemTimeZoneById("Europe/Stockholm")).DateTime.AddDays(-7);
+        var lastWeekName = $"{ISOWeek.GetYear(lastWeek)}-W{ISOWeek.GetWeekOfYear(lastWeek):00}";
+        await Assertions.Expect(page.Locator("#counts-heading")).ToHaveTextAsync($"Vecka {lastWeekName}");
+        page.Url.ShouldEndWith($"/reports/weekly/{lastWeekName}");
 
         var member = await browser.LaptopAsync();
         await BrowserFixture.SignInAsync(member, chapter.AnnaSignIn, "/give$");
         await member.GotoAsync($"{browser.BaseUrl}/chapters/{chapter.Id}/reports/weekly");
         await Assertions.Expect(member.Locator("#report-status")).ToHaveTextAsync("This page is for chapter leaders.");
+    }
+
+    [Theory]
+    [InlineData("sv-SE", "Anna Berg → Bram de Vries: 1")]
+    [InlineData("vi-VN", "Anna Berg → Bram de Vries: 1")]
+    public async Task On_a_phone_every_text_of_the_report_is_at_least_12_px_and_the_flow_is_a_list(string locale, string firstArrow)
+    {
+        var chapter = await ChapterWithAWeekOfHelpAsync(browser);
+        var page = await browser.PhoneAsync(locale);
+        await BrowserFixture.SignInAsync(page, chapter.LeaderSignIn, $"/chapters/{chapter.Id}/reports/weekly/");
+        await page.Locator("#report-page[data-ready=true]").WaitForAsync();
+        (await page.EvaluateAsync<int>("() => window.innerWidth")).ShouldBe(390);
+
+        // The size each text is drawn at on the screen: an SVG text's font size times the scale its drawing is shown at.
+        var small = await page.EvaluateAsync<string[]>(
+            """
+            () => [...document.querySelectorAll('.report *')]
+              .filter(e => [...e.childNodes].some(n => n.nodeType === Node.TEXT_NODE && n.textContent.trim()) && e.getClientRects().length > 0
+                           && getComputedStyle(e).visibility !== 'hidden' && !e.closest('title, desc'))
+              .map(e => {
+                const size = parseFloat(getComputedStyle(e).fontSize) * (e instanceof SVGElement ? e.getScreenCTM().a : 1);
+                return { text: e.textContent.trim().slice(0, 30), size };
+              })
+              .filter(t => t.size < 12)
+              .map(t => `${t.text}: ${t.size.toFixed(1)} px`)
+            """);
+        small.ShouldBeEmpty();
+        await Assertions.Expect(page.Locator("svg.flow")).ToBeHiddenAsync();
+        await Assertions.Expect(page.Locator(".flow-list li").First).ToHaveTextAsync(firstArrow);
+        await Assertions.Expect(page.Locator(".figures .explain").First).ToBeVisibleAsync();
+        Directory.CreateDirectory(Screenshots.Folder);
+        await page.ScreenshotAsync(new() { Path = Path.Combine(Screenshots.Folder, $"weekly-report-phone-{locale[..2]}.png"), FullPage = true });
     }
 
     private static ILocator Count(IPage page, string label) =>

@@ -17,6 +17,9 @@ namespace Chapter.Api.Referrals;
 /// <param name="Line">A word from the giver to the prospect and the receiver (at most 500 characters).</param>
 public sealed record IntroduceRequest(string? Line);
 
+/// <summary>The introduction e-mail as it would go out now: who gets it, in which language, and its text.</summary>
+public sealed record IntroductionPreview(string Language, string Subject, IReadOnlyList<string> To, IReadOnlyList<string> Copy, string Text);
+
 /// <param name="Next">The cursor of the next page (pass it as 'after'); null on the last page.</param>
 public sealed record ReferralList(IReadOnlyList<ReferralView> Items, string? Next);
 
@@ -52,7 +55,39 @@ public static class ReferralEndpoints
                 "The ETag is the referral's version; send it in If-None-Match to get 304 when nothing changed. " +
                 "A member reads the referrals they gave or received. " + ProspectVisibility);
 
+        group.MapGet("/{referralId:guid}/introduction", PreviewIntroductionAsync)
+            .RequireAuthorization(Policies.ChapterMember)
+            .WithName("PreviewIntroduction")
+            .WithSummary("The introduction e-mail as the prospect and the receiver would read it (the giver only)")
+            .WithDescription("Before asking for it: the text in the referral's language, with the need as written and line (optional, at most " +
+                             "500 characters) as the giver's word. Nothing is sent or recorded. The same refusals as asking for the introduction.");
+
         return group;
+    }
+
+    private static async Task<Results<Ok<IntroductionPreview>, ValidationProblem, ProblemHttpResult>> PreviewIntroductionAsync(
+        string chapterId, Guid referralId, string? line, NpgsqlDataSource db, Caller caller, MailOrigin origin, CancellationToken ct)
+    {
+        var check = new Validation();
+        var word = check.OptionalText(line, "line", 500);
+        if (!check.IsValid)
+            return (ValidationProblem)check.Problem();
+        if (await ReferralProjection.GetAsync(db, chapterId, referralId, ct) is not { } referral)
+            return Problems.NotFound($"Referral {referralId} is not in chapter '{chapterId}'.");
+        if (referral.GiverId != caller.MemberId)
+            return Problems.Forbidden("Only the giver of a referral may ask for its introduction, and so see it beforehand.");
+        if (referral.Prospect is not { ErasedAt: null, Email.Length: > 0 } prospect)
+            return Problems.Unprocessable("prospect.email", "The prospect gave no e-mail address to be introduced by.");
+        if ((await NotificationSettings.GetAsync(db, chapterId, referral.ReceiverId, ct))?.Choices.Email is not { } receiverEmail)
+            return Problems.Unprocessable("receiverId", "The receiver has no e-mail address in their notification settings.");
+        var members = await MemberProjection.GetManyAsync(db, chapterId, [referral.GiverId, referral.ReceiverId], ct);
+        var (giver, receiver) = (members.Single(m => m.Id == referral.GiverId), members.Single(m => m.Id == referral.ReceiverId));
+        var giverEmail = (await NotificationSettings.GetAsync(db, chapterId, giver.Id, ct))?.Choices.Email;
+        var chapterName = (await ChapterProjection.GetAsync(db, chapterId, ct))?.Name ?? chapterId;
+        // The very e-mail the introduction would send, composed the same way.
+        var mail = IntroductionMail.Compose(referral, prospect, giver, receiver, receiverEmail, giverEmail, word, chapterName, origin, Guid.Empty);
+        return TypedResults.Ok(new IntroductionPreview(mail.Body!.Headers[MimeKit.HeaderId.ContentLanguage] ?? referral.Language, mail.Subject ?? "",
+            mail.To.Mailboxes.Select(m => m.Name ?? m.Address).ToList(), mail.Cc.Mailboxes.Select(m => m.Name ?? m.Address).ToList(), mail.TextBody ?? ""));
     }
 
     private static async Task<Results<Ok<ReferralList>, ValidationProblem, ProblemHttpResult>> ListAsync(

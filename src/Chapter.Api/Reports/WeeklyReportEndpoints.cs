@@ -21,7 +21,7 @@ public static class WeeklyReportEndpoints
 
         group.MapGet("/weekly/{isoWeek}", WeeklyAsync).WithContentETag()
             .WithName("GetWeeklyReport")
-            .WithSummary("The weekly report of an ISO week, e.g. 2026-W47 (or 'latest': the last full week), taken in the chapter's time zone")
+            .WithSummary("The weekly report of an ISO week, e.g. 2026-W47 (or 'current': this week so far; 'latest': the last full week), in the chapter's time zone")
             .WithDescription(
                 "Counts of the week's steps, value closed won per currency, one-to-ones, new ties (a pair's first interaction ever), " +
                 "circulation over the 12 weeks ending that week and over the 4 weeks before it, and nudges: referrals waiting for " +
@@ -37,16 +37,18 @@ public static class WeeklyReportEndpoints
         string chapterId, string isoWeek, NpgsqlDataSource db, TimeProvider clock, Caller caller, HttpContext context, CancellationToken ct)
     {
         var requested = WeeklyReport.ParseIsoWeek(isoWeek);
-        if (requested is null && isoWeek != "latest")
+        if (requested is null && isoWeek is not ("latest" or "current"))
         {
             var check = new Validation();
-            check.Add("isoWeek", $"'{isoWeek}' is not an ISO week such as '2026-W47', nor 'latest'.");
+            check.Add("isoWeek", $"'{isoWeek}' is not an ISO week such as '2026-W47', nor 'current' or 'latest'.");
             return (ValidationProblem)check.Problem();
         }
         if (await ReciprocityEndpoints.FactsAsync(db, chapterId, ct) is not { } facts)
             return Problems.NotFound($"Chapter '{chapterId}' does not exist.");
 
-        var monday = requested ?? LastFullWeek(facts.Facts, clock.GetUtcNow());
+        var now = clock.GetUtcNow();
+        var lastFullWeek = LastFullWeek(facts.Facts, now);
+        var monday = requested ?? (isoWeek == "current" ? lastFullWeek.AddDays(7) : lastFullWeek);
         var withMeetings = facts.Facts with
         {
             Attendance = await Chapter.Projections.Meetings.MeetingProjection.AttendanceFactsAsync(db, chapterId, ct),
@@ -69,6 +71,8 @@ public static class WeeklyReportEndpoints
                 [nameof(WeeklyReportHtml.PreviousWeek)] = MemberViews.IsoWeekName(monday.AddDays(-7)),
                 [nameof(WeeklyReportHtml.NextWeek)] = MemberViews.IsoWeekName(monday.AddDays(7)),
                 [nameof(WeeklyReportHtml.TimeZone)] = facts.Facts.TimeZone,
+                [nameof(WeeklyReportHtml.IsCurrent)] = report.To > now,
+                [nameof(WeeklyReportHtml.LastFullWeek)] = MemberViews.IsoWeekName(lastFullWeek),
             });
         }
         if (Wants(context, "text/csv"))

@@ -28,6 +28,26 @@
     showAsk();
   }
 
+  // The introduction's language: the receiver's languages first, the first of them proposed until the giver picks one.
+  const language = field('language');
+  const productLanguages = [...language.options].slice(1).map(o => o.value);
+  let languagePicked = false;
+  language.addEventListener('change', () => { languagePicked = true; });
+  function offerLanguages() {
+    const chosen = members.find(m => m.id === receiver.value);
+    const current = language.value;
+    const speaks = chosen?.languages ?? [];
+    const names = new Intl.DisplayNames([document.documentElement.lang || 'en'], { type: 'language' });
+    const option = code => new Option(`${names.of(code) ?? code} (${code})`, code);
+    const group = (label, codes) => { const g = document.createElement('optgroup'); g.label = label; g.append(...codes.map(option)); return g; };
+    const others = productLanguages.filter(code => !speaks.includes(code));
+    language.replaceChildren(language.options[0],
+      ...(speaks.length > 0 ? [group(language.dataset.receiverSpeaks.replace('{0}', chosen.name), speaks), group(language.dataset.otherLanguages, others)]
+        : others.map(option)));
+    language.value = languagePicked && [...language.options].some(o => o.value === current) ? current : (speaks[0] ?? current);
+  }
+  receiver.addEventListener('change', offerLanguages);
+
   function read() {
     return {
       receiverId: receiver.value || null,
@@ -52,7 +72,8 @@
     field('need').value = body.need ?? '';
     const temperature = form.querySelector(`input[name=temperature][value="${body.temperature}"]`);
     if (temperature) temperature.checked = true;
-    if (body.language) field('language').value = body.language;
+    offerLanguages();
+    if (body.language) { field('language').value = body.language; languagePicked = true; }
   }
 
   function clearErrors() {
@@ -107,7 +128,7 @@
       form.reset();
       showMembers(search.value = '');
       say(to ? texts.saved.replace('{0}', to.name) : texts.savedPlain, 'ok');
-      if (body.prospect.email) offerIntroduction((await response.json()).id);
+      if (body.prospect.email) offerIntroduction((await response.json()).id, body.prospect.name, to?.name ?? '');
       return;
     }
     const problem = await response.json().catch(() => ({}));
@@ -123,12 +144,30 @@
   // The confirmation offers the introduction e-mail, when the prospect gave an address to be introduced by.
   const introduce = document.getElementById('introduce');
   let introduceReferral = null;
-  function offerIntroduction(referralId) {
+  // Before it goes, the giver reads the e-mail as the prospect will: the need is quoted as written for the receiver.
+  async function preview() {
+    const line = document.getElementById('introduce-line').value.trim();
+    const answer = await api(`/api/chapters/${me.chapterId}/referrals/${introduceReferral}/introduction${line ? `?line=${encodeURIComponent(line)}` : ''}`)
+      .catch(() => null);
+    if (!answer?.ok) { document.getElementById('introduce-preview-box').hidden = true; return; }
+    const mail = await answer.json();
+    document.getElementById('introduce-preview-box').hidden = false;
+    document.getElementById('introduce-to').textContent = `${mail.subject} · ${mail.to.join(', ')}`;
+    document.getElementById('introduce-preview').textContent = mail.text;
+  }
+  let previewTimer;
+  document.getElementById('introduce-line').addEventListener('input', () => { clearTimeout(previewTimer); previewTimer = setTimeout(preview, 300); });
+
+  function offerIntroduction(referralId, prospectName, receiverName) {
     introduceReferral = referralId;
     document.getElementById('introduce-status').textContent = '';
     document.getElementById('introduce-line').value = '';
-    document.getElementById('introduce-send').disabled = false;
+    const send = document.getElementById('introduce-send');
+    send.disabled = false;
+    send.textContent = introduce.dataset.send.replace('{0}', prospectName).replace('{1}', receiverName);
+    document.getElementById('introduce-warning').textContent = introduce.dataset.warning.replace('{0}', prospectName).replace('{1}', receiverName);
     introduce.hidden = false;
+    preview();
   }
   document.getElementById('introduce-send').addEventListener('click', async () => {
     const note = document.getElementById('introduce-status');

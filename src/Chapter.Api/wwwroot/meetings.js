@@ -46,6 +46,15 @@
   const { timeZone } = await chapterAnswer.json();
   // Today where the chapter meets, not where the phone happens to be.
   form.elements.date.value = new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' }).format(new Date());
+  const spelled = document.getElementById('meeting-date-spelled');
+  const spell = () => {
+    const value = form.elements.date.value;
+    spelled.textContent = value
+      ? new Intl.DateTimeFormat(document.documentElement.lang || undefined, { dateStyle: 'full', timeZone: 'UTC' }).format(new Date(`${value}T12:00:00Z`))
+      : '';
+  };
+  form.elements.date.addEventListener('input', spell);
+  spell();
   const meetings = (await listAnswer.json()).items;
   document.getElementById('meetings').replaceChildren(...meetings.slice(0, 12).map(meeting => {
     const item = document.createElement('li');

@@ -14,7 +14,8 @@
   const details = form => ({
     name: form.elements.name.value,
     profession: form.elements.profession.value,
-    languages: form.elements.languages.value.split(/[\s,;]+/).filter(Boolean),
+    languages: [...[...form.querySelectorAll('input[name=language]:checked')].map(box => box.value),
+      ...form.elements.languages.value.split(/[\s,;]+/).filter(Boolean)],
     role: form.elements.role.value,
   });
 
@@ -46,7 +47,9 @@
     const edit = item.querySelector('form[data-act=edit]');
     edit.elements.name.value = member.name;
     edit.elements.profession.value = member.profession;
-    edit.elements.languages.value = member.languages.join(', ');
+    const boxes = [...edit.querySelectorAll('input[name=language]')];
+    for (const box of boxes) box.checked = member.languages.includes(box.value);
+    edit.elements.languages.value = member.languages.filter(code => !boxes.some(box => box.value === code)).join(', ');
     edit.elements.role.value = member.role;
     edit.addEventListener('submit', async event => {
       event.preventDefault();
