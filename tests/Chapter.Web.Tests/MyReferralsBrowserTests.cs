@@ -123,51 +123,58 @@ public sealed class MyReferralsBrowserTests(BrowserFixture browser) : IClassFixt
         return page;
     }
 
-    [Fact]
-    public async Task A_we_met_tapped_by_mistake_is_undone_in_Swedish()
+    [Theory]
+    [InlineData("sv-SE", "Vi har träffats", "Sparat. Lycka till med att lära känna varandra.", "Ångra", "Ångrat: mötet räknas inte.")]
+    [InlineData("vi-VN", "Chúng tôi đã gặp", "Đã lưu. Chúc hai bạn hiểu nhau hơn.", "Hoàn tác", "Đã hoàn tác: buổi gặp không còn được tính.")]
+    public async Task A_we_met_tapped_by_mistake_is_undone(string locale, string weMet, string recorded, string undo, string undone)
     {
         var chapter = await BrowserChapter.CreateAsync(browser);
-        var bram = await MyPageAsync(chapter.BramSignIn, "sv-SE");
+        var bram = await MyPageAsync(chapter.BramSignIn, locale);
         var chi = bram.Locator("#to-meet .card", new() { HasText = "Chi Nguyen · Printer" });
 
-        await chi.GetByRole(AriaRole.Button, new() { Name = "Vi har träffats" }).ClickAsync();
-        await Assertions.Expect(bram.Locator("#my-status")).ToHaveTextAsync("Sparat. Lycka till med att lära känna varandra.");
+        await chi.GetByRole(AriaRole.Button, new() { Name = weMet }).ClickAsync();
+        await Assertions.Expect(bram.Locator("#my-status")).ToHaveTextAsync(recorded);
         await Assertions.Expect(chi).ToHaveCountAsync(0);
-        await bram.GetByRole(AriaRole.Button, new() { Name = "Ångra" }).ClickAsync();
+        await bram.GetByRole(AriaRole.Button, new() { Name = undo }).ClickAsync();
 
-        await Assertions.Expect(bram.Locator("#my-status")).ToHaveTextAsync("Ångrat: mötet räknas inte.");
+        await Assertions.Expect(bram.Locator("#my-status")).ToHaveTextAsync(undone);
         await Assertions.Expect(chi).ToHaveCountAsync(1);
-        await Assertions.Expect(bram.GetByRole(AriaRole.Button, new() { Name = "Ångra" })).ToBeHiddenAsync();
-        var recorded = System.Text.Json.Nodes.JsonNode.Parse(await chapter.Api[chapter.Bram].GetStringAsync($"/api/chapters/{chapter.Id}/one-to-ones"))!;
-        recorded["items"]!.AsArray().ShouldBeEmpty();
+        await Assertions.Expect(bram.GetByRole(AriaRole.Button, new() { Name = undo })).ToBeHiddenAsync();
+        var held = System.Text.Json.Nodes.JsonNode.Parse(await chapter.Api[chapter.Bram].GetStringAsync($"/api/chapters/{chapter.Id}/one-to-ones"))!;
+        held["items"]!.AsArray().ShouldBeEmpty();
     }
 
-    [Fact]
-    public async Task A_referral_whose_receiver_left_is_flagged_and_the_giver_passes_one_on_and_takes_one_back_in_Vietnamese()
+    [Theory]
+    [InlineData("vi-VN", "Bram de Vries đã rời nhóm: hãy chuyển lời giới thiệu này cho thành viên khác, hoặc rút lại.",
+        "Chuyển cho thành viên khác", "Gửi Chi Nguyen", "Lý do (người nhận sẽ đọc; không bắt buộc)", "Rút lại", "Đã rút lại")]
+    [InlineData("sv-SE", "Bram de Vries har lämnat gruppen: ge affärstipset till en annan medlem, eller ta tillbaka det.",
+        "Ge till en annan medlem", "Till Chi Nguyen", "Varför (mottagaren läser det; valfritt)", "Ta tillbaka", "Tillbakatagen")]
+    public async Task A_referral_whose_receiver_left_is_flagged_and_the_giver_passes_one_on_and_takes_one_back(
+        string locale, string flag, string passOn, string passedTo, string reasonLabel, string takeBack, string takenBackState)
     {
         var chapter = await BrowserChapter.CreateAsync(browser);
         var passedOn = await chapter.GiveAsync("Một văn phòng mới ở quận 1");
         var takenBack = await chapter.GiveAsync("Một kế toán cho cửa hàng");
         (await browser.Operator.PostAsync($"/api/chapters/{chapter.Id}/members/{chapter.Bram}/leave", null)).EnsureSuccessStatusCode();
-        var anna = await MyPageAsync(chapter.AnnaSignIn, "vi-VN");
+        var anna = await MyPageAsync(chapter.AnnaSignIn, locale);
         var first = anna.Locator("#given .card", new() { HasText = "Một văn phòng mới ở quận 1" });
         var second = anna.Locator("#given .card", new() { HasText = "Một kế toán cho cửa hàng" });
 
-        await Assertions.Expect(first.Locator(".flag")).ToHaveTextAsync("Bram de Vries đã rời nhóm: hãy chuyển lời giới thiệu này cho thành viên khác, hoặc rút lại.");
+        await Assertions.Expect(first.Locator(".flag")).ToHaveTextAsync(flag);
         await Assertions.Expect(second.Locator(".flag")).ToBeVisibleAsync();
         Directory.CreateDirectory(Screenshots.Folder);
-        await anna.ScreenshotAsync(new() { Path = Path.Combine(Screenshots.Folder, "my-referral-receiver-left-vi.png"), FullPage = true });
+        await anna.ScreenshotAsync(new() { Path = Path.Combine(Screenshots.Folder, $"my-referral-receiver-left-{locale[..2]}.png"), FullPage = true });
 
         // Both choices are open; the list offers the members still in the chapter, not the one who left nor the giver.
         await Assertions.Expect(first.Locator("select[name=receiverId] option")).ToHaveTextAsync(["Chi Nguyen · Printer", "Lena Leader · Lawyer"]);
         await first.Locator("select[name=receiverId]").SelectOptionAsync(new SelectOptionValue { Label = "Chi Nguyen · Printer" });
-        await first.GetByRole(AriaRole.Button, new() { Name = "Chuyển cho thành viên khác" }).ClickAsync();
-        await Assertions.Expect(first.Locator(".who")).ToHaveTextAsync("Gửi Chi Nguyen");
+        await first.GetByRole(AriaRole.Button, new() { Name = passOn }).ClickAsync();
+        await Assertions.Expect(first.Locator(".who")).ToHaveTextAsync(passedTo);
         await Assertions.Expect(first.Locator(".flag")).ToHaveCountAsync(0);
 
-        await second.GetByLabel("Lý do (người nhận sẽ đọc; không bắt buộc)").FillAsync("Khách hàng đã tự tìm được");
-        await second.GetByRole(AriaRole.Button, new() { Name = "Rút lại" }).ClickAsync();
-        await Assertions.Expect(second.Locator(".state")).ToHaveTextAsync("Đã rút lại");
+        await second.GetByLabel(reasonLabel).FillAsync("Khách hàng đã tự tìm được");
+        await second.GetByRole(AriaRole.Button, new() { Name = takeBack }).ClickAsync();
+        await Assertions.Expect(second.Locator(".state")).ToHaveTextAsync(takenBackState);
         await Assertions.Expect(second.Locator(".actions")).ToBeEmptyAsync();
 
         var referrals = await chapter.ReferralsAsync();
