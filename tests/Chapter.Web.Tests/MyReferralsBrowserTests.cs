@@ -37,17 +37,26 @@ public sealed class MyReferralsBrowserTests(BrowserFixture browser) : IClassFixt
         await card.GetByRole(AriaRole.Textbox).FillAsync("Signed a two-year lease. Thank you, Anna!");
         await card.GetByRole(AriaRole.Button, new() { Name = "Thank the giver" }).ClickAsync();
         await Assertions.Expect(card.Locator(".state")).ToHaveTextAsync("Thanked");
-        await Assertions.Expect(card.Locator(".actions")).ToBeEmptyAsync();
+        // What is left to do is to set it right, should it be wrong: within 30 days, with a reason.
+        await Assertions.Expect(card.Locator(".actions summary")).ToHaveTextAsync(["Correct"]);
         Directory.CreateDirectory(Screenshots.Folder);
         await bram.ScreenshotAsync(new() { Path = Path.Combine(Screenshots.Folder, "my-referrals-receiver.png"), FullPage = true });
+        await card.Locator("summary", new() { HasText = "Correct" }).ClickAsync();
+        await Assertions.Expect(card.GetByLabel("Value")).ToHaveValueAsync("12000");
+        await card.GetByLabel("Value").FillAsync("1200");
+        await card.GetByLabel("Why the correction (the giver reads it)").FillAsync("One zero too many");
+        await card.GetByRole(AriaRole.Button, new() { Name = "Correct" }).ClickAsync();
+        await Assertions.Expect(card.Locator(".steps li").Last).ToContainTextAsync("One zero too many");
+        await Assertions.Expect(card.Locator(".steps li", new() { HasText = "Won" })).ToContainTextAsync("1,200");
 
         var anna = await MyReferralsAsync(await browser.PhoneAsync(), chapter.AnnaSignIn);
         var given = anna.Locator("#given .card");
         await Assertions.Expect(given.Locator(".who")).ToHaveTextAsync("To Bram de Vries");
-        await Assertions.Expect(given.Locator(".steps li")).ToHaveCountAsync(3);
+        await Assertions.Expect(given.Locator(".steps li")).ToHaveCountAsync(4);
         await Assertions.Expect(given.Locator(".steps li").Nth(0)).ToContainTextAsync("Accepted");
         await Assertions.Expect(given.Locator(".steps li").Nth(1)).ToContainTextAsync("Won");
-        await Assertions.Expect(given.Locator(".steps li").Nth(1)).ToContainTextAsync("12,000");
+        await Assertions.Expect(given.Locator(".steps li").Nth(1)).ToContainTextAsync("1,200");
+        await Assertions.Expect(given.Locator(".steps li").Nth(3)).ToContainTextAsync("One zero too many");
         await Assertions.Expect(given.Locator(".steps li").Nth(2)).ToContainTextAsync("Signed a two-year lease. Thank you, Anna!");
         await Assertions.Expect(given.Locator(".actions")).ToBeEmptyAsync();
         await anna.ScreenshotAsync(new() { Path = Path.Combine(Screenshots.Folder, "my-referrals-giver.png"), FullPage = true });

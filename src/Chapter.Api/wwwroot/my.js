@@ -80,6 +80,17 @@
       use('actions-thank');
       container.querySelector('.prompt').textContent = fill(texts.thankPrompt, nameOf(referral.giverId));
     }
+    // A closing or a thank-you note can be set right within 30 days of it, with a reason the giver reads.
+    const recent = at => at && Date.now() - new Date(at).getTime() < 30 * 24 * 3600 * 1000;
+    if (recent(referral.closedAt) || recent(referral.thankedAt)) {
+      use('actions-correct');
+      const correct = container.querySelector('form[data-act=correct]');
+      correct.querySelector('.closing').hidden = !recent(referral.closedAt);
+      correct.querySelector('.note').hidden = !recent(referral.thankedAt);
+      if (referral.outcome) correct.elements.outcome.value = referral.outcome;
+      if (referral.value) correct.elements.amount.value = referral.value.amount;
+      if (referral.thankNote) correct.elements.thankNote.value = referral.thankNote;
+    }
     const act = (step, body) => perform(referral.id, step, body);
     container.querySelector('[data-act=accept]')?.addEventListener('click', () => act('accept', {}));
     container.querySelector('[data-act=close-lost]')?.addEventListener('click', () => act('close', { outcome: 'lost' }));
@@ -90,6 +101,20 @@
         if (form.dataset.act === 'decline') act('decline', { reason: data.get('reason') });
         if (form.dataset.act === 'close-won') act('close', { outcome: 'won', value: { amount: Number(data.get('amount')), currency: chapter.currency } });
         if (form.dataset.act === 'thank') act('thank', { note: data.get('note') });
+        if (form.dataset.act === 'correct') {
+          // Only what changed is sent: the decider refuses a correction with nothing to correct.
+          const body = { reason: data.get('reason') };
+          if (!form.querySelector('.closing').hidden) {
+            const outcome = data.get('outcome');
+            const amount = outcome === 'won' ? Number(data.get('amount')) : null;
+            if (outcome !== referral.outcome || (outcome === 'won' && amount !== referral.value?.amount)) {
+              body.outcome = outcome;
+              if (outcome === 'won') body.value = { amount, currency: referral.value?.currency ?? chapter.currency };
+            }
+          }
+          if (!form.querySelector('.note').hidden && data.get('thankNote') !== referral.thankNote) body.thankNote = data.get('thankNote');
+          act('correct', body);
+        }
       });
     }
   }
