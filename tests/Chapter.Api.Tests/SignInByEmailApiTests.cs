@@ -63,6 +63,12 @@ public sealed partial class SignInByEmailApiTests(NotificationApiTests.Fixture f
 
         await (await ExchangeAsync(code)).ShouldBeProblemNamingAsync(HttpStatusCode.BadRequest, "code");
         fixture.Api.Logs.Lines.ShouldNotContain(line => line.Contains(code) || line.Contains(address));
+
+        // A code signs in to its own chapter only: the token it gives knows no other.
+        var elsewhere = await new Scenario(fixture.Api).WithChapterAsync();
+        var token = fixture.Api.ClientWith(signedIn["token"]!.GetValue<string>());
+        await (await token.GetAsync($"/api/chapters/{elsewhere.ChapterId}/members")).ShouldBeProblemAsync(HttpStatusCode.NotFound);
+        (await token.GetAsync($"/api/chapters/{scenario.ChapterId}/members")).StatusCode.ShouldBe(HttpStatusCode.OK);
     }
 
     [Fact]
