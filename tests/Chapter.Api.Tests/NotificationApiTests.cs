@@ -129,14 +129,15 @@ public sealed class NotificationApiTests(NotificationApiTests.Fixture fixture) :
     {
         var scenario = await new Scenario(fixture.Api).WithChapterAsync();
         var (anna, bram) = (await scenario.AddMemberAsync("Anna", languages: ["sv"]), await scenario.AddMemberAsync("Bram"));
+        var address = await WantsMailAsync(scenario, anna);
         var id = await scenario.GiveAsync(anna, bram);
         await scenario.ActAsync(bram, id, "accept", new { });
         await scenario.ActAsync(bram, id, "close", new { outcome = "won", value = new { amount = 12000m, currency = "SEK" } });
-        var address = await WantsMailAsync(scenario, anna);
+        await Smtp.WaitForAsync(address, 2); // accepted, won
 
         (await scenario.ActAsync(bram, id, "correct", new { outcome = "lost", reason = "Kunden valde en annan" })).StatusCode.ShouldBe(HttpStatusCode.OK);
 
-        var mail = (await Smtp.WaitForAsync(address)).Single();
+        var mail = (await Smtp.WaitForAsync(address, 3)).Single(m => m.Subject!.Contains("rättat"));
         mail.Subject.ShouldBe("Bram har rättat det som rapporterades om ditt affärstips");
         mail.TextBody!.ShouldContain("Skäl: Kunden valde en annan");
         mail.TextBody!.ShouldContain("Utfall: det blev ingen affär den här gången");
