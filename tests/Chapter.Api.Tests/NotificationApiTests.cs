@@ -301,6 +301,26 @@ public sealed class NotificationApiTests(NotificationApiTests.Fixture fixture) :
         Smtp.To(address).Count.ShouldBe(1);
     }
 
+    [Fact]
+    public async Task A_referral_passed_on_is_introduced_to_the_member_it_is_with_now()
+    {
+        var scenario = await new Scenario(fixture.Api).WithChapterAsync();
+        var (anna, bram, chi) = (await scenario.AddMemberAsync("Anna"), await scenario.AddMemberAsync("Bram"), await scenario.AddMemberAsync("Chi"));
+        var bramAddress = await WantsMailAsync(scenario, bram, received: false, updates: false);
+        var chiAddress = await WantsMailAsync(scenario, chi, received: false, updates: false);
+        var sara = $"sara-{Guid.NewGuid():N}@example.se";
+        var referral = await GiveAsync(scenario, anna, bram, sara);
+        (await scenario.ActAsync(anna, referral, "redirect", new { receiverId = chi })).StatusCode.ShouldBe(HttpStatusCode.OK);
+
+        var preview = await (await scenario.As(anna).GetAsync($"{scenario.Referrals}/{referral}/introduction")).ReadJsonAsync();
+        (await scenario.As(anna).PostAsJsonAsync($"{scenario.Referrals}/{referral}/introduce", new { })).StatusCode.ShouldBe(HttpStatusCode.OK);
+
+        var mail = (await Smtp.WaitForAsync(sara)).Single();
+        mail.To.Mailboxes.Select(m => m.Address).ShouldBe([sara, chiAddress]);
+        preview["to"]!.AsArray().Select(n => n!.GetValue<string>()).ShouldBe(["Sara Lind", "Chi"]);
+        Smtp.To(bramAddress).ShouldBeEmpty();
+    }
+
     private static async Task<Guid> GiveAsync(Scenario scenario, Guid giver, Guid receiver, string? prospectEmail, string language = "sv")
     {
         var response = await scenario.As(giver).PostAsJsonAsync(scenario.Referrals, new

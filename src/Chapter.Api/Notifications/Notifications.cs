@@ -40,24 +40,17 @@ public static class IntroductionHandler
     public static async Task HandleAsync(IntroductionRequested request, Envelope envelope, NpgsqlDataSource db, IMailDelivery mail, MailOrigin origin,
         ILogger<IntroductionRequested> logger, CancellationToken ct)
     {
-        var referral = await ReferralProjection.GetAsync(db, request.ChapterId, request.ReferralId, ct);
-        // Erased since it was asked for: there is nobody to write to any more, and that is as it should be.
-        if (referral?.Prospect is not { ErasedAt: null, Consent: true, Email: { } email } prospect || !email.Contains('@'))
+        // Read now: a prospect erased since it was asked for leaves nobody to write to, and that is as it should be; a referral
+        // passed on goes to the member it is with now.
+        if (await ReferralProjection.GetAsync(db, request.ChapterId, request.ReferralId, ct) is not { } referral)
+            return;
+        var (introduction, missing) = await IntroductionMail.ForAsync(db, referral, request.Line, origin, envelope.Id, ct);
+        if (introduction is null)
         {
-            logger.LogInformation("Introduction of referral {ReferralId} not sent: the prospect's address is gone", request.ReferralId);
+            logger.LogInformation("Introduction of referral {ReferralId} not sent: {Field} is missing now", request.ReferralId, missing!.Field);
             return;
         }
-        var members = await MemberProjection.GetManyAsync(db, request.ChapterId, [request.GiverId, request.ReceiverId], ct);
-        var (giver, receiver) = (members.Single(m => m.Id == request.GiverId), members.Single(m => m.Id == request.ReceiverId));
-        if ((await NotificationSettings.GetAsync(db, request.ChapterId, receiver.Id, ct))?.Choices.Email is not { } receiverEmail)
-        {
-            logger.LogWarning("Introduction of referral {ReferralId} not sent: its receiver has no e-mail address any more", request.ReferralId);
-            return;
-        }
-        var giverEmail = (await NotificationSettings.GetAsync(db, request.ChapterId, giver.Id, ct))?.Choices.Email;
-        var chapterName = (await ChapterProjection.GetAsync(db, request.ChapterId, ct))?.Name ?? request.ChapterId;
-        await mail.DeliverAsync(IntroductionMail.Compose(referral, prospect, giver, receiver, receiverEmail, giverEmail, request.Line, chapterName,
-            origin, envelope.Id), ct);
+        await mail.DeliverAsync(introduction, ct);
     }
 }
 

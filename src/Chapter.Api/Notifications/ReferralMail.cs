@@ -192,6 +192,27 @@ public static class ReferralMail
 /// </summary>
 public static class IntroductionMail
 {
+    /// <summary>Why an introduction cannot be written (now): the field at fault, and what to say.</summary>
+    public sealed record Missing(string Field, string Detail);
+
+    /// <summary>
+    /// The introduction of a referral as it would go out now, to its current receiver, read from the views: what the handler
+    /// sends and what the giver previews, so the two cannot differ. Null with what is missing when it cannot be written.
+    /// </summary>
+    public static async Task<(MimeMessage? Mail, Missing? Missing)> ForAsync(Npgsql.NpgsqlDataSource db, ReferralView referral, string? line,
+        MailOrigin origin, Guid messageId, CancellationToken ct)
+    {
+        if (referral.Prospect is not { ErasedAt: null, Consent: true, Email: { } email } prospect || !email.Contains('@'))
+            return (null, new Missing("prospect.email", "The prospect gave no e-mail address to be introduced by, or it was erased."));
+        if ((await NotificationSettings.GetAsync(db, referral.ChapterId, referral.ReceiverId, ct))?.Choices.Email is not { } receiverEmail)
+            return (null, new Missing("receiverId", "The receiver has no e-mail address in their notification settings."));
+        var members = await MemberProjection.GetManyAsync(db, referral.ChapterId, [referral.GiverId, referral.ReceiverId], ct);
+        var (giver, receiver) = (members.Single(m => m.Id == referral.GiverId), members.Single(m => m.Id == referral.ReceiverId));
+        var giverEmail = (await NotificationSettings.GetAsync(db, referral.ChapterId, giver.Id, ct))?.Choices.Email;
+        var chapterName = (await Chapter.Projections.Chapters.ChapterProjection.GetAsync(db, referral.ChapterId, ct))?.Name ?? referral.ChapterId;
+        return (Compose(referral, prospect, giver, receiver, receiverEmail, giverEmail, line, chapterName, origin, messageId), null);
+    }
+
     public static MimeMessage Compose(ReferralView referral, ProspectDetails prospect, MemberView giver, MemberView receiver, string receiverEmail,
         string? giverEmail, string? line, string chapterName, MailOrigin origin, Guid messageId)
     {

@@ -76,16 +76,10 @@ public static class ReferralEndpoints
             return Problems.NotFound($"Referral {referralId} is not in chapter '{chapterId}'.");
         if (referral.GiverId != caller.MemberId)
             return Problems.Forbidden("Only the giver of a referral may ask for its introduction, and so see it beforehand.");
-        if (referral.Prospect is not { ErasedAt: null, Email.Length: > 0 } prospect)
-            return Problems.Unprocessable("prospect.email", "The prospect gave no e-mail address to be introduced by.");
-        if ((await NotificationSettings.GetAsync(db, chapterId, referral.ReceiverId, ct))?.Choices.Email is not { } receiverEmail)
-            return Problems.Unprocessable("receiverId", "The receiver has no e-mail address in their notification settings.");
-        var members = await MemberProjection.GetManyAsync(db, chapterId, [referral.GiverId, referral.ReceiverId], ct);
-        var (giver, receiver) = (members.Single(m => m.Id == referral.GiverId), members.Single(m => m.Id == referral.ReceiverId));
-        var giverEmail = (await NotificationSettings.GetAsync(db, chapterId, giver.Id, ct))?.Choices.Email;
-        var chapterName = (await ChapterProjection.GetAsync(db, chapterId, ct))?.Name ?? chapterId;
-        // The very e-mail the introduction would send, composed the same way.
-        var mail = IntroductionMail.Compose(referral, prospect, giver, receiver, receiverEmail, giverEmail, word, chapterName, origin, Guid.Empty);
+        // The very e-mail the introduction would send, composed by the same code.
+        var (mail, missing) = await IntroductionMail.ForAsync(db, referral, word, origin, Guid.Empty, ct);
+        if (mail is null)
+            return Problems.Unprocessable(missing!.Field, missing.Detail);
         return TypedResults.Ok(new IntroductionPreview(mail.Body!.Headers[MimeKit.HeaderId.ContentLanguage] ?? referral.Language, mail.Subject ?? "",
             mail.To.Mailboxes.Select(m => m.Name ?? m.Address).ToList(), mail.Cc.Mailboxes.Select(m => m.Name ?? m.Address).ToList(), mail.TextBody ?? ""));
     }

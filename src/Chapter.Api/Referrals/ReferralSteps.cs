@@ -190,8 +190,8 @@ public static class ReferralNotices
     {
         var notices = new OutgoingMessages();
         notices.AddRange(ReferralNotice.For(before, events));
-        if (before is Referral.Existing { Origin: var origin })
-            notices.AddRange(events.OfType<ReferralIntroduced>().Select(i => new IntroductionRequested(origin.ChapterId, i.ReferralId, origin.GiverId, origin.ReceiverId, i.Line)));
+        if (before is Referral.Existing { Origin: var origin } existing)
+            notices.AddRange(events.OfType<ReferralIntroduced>().Select(i => new IntroductionRequested(origin.ChapterId, i.ReferralId, origin.GiverId, existing.ReceiverId, i.Line)));
         return notices;
     }
 }
