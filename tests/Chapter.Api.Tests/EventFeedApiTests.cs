@@ -51,6 +51,34 @@ public sealed class EventFeedApiTests(ApiFixture api) : IClassFixture<ApiFixture
         await (await integration.GetAsync($"{feed}?limit=1001")).ShouldBeProblemNamingAsync(HttpStatusCode.BadRequest, "limit");
     }
 
+    [Fact]
+    public async Task A_cursor_this_chapters_feed_never_gave_is_refused_at_once_saying_where_to_start_again()
+    {
+        var elsewhere = await new Scenario(api).WithChapterAsync();
+        await elsewhere.AddMemberAsync("Stranger");
+        var scenario = await new Scenario(api).WithChapterAsync();
+        await scenario.AddMemberAsync("Anna");
+        var integration = await scenario.IntegrationAsync();
+        var feed = $"/api/chapters/{scenario.ChapterId}/events";
+        var newest = await api.ScalarAsync("SELECT max(seq_id) FROM mt_events WHERE tenant_id = $1", scenario.ChapterId);
+        var anothers = await api.ScalarAsync("SELECT max(seq_id) FROM mt_events WHERE tenant_id = $1", elsewhere.ChapterId);
+        var until = DateTime.UtcNow.AddSeconds(20);
+        while (await api.ScalarAsync("SELECT last_seq_id FROM mt_event_progression WHERE name = 'HighWaterMark'") < newest && DateTime.UtcNow < until)
+            await Task.Delay(50);
+        (await integration.GetAsync($"{feed}?after={newest}")).StatusCode.ShouldBe(HttpStatusCode.OK);
+        (await integration.GetAsync($"{feed}?after=0")).StatusCode.ShouldBe(HttpStatusCode.OK);
+
+        var started = DateTime.UtcNow;
+        var pastTheEnd = await integration.GetAsync($"{feed}?after={newest + 1000}&wait=30");
+        var problem = await pastTheEnd.ShouldBeProblemNamingAsync(HttpStatusCode.BadRequest, "after");
+        (DateTime.UtcNow - started).ShouldBeLessThan(TimeSpan.FromSeconds(10), "wait never holds a cursor the feed never gave");
+        problem["errors"]!["after"]![0]!.GetValue<string>().ShouldContain($"after={newest}");
+
+        var problemOfAnother = await (await integration.GetAsync($"{feed}?after={anothers}&wait=30")).ShouldBeProblemNamingAsync(HttpStatusCode.BadRequest, "after");
+        problemOfAnother["errors"]!["after"]![0]!.GetValue<string>().ShouldContain("without 'after'");
+        await (await integration.GetAsync($"{feed}?after=-1")).ShouldBeProblemNamingAsync(HttpStatusCode.BadRequest, "after");
+    }
+
     private async Task<long[]> PositionsAsync(string chapterId)
     {
         var positions = new List<long>();

@@ -34,7 +34,7 @@ public static class EventFeedEndpoints
             .WithDescription(
                 "Events in sequence order, up to the event store's high-water mark (below it, every transaction has committed or " +
                 "rolled back). Start without 'after', then pass each page's 'next' as 'after'; an event that commits late is never " +
-                "skipped. 'limit' is 1–1000 (default 100). 'wait' (0–30 s): with nothing after 'after', answer as soon as an event " +
+                "skipped. A cursor this chapter's feed never gave (past its end, another chapter's) is 400, saying where to start again. 'limit' is 1–1000 (default 100). 'wait' (0–30 s): with nothing after 'after', answer as soon as an event " +
                 "commits, or with an empty page when the wait is over. Payloads are the stored JSON, except the prospect of " +
                 "referral.given.v2: leaders see their details (or \"erased\"), integrations never see them.")
             .ProducesValidationProblem()
@@ -66,6 +66,11 @@ public static class EventFeedEndpoints
             return (ValidationProblem)check.Problem();
         if (await ChapterProjection.GetAsync(db, chapterId, ct) is null)
             return Problems.NotFound($"Chapter '{chapterId}' does not exist.");
+        if (position != 0 && await CursorRefusalAsync(db, chapterId, position, ct) is { } refusal)
+        {
+            check.Add("after", refusal);
+            return (ValidationProblem)check.Problem();
+        }
 
         var events = await ReadCommittedAsync(db, chapterId, position, limit ?? DefaultLimit, ct);
         // A long poll: with nothing new, answer as soon as something commits (below the high-water mark, as always), or
@@ -89,6 +94,31 @@ public static class EventFeedEndpoints
             return new FeedItem(e.Sequence, Cursor(e.Sequence), e.StreamId, e.Version, e.Type, e.Timestamp, data);
         }).ToList();
         return TypedResults.Ok(new FeedPage(items, items.Count == 0 ? Cursor(position) : items[^1].Cursor));
+    }
+
+    /// <summary>
+    /// A cursor is the position of one of this chapter's events that the feed has shown. Any other number (past the end,
+    /// another chapter's, a guess) would make the poller wait for, or skip, events it never meant: it is refused at once,
+    /// saying where to start again.
+    /// </summary>
+    private static async Task<string?> CursorRefusalAsync(NpgsqlDataSource db, string chapterId, long position, CancellationToken ct)
+    {
+        await using var command = db.CreateCommand(
+            """
+            WITH hwm AS (SELECT coalesce((SELECT last_seq_id FROM mt_event_progression WHERE name = 'HighWaterMark'), 0) AS last_seq_id)
+            SELECT EXISTS (SELECT 1 FROM mt_events e, hwm WHERE e.seq_id = $2 AND e.tenant_id = $1 AND e.seq_id <= hwm.last_seq_id),
+                   (SELECT max(e.seq_id) FROM mt_events e, hwm WHERE e.tenant_id = $1 AND e.seq_id <= hwm.last_seq_id)
+            """);
+        command.Parameters.Add(new NpgsqlParameter { Value = chapterId });
+        command.Parameters.Add(new NpgsqlParameter { Value = position });
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        await reader.ReadAsync(ct);
+        if (reader.GetBoolean(0))
+            return null;
+        var newest = reader.IsDBNull(1) ? (long?)null : reader.GetInt64(1);
+        return newest is { } last && position > last
+            ? $"'after' is past the end of this chapter's feed, whose newest event is at {Cursor(last)}. Start again with after={Cursor(last)}, or without 'after' to read from the beginning."
+            : "'after' is not a position this chapter's feed gave (pass the 'next' of one of its pages). Start again without 'after' to read from the beginning.";
     }
 
     internal sealed record StoredEvent(long Sequence, Guid Id, string StreamId, long Version, string Type, string Data, DateTimeOffset Timestamp);
