@@ -243,6 +243,7 @@ internal static class HttpBenchmark
         {
             ["ConnectionStrings__Chapter"] = connectionString + Environment.GetEnvironmentVariable("CHAPTER_BENCH_SERVICE_CONNECTION_EXTRA"),
             ["Chapter__AdminToken"] = OperatorToken,
+            ["Chapter__Webhooks__SecretKey"] = Convert.ToBase64String(new byte[32]),
             ["Chapter__RateLimit__WritesPerMinute"] = "100000000",
         }, out address);
 

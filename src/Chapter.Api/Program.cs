@@ -60,6 +60,7 @@ if (args is [var command, ..] && !command.StartsWith('-'))
 }
 
 await app.MigrateChapterDatabaseAsync();
+await app.SealWebhookSecretsAsync();
 await app.EnsureOperatorCanSignInAsync();
 
 app.UseSecurityHeaders();

@@ -71,6 +71,12 @@ public sealed class AccessWorld : IAsyncLifetime
         return (await recorded.ReadJsonAsync())["id"]!.GetValue<Guid>();
     }
 
+    public async Task<Guid> FreshWebhookAsync()
+    {
+        var registered = await Chapter.Operator.PostAsJsonAsync($"{C}/webhooks", new { url = "https://93.184.216.34/hook", events = new[] { "*" }, label = "crm" });
+        return (await registered.ReadJsonAsync())["id"]!.GetValue<Guid>();
+    }
+
     public async Task<Guid> FreshMemberWithAddressAsync()
     {
         var member = await Chapter.AddMemberAsync($"Member {Guid.NewGuid():N}"[..15]);
@@ -196,6 +202,8 @@ public sealed class AccessMatrixApiTests(AccessWorld world) : IClassFixture<Acce
         ["register webhook"] = new("POST", Party.Giver, w => At($"{w.C}/webhooks", new { url = "https://93.184.216.34/hook", events = new[] { "*" }, label = "crm" }),
             401, 403, 403, 201, 403, 404, 401, 201),
         ["list webhooks"] = new("GET", Party.Giver, w => At($"{w.C}/webhooks"), 401, 403, 403, 200, 403, 404, 401, 200),
+        ["rotate webhook secret"] = new("POST", Party.Giver, async w => ($"{w.C}/webhooks/{await w.FreshWebhookAsync()}/rotate-secret", null),
+            401, 403, 403, 200, 403, 404, 401, 200),
         ["outbox"] = new("GET", Party.Giver, _ => At("/api/admin/outbox"), 401, 403, 403, 403, 403, 403, 401, 200),
         ["read profile"] = new("GET", Party.Giver, w => At($"{w.C}/members/{w.Giver}/profile"), 401, 200, 200, 200, 200, 404, 401, 403),
         ["write profile"] = new("PUT", Party.Giver, w => At($"{w.C}/members/{w.Giver}/profile", new { ask = "Restaurant owners" }), 401, 200, 403, 200, 403, 404, 401, 403),

@@ -17,6 +17,8 @@ namespace Chapter.Api.Tests;
 public sealed class ApiFixture : WebApplicationFactory<Program>, IAsyncLifetime
 {
     public const string OperatorToken = "operator-token-for-the-tests-0123456789abcdef";
+    /// <summary>The base64 of 32 bytes: the key webhook secrets are sealed with in the tests.</summary>
+    public const string WebhookSecretKey = "dGVzdHMtd2ViaG9vay1zZWNyZXQta2V5LTMyLWJ5dGU=";
     private string _connectionString = "";
 
     public string ConnectionString => _connectionString;
@@ -64,6 +66,7 @@ public sealed class ApiFixture : WebApplicationFactory<Program>, IAsyncLifetime
             builder.ConfigureServices(extra);
         builder.UseSetting("ConnectionStrings:Chapter", _connectionString);
         builder.UseSetting("Chapter:AdminToken", OperatorToken);
+        builder.UseSetting("Chapter:Webhooks:SecretKey", WebhookSecretKey);
         foreach (var (key, value) in Settings)
             builder.UseSetting(key, value);
         builder.UseEnvironment("Production");
@@ -96,6 +99,34 @@ public sealed class ApiFixture : WebApplicationFactory<Program>, IAsyncLifetime
 
     public async Task<JsonObject> ScalarJsonAsync(string sql, params object[] parameters) =>
         JsonNode.Parse((string)(await QueryScalarAsync(sql, parameters))!)!.AsObject();
+
+    /// <summary>
+    /// Every table of the database (the event store's, Wolverine's, the views', the service's own) whose rows, as text, hold
+    /// <paramref name="text"/> anywhere, with how many: what a search of a stolen copy would find.
+    /// </summary>
+    public async Task<IReadOnlyList<string>> TablesHoldingAsync(string text)
+    {
+        await using var connection = new NpgsqlConnection(_connectionString);
+        await connection.OpenAsync();
+        var tables = new List<string>();
+        await using (var list = new NpgsqlCommand(
+                         "SELECT format('%I.%I', table_schema, table_name) FROM information_schema.tables " +
+                         "WHERE table_type = 'BASE TABLE' AND table_schema NOT IN ('pg_catalog', 'information_schema')", connection))
+        await using (var reader = await list.ExecuteReaderAsync())
+        {
+            while (await reader.ReadAsync())
+                tables.Add(reader.GetString(0));
+        }
+        var holding = new List<string>();
+        foreach (var table in tables)
+        {
+            await using var search = new NpgsqlCommand($"SELECT count(*) FROM {table} t WHERE strpos(t::text, $1) > 0", connection);
+            search.Parameters.Add(new NpgsqlParameter { Value = text });
+            if ((long)(await search.ExecuteScalarAsync())! is var count and > 0)
+                holding.Add($"{table} ({count})");
+        }
+        return holding;
+    }
 
     private async Task<object?> QueryScalarAsync(string sql, object[] parameters)
     {

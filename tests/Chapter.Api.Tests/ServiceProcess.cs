@@ -22,6 +22,7 @@ public static class ServiceProcess
         };
         start.Environment["ConnectionStrings__Chapter"] = connectionString;
         start.Environment["Chapter__AdminToken"] = ApiFixture.OperatorToken;
+        start.Environment["Chapter__Webhooks__SecretKey"] = ApiFixture.WebhookSecretKey;
         start.Environment["Chapter__RateLimit__WritesPerMinute"] = "1000000";
         start.Environment["ASPNETCORE_ENVIRONMENT"] = "Production";
         var process = Process.Start(start)!;

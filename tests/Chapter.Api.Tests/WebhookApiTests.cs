@@ -90,6 +90,66 @@ public sealed class WebhookApiTests(WebhookApiTests.Fixture fixture) : IClassFix
     }
 
     [Fact]
+    public async Task A_secret_is_kept_sealed_and_a_rotated_one_signs_beside_the_new_one_until_its_day_is_over()
+    {
+        await using var receiver = await TestWebhookReceiver.StartAsync();
+        var scenario = await new Scenario(fixture.Api).WithChapterAsync();
+        var leader = scenario.As(await scenario.AddLeaderAsync("Lea"));
+        var (hook, first) = await RegisterAsync(leader, scenario.ChapterId, receiver.Url);
+        var webhook = $"/api/chapters/{scenario.ChapterId}/webhooks/{hook}";
+        (await fixture.Api.TablesHoldingAsync(first["whsec_".Length..])).ShouldBeEmpty("the secret is kept sealed, nowhere as issued");
+
+        var rotating = await leader.PostAsync($"{webhook}/rotate-secret", null);
+        rotating.StatusCode.ShouldBe(HttpStatusCode.OK);
+        rotating.Headers.CacheControl!.NoStore.ShouldBeTrue();
+        var rotated = await rotating.ReadJsonAsync();
+        var second = rotated["secret"]!.GetValue<string>();
+        second.ShouldStartWith("whsec_");
+        second.ShouldNotBe(first);
+        rotated["previousSecretSignsUntil"]!.GetValue<DateTimeOffset>().ShouldBeInRange(DateTimeOffset.UtcNow.AddHours(23.9), DateTimeOffset.UtcNow.AddHours(24.1));
+        (await (await leader.GetAsync(webhook)).ReadJsonAsync())["previousSecretSignsUntil"].ShouldNotBeNull();
+        (await fixture.Api.TablesHoldingAsync(second["whsec_".Length..])).ShouldBeEmpty();
+
+        await scenario.AddMemberAsync("Anna");
+        await receiver.WaitUntilAsync(calls => calls.Any(c => c.Json["data"]!.ToJsonString().Contains("Anna")), "Anna's joining");
+        var during = receiver.Accepted.Last(c => c.Json["data"]!.ToJsonString().Contains("Anna"));
+        during.SignedWith(second).ShouldBeTrue();
+        during.SignedWith(first).ShouldBeTrue("the old secret signs beside the new one for a day");
+
+        // The day is over.
+        await fixture.Api.ScalarAsync("UPDATE webhooks SET previous_secret_until = now() - interval '1 second' WHERE id = $1 RETURNING 0", hook);
+        await scenario.AddMemberAsync("Bram");
+        await receiver.WaitUntilAsync(calls => calls.Any(c => c.Json["data"]!.ToJsonString().Contains("Bram")), "Bram's joining");
+        var after = receiver.Accepted.Last(c => c.Json["data"]!.ToJsonString().Contains("Bram"));
+        after.SignedWith(second).ShouldBeTrue();
+        after.SignedWith(first).ShouldBeFalse();
+        (await (await leader.GetAsync(webhook)).ReadJsonAsync())["previousSecretSignsUntil"].ShouldBeNull();
+
+        (await leader.PostAsync($"/api/chapters/{scenario.ChapterId}/webhooks/{Guid.NewGuid()}/rotate-secret", null)).StatusCode.ShouldBe(HttpStatusCode.NotFound);
+        var member = scenario.As(await scenario.AddMemberAsync("Cleo"));
+        (await member.PostAsync($"{webhook}/rotate-secret", null)).StatusCode.ShouldBe(HttpStatusCode.Forbidden);
+    }
+
+    [Fact]
+    public async Task A_secret_an_earlier_version_stored_as_issued_is_sealed_at_start_and_goes_on_signing()
+    {
+        await using var receiver = await TestWebhookReceiver.StartAsync();
+        var scenario = await new Scenario(fixture.Api).WithChapterAsync();
+        var leader = scenario.As(await scenario.AddLeaderAsync("Lea"));
+        var (hook, _) = await RegisterAsync(leader, scenario.ChapterId, receiver.Url);
+        const string issued = "whsec_c3RvcmVkLWFzLWlzc3VlZC1ieS1hbi1lYXJsaWVyLXZlcnNpb24=";
+        await fixture.Api.ScalarAsync("UPDATE webhooks SET secret = $2, sealed_secret = NULL WHERE id = $1 RETURNING 0", hook, issued);
+
+        await using var restarted = Fixture.Configure(new ApiFixture());
+        await restarted.StartOnAsync(fixture.Api.ConnectionString);
+
+        (await fixture.Api.TablesHoldingAsync(issued["whsec_".Length..])).ShouldBeEmpty();
+        await scenario.AddMemberAsync("Anna");
+        await receiver.WaitUntilAsync(calls => calls.Any(c => c.Json["data"]!.ToJsonString().Contains("Anna")), "Anna's joining");
+        receiver.Accepted.Last(c => c.Json["data"]!.ToJsonString().Contains("Anna")).SignedWith(issued).ShouldBeTrue();
+    }
+
+    [Fact]
     public async Task A_period_of_500s_and_a_restart_of_the_service_lose_nothing_and_keep_the_order()
     {
         await using var receiver = await TestWebhookReceiver.StartAsync();

@@ -140,6 +140,7 @@ public sealed class BrowserFixture : IAsyncLifetime
         {
             builder.UseSetting("ConnectionStrings:Chapter", ConnectionString);
             builder.UseSetting("Chapter:AdminToken", OperatorToken);
+            builder.UseSetting("Chapter:Webhooks:SecretKey", Convert.ToBase64String(new byte[32]));
             // The operator sets up a chapter for every test; the write budget per token is the API tests' to check.
             builder.UseSetting("Chapter:RateLimit:WritesPerMinute", "1000000");
             // E-mails as files, in a folder of the test's own rather than the repository's .data/mail.

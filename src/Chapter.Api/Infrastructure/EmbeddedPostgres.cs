@@ -9,7 +9,8 @@ namespace Chapter.Api.Infrastructure;
 /// </summary>
 public static class EmbeddedPostgres
 {
-    public sealed record Started(string ConnectionString, LocalPostgresCluster? Cluster);
+    /// <param name="DataDirectory">The folder the cluster's data is in, and beside it the keys the service generated for itself.</param>
+    public sealed record Started(string ConnectionString, LocalPostgresCluster? Cluster, string DataDirectory);
 
     public static async Task<Started> StartAsync(IConfiguration configuration, IHostEnvironment environment)
     {
@@ -35,7 +36,8 @@ public static class EmbeddedPostgres
                 await create.ExecuteNonQueryAsync();
             }
         }
-        return new Started(new NpgsqlConnectionStringBuilder(serverConnection) { Database = "chapter" }.ConnectionString, cluster);
+        return new Started(new NpgsqlConnectionStringBuilder(serverConnection) { Database = "chapter" }.ConnectionString, cluster,
+            Path.GetDirectoryName(Path.GetFullPath(dataDirectory))!);
     }
 
     private static async Task<bool> AnswersAsync(string connectionString)

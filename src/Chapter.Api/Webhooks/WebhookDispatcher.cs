@@ -45,7 +45,7 @@ public sealed class DeliveryMetrics
 /// recorded when a node dies is sent again by the next lease holder, under the same webhook-id.
 /// </summary>
 public sealed class WebhookDispatcher(NpgsqlDataSource db, IHttpClientFactory http, WebhookSettings settings, DeliveryMetrics metrics,
-    ILogger<WebhookDispatcher> logger) : BackgroundService
+    WebhookSecretKey secretKey, ILogger<WebhookDispatcher> logger) : BackgroundService
 {
     public const string HttpClientName = "webhooks";
     private const int EventsPerLease = 200;
@@ -53,7 +53,9 @@ public sealed class WebhookDispatcher(NpgsqlDataSource db, IHttpClientFactory ht
     private readonly Guid _node = Guid.CreateVersion7();
     private DateTime _pruneAt = DateTime.MinValue;
 
-    private sealed record Leased(Guid Id, string ChapterId, string Url, string[] Events, string Secret, long Position, int Attempts, DateTimeOffset? FailingSince);
+    /// <param name="Secrets">The secret, and after a rotation the one it replaced while that still signs.</param>
+    private sealed record Leased(Guid Id, string ChapterId, string Url, string[] Events, IReadOnlyList<string> Secrets, long Position, int Attempts,
+        DateTimeOffset? FailingSince);
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -115,19 +117,27 @@ public sealed class WebhookDispatcher(NpgsqlDataSource db, IHttpClientFactory ht
             WHERE w.id IN (
                 SELECT c.id FROM webhooks c
                 WHERE c.deleted_at IS NULL AND c.next_attempt_at <= now() AND (c.lease_until IS NULL OR c.lease_until < now())
+                  AND c.sealed_secret IS NOT NULL
                   AND EXISTS (SELECT 1 FROM mt_events e WHERE e.tenant_id = c.chapter_id AND e.seq_id > c.position
                               AND e.seq_id <= (SELECT last_seq_id FROM mt_event_progression WHERE name = 'HighWaterMark'))
                 ORDER BY c.next_attempt_at LIMIT 20
                 FOR UPDATE SKIP LOCKED)
-            RETURNING w.id, w.chapter_id, w.url, w.events, w.secret, w.position, w.attempts, w.failing_since
+            RETURNING w.id, w.chapter_id, w.url, w.events, w.sealed_secret, w.position, w.attempts, w.failing_since,
+                      CASE WHEN w.previous_secret_until > now() THEN w.sealed_previous_secret END
             """);
         command.Parameters.Add(new NpgsqlParameter { Value = _node });
         command.Parameters.Add(new NpgsqlParameter { Value = WebhookSettings.Lease });
         var leased = new List<Leased>();
         await using var reader = await command.ExecuteReaderAsync(ct);
         while (await reader.ReadAsync(ct))
-            leased.Add(new Leased(reader.GetGuid(0), reader.GetString(1), reader.GetString(2), reader.GetFieldValue<string[]>(3), reader.GetString(4),
+        {
+            var id = reader.GetGuid(0);
+            var secrets = new List<string> { secretKey.Open(id, reader.GetFieldValue<byte[]>(4)) };
+            if (!reader.IsDBNull(8))
+                secrets.Add(secretKey.Open(id, reader.GetFieldValue<byte[]>(8)));
+            leased.Add(new Leased(id, reader.GetString(1), reader.GetString(2), reader.GetFieldValue<string[]>(3), secrets,
                 reader.GetInt64(5), reader.GetInt32(6), reader.IsDBNull(7) ? null : reader.GetFieldValue<DateTimeOffset>(7)));
+        }
         return leased;
     }
 
@@ -192,7 +202,8 @@ public sealed class WebhookDispatcher(NpgsqlDataSource db, IHttpClientFactory ht
         request.Content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json");
         request.Headers.Add("webhook-id", messageId);
         request.Headers.Add("webhook-timestamp", timestamp);
-        request.Headers.Add("webhook-signature", "v1," + Sign(webhook.Secret, messageId, timestamp, body));
+        // Standard Webhooks: several signatures, space-delimited; a receiver accepts the delivery when one verifies.
+        request.Headers.Add("webhook-signature", string.Join(' ', webhook.Secrets.Select(secret => "v1," + Sign(secret, messageId, timestamp, body))));
         try
         {
             using var response = await http.CreateClient(HttpClientName).SendAsync(request, HttpCompletionOption.ResponseHeadersRead, ct);

@@ -64,11 +64,29 @@ public static class WebhookEndpoints
             .WithSummary("Deliver again from a feed position: every event after 'from', in order")
             .Produces<WebhookView>(StatusCodes.Status202Accepted);
 
+        group.MapPost("/{webhookId:guid}/rotate-secret", RotateSecretAsync)
+            .WithName("RotateWebhookSecret")
+            .WithSummary("Issue a new secret; the one it replaces still signs beside it for 24 hours")
+            .WithDescription(
+                "The answer holds the new secret, shown this once. For 24 hours each delivery carries two signatures in webhook-signature " +
+                "(\"v1,<new> v1,<old>\"), so the receiver can switch to the new secret without losing a delivery; then only the new one. " +
+                "Rotating again within those hours ends the oldest secret's overlap at once.");
+
         return group;
     }
 
+    private static async Task<Results<Ok<RotatedSecret>, ProblemHttpResult>> RotateSecretAsync(
+        string chapterId, Guid webhookId, NpgsqlDataSource db, WebhookSecretKey key, HttpContext context, CancellationToken ct)
+    {
+        if (await WebhookStore.RotateSecretAsync(db, key, chapterId, webhookId, ct) is not { } rotated)
+            return NotFound(chapterId, webhookId);
+        context.Response.Headers.CacheControl = "no-store";
+        return TypedResults.Ok(rotated);
+    }
+
     private static async Task<Results<Created<RegisteredWebhook>, ValidationProblem, ProblemHttpResult>> RegisterAsync(
-        string chapterId, WebhookRequest body, NpgsqlDataSource db, WebhookTargets targets, Caller caller, HttpContext context, CancellationToken ct)
+        string chapterId, WebhookRequest body, NpgsqlDataSource db, WebhookSecretKey key, WebhookTargets targets, Caller caller, HttpContext context,
+        CancellationToken ct)
     {
         var check = new Validation();
         var url = check.Text(body.Url, "url", 2000);
@@ -80,7 +98,7 @@ public static class WebhookEndpoints
             return (ValidationProblem)check.Problem();
         if (await ChapterProjection.GetAsync(db, chapterId, ct) is null)
             return Problems.NotFound($"Chapter '{chapterId}' does not exist.");
-        var registered = await WebhookStore.RegisterAsync(db, chapterId, url, events, label, caller.Actor, ct);
+        var registered = await WebhookStore.RegisterAsync(db, key, chapterId, url, events, label, caller.Actor, ct);
         // The answer holds the secret: no cache keeps it.
         context.Response.Headers.CacheControl = "no-store";
         return TypedResults.Created($"/api/chapters/{chapterId}/webhooks/{registered.Id}", registered);
@@ -165,6 +183,8 @@ public static class WebhookRegistration
         var targets = new WebhookTargets(settings.AllowInsecureTargets);
         builder.Services.AddSingleton(settings);
         builder.Services.AddSingleton(targets);
+        // Resolved when first needed (at start, by SealWebhookSecretsAsync), so commands that serve nothing need no key.
+        builder.Services.AddSingleton(services => WebhookSecretKey.Resolve(builder.Configuration, services.GetService<EmbeddedPostgres.Started>()));
         builder.Services.AddSingleton<DeliveryMetrics>();
         builder.Services.AddHttpClient(WebhookDispatcher.HttpClientName, client =>
             {

@@ -6,12 +6,16 @@ using NpgsqlTypes;
 namespace Chapter.Api.Webhooks;
 
 /// <param name="Position">The feed position of the last event delivered or passed over: the next delivery is of the first event after it.</param>
+/// <param name="PreviousSecretSignsUntil">After a rotation: until when the replaced secret still signs beside the new one.</param>
 /// <param name="FailingSince">When the event after <paramref name="Position"/> first failed; null while deliveries succeed.</param>
 public sealed record WebhookView(Guid Id, string ChapterId, string Url, IReadOnlyList<string> Events, string Label, DateTimeOffset CreatedAt,
-    string CreatedBy, long Position, int Attempts, DateTimeOffset? FailingSince, DateTimeOffset NextAttemptAt);
+    string CreatedBy, long Position, int Attempts, DateTimeOffset? FailingSince, DateTimeOffset NextAttemptAt, DateTimeOffset? PreviousSecretSignsUntil);
 
 /// <summary>A webhook as registered: the one time its secret is shown.</summary>
 public sealed record RegisteredWebhook(Guid Id, string Url, IReadOnlyList<string> Events, string Label, DateTimeOffset CreatedAt, long Position, string Secret);
+
+/// <summary>A webhook's new secret, shown this once; the one it replaced signs beside it until <paramref name="PreviousSecretSignsUntil"/>.</summary>
+public sealed record RotatedSecret(Guid Id, string Secret, DateTimeOffset PreviousSecretSignsUntil);
 
 /// <param name="Outcome">delivered | failed | dead-lettered.</param>
 /// <param name="StatusCode">The receiver's HTTP status, when it answered.</param>
@@ -24,7 +28,7 @@ public static class WebhookStore
     /// <summary>
     /// Webhooks a chapter's leaders registered, each with its own place in the chapter's event feed: position is the last event
     /// delivered (or passed over, when not subscribed or dead-lettered), so each webhook is a queue of its own. The secret signs
-    /// deliveries (HMAC-SHA256), so it is kept as it was issued: it is shown to the leader once. Every attempt is kept, as
+    /// deliveries (HMAC-SHA256), so it must stay openable: it is kept sealed with the service's key, and shown to the leader once. Every attempt is kept, as
     /// leaders and integrators see it when a receiver misbehaves.
     /// </summary>
     public static IEnumerable<Weasel.Postgresql.Tables.Table> Tables()
@@ -35,7 +39,13 @@ public static class WebhookStore
         webhooks.AddColumn("url", "text").NotNull();
         webhooks.AddColumn("events", "text[]").NotNull();
         webhooks.AddColumn("label", "text").NotNull();
-        webhooks.AddColumn("secret", "text").NotNull();
+        // Stored as issued before secrets were sealed; emptied into sealed_secret at start (WebhookSecretsAtRest).
+        webhooks.AddColumn("secret", "text");
+        // The secret that signs deliveries, sealed with Chapter:Webhooks:SecretKey (WebhookSecretKey).
+        webhooks.AddColumn("sealed_secret", "bytea");
+        // The secret a rotation replaced, still signing beside the new one until previous_secret_until.
+        webhooks.AddColumn("sealed_previous_secret", "bytea");
+        webhooks.AddColumn("previous_secret_until", "timestamp with time zone");
         webhooks.AddColumn("created_at", "timestamp with time zone").NotNull().DefaultValueByExpression("now()");
         webhooks.AddColumn("created_by", "text").NotNull();
         webhooks.AddColumn("position", "bigint").NotNull();
@@ -68,7 +78,9 @@ public static class WebhookStore
         yield return deliveries;
     }
 
-    private const string Columns = "id, chapter_id, url, events, label, created_at, created_by, position, attempts, failing_since, next_attempt_at";
+    private const string Columns =
+        "id, chapter_id, url, events, label, created_at, created_by, position, attempts, failing_since, next_attempt_at, " +
+        "CASE WHEN previous_secret_until > now() THEN previous_secret_until END";
 
     /// <summary>Standard Webhooks' form: "whsec_" and the base64 of 32 random bytes, the HMAC key.</summary>
     public static string NewSecret() => "whsec_" + Convert.ToBase64String(RandomNumberGenerator.GetBytes(32));
@@ -76,24 +88,49 @@ public static class WebhookStore
     public static byte[] Key(string secret) => Convert.FromBase64String(secret["whsec_".Length..]);
 
     /// <summary>Registers a webhook that starts after the chapter's last committed event: it hears what happens from now on.</summary>
-    public static async Task<RegisteredWebhook> RegisterAsync(NpgsqlDataSource db, string chapterId, string url, IReadOnlyList<string> events, string label,
-        string createdBy, CancellationToken ct)
+    public static async Task<RegisteredWebhook> RegisterAsync(NpgsqlDataSource db, WebhookSecretKey key, string chapterId, string url,
+        IReadOnlyList<string> events, string label, string createdBy, CancellationToken ct)
     {
         var (id, secret) = (Guid.CreateVersion7(), NewSecret());
         await using var command = db.CreateCommand(
             """
-            INSERT INTO webhooks (id, chapter_id, url, events, label, secret, created_by, position)
+            INSERT INTO webhooks (id, chapter_id, url, events, label, sealed_secret, created_by, position)
             VALUES ($1, $2, $3, $4, $5, $6, $7,
                     coalesce((SELECT max(seq_id) FROM mt_events WHERE tenant_id = $2
                               AND seq_id <= (SELECT last_seq_id FROM mt_event_progression WHERE name = 'HighWaterMark')), 0))
             RETURNING created_at, position
             """);
-        foreach (var value in new object[] { id, chapterId, url, events.ToArray(), label, secret, createdBy })
+        foreach (var value in new object[] { id, chapterId, url, events.ToArray(), label, key.Seal(id, secret), createdBy })
             command.Parameters.Add(new NpgsqlParameter { Value = value });
         await using var reader = await command.ExecuteReaderAsync(ct);
         await reader.ReadAsync(ct);
         return new RegisteredWebhook(id, url, events, label, reader.GetFieldValue<DateTimeOffset>(0), reader.GetInt64(1), secret);
     }
+
+    /// <summary>
+    /// A new secret signs from now on; the one it replaces signs beside it for <see cref="PreviousSecretSigns"/> (Standard
+    /// Webhooks sends several signatures), so a receiver can take the new one on without losing a delivery. A second rotation
+    /// within that time ends the first secret's overlap at once.
+    /// </summary>
+    public static async Task<RotatedSecret?> RotateSecretAsync(NpgsqlDataSource db, WebhookSecretKey key, string chapterId, Guid id, CancellationToken ct)
+    {
+        var secret = NewSecret();
+        await using var command = db.CreateCommand(
+            """
+            UPDATE webhooks SET sealed_previous_secret = sealed_secret, previous_secret_until = now() + $4, sealed_secret = $3
+            WHERE chapter_id = $1 AND id = $2 AND deleted_at IS NULL
+            RETURNING previous_secret_until
+            """);
+        command.Parameters.Add(new NpgsqlParameter { Value = chapterId });
+        command.Parameters.Add(new NpgsqlParameter { Value = id });
+        command.Parameters.Add(new NpgsqlParameter { Value = key.Seal(id, secret) });
+        command.Parameters.Add(new NpgsqlParameter { Value = PreviousSecretSigns });
+        return await command.ExecuteScalarAsync(ct) is DateTime until
+            ? new RotatedSecret(id, secret, new DateTimeOffset(until, TimeSpan.Zero))
+            : null;
+    }
+
+    public static readonly TimeSpan PreviousSecretSigns = TimeSpan.FromHours(24);
 
     public static async Task<WebhookView?> GetAsync(NpgsqlDataSource db, string chapterId, Guid id, CancellationToken ct)
     {
@@ -168,7 +205,8 @@ public static class WebhookStore
         while (await reader.ReadAsync(ct))
             found.Add(new WebhookView(reader.GetGuid(0), reader.GetString(1), reader.GetString(2), reader.GetFieldValue<string[]>(3), reader.GetString(4),
                 reader.GetFieldValue<DateTimeOffset>(5), reader.GetString(6), reader.GetInt64(7), reader.GetInt32(8),
-                reader.IsDBNull(9) ? null : reader.GetFieldValue<DateTimeOffset>(9), reader.GetFieldValue<DateTimeOffset>(10)));
+                reader.IsDBNull(9) ? null : reader.GetFieldValue<DateTimeOffset>(9), reader.GetFieldValue<DateTimeOffset>(10),
+                reader.IsDBNull(11) ? null : reader.GetFieldValue<DateTimeOffset>(11)));
         return found;
     }
 }
