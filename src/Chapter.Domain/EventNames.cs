@@ -21,6 +21,7 @@ public static class EventNames
         [typeof(MemberLeft)] = "member.left.v1",
         [typeof(MemberDetailsChanged)] = "member.details-changed.v1",
         [typeof(MemberProfileChanged)] = "member.profile-changed.v1",
+        [typeof(MemberPersonalDataErased)] = "member.personal-data-erased.v1",
         // v1 carried the prospect's contact details in clear; it was never released, so nothing reads it.
         [typeof(ReferralGiven)] = "referral.given.v2",
         [typeof(ReferralAccepted)] = "referral.accepted.v1",

@@ -35,6 +35,21 @@ public static class ChapterEventStore
         Configure(options, activity, activityBatchSize);
     }
 
+    /// <summary>
+    /// What Marten's event masking rewrites in a member's stream when their personal data is erased
+    /// (<c>ApplyEventDataMasking</c>, over that stream only): the events keep their ids, times and order, so every
+    /// projection rebuilt from them keeps its figures, and nothing in them names the member any more.
+    /// </summary>
+    public static void MaskWhatAFormerMemberAskedToForget(Marten.Events.IEventStoreOptions events)
+    {
+        events.AddMaskingRuleForProtectedInformation<Domain.Members.MemberJoined>(joined =>
+            joined with { Name = Domain.Members.MemberPersonalDataErased.FormerMember, Profession = "", Languages = [] });
+        events.AddMaskingRuleForProtectedInformation<Domain.Members.MemberDetailsChanged>(changed =>
+            changed with { Name = Domain.Members.MemberPersonalDataErased.FormerMember, Profession = "", Languages = [] });
+        events.AddMaskingRuleForProtectedInformation<Domain.Members.MemberProfileChanged>(changed =>
+            changed with { Profile = Domain.Members.MemberProfile.Empty });
+    }
+
     private static void Configure(StoreOptions options, ActivityProjection? activity, int activityBatchSize)
     {
         // Marten's tables beside ours in public; our async read models live in schemas of their own (proj_*).
@@ -51,6 +66,8 @@ public static class ChapterEventStore
         options.Policies.AllDocumentsAreMultiTenanted();
         foreach (var (type, name) in EventNames.All)
             options.Events.MapEventType(type, name);
+
+        MaskWhatAFormerMemberAskedToForget(options.Events);
 
         options.Events.MetadataConfig.CorrelationIdEnabled = true;
         options.Events.MetadataConfig.CausationIdEnabled = true;

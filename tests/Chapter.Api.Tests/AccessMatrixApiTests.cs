@@ -71,6 +71,13 @@ public sealed class AccessWorld : IAsyncLifetime
         return (await recorded.ReadJsonAsync())["id"]!.GetValue<Guid>();
     }
 
+    public async Task<Guid> FreshFormerMemberAsync()
+    {
+        var member = await Chapter.AddMemberAsync($"Member {Guid.NewGuid():N}"[..15]);
+        (await Chapter.Operator.PostAsync($"{C}/members/{member}/leave", null)).StatusCode.ShouldBe(HttpStatusCode.OK);
+        return member;
+    }
+
     public async Task<Guid> FreshWebhookAsync()
     {
         var registered = await Chapter.Operator.PostAsJsonAsync($"{C}/webhooks", new { url = "https://93.184.216.34/hook", events = new[] { "*" }, label = "crm" });
@@ -202,6 +209,8 @@ public sealed class AccessMatrixApiTests(AccessWorld world) : IClassFixture<Acce
         ["register webhook"] = new("POST", Party.Giver, w => At($"{w.C}/webhooks", new { url = "https://93.184.216.34/hook", events = new[] { "*" }, label = "crm" }),
             401, 403, 403, 201, 403, 404, 401, 201),
         ["list webhooks"] = new("GET", Party.Giver, w => At($"{w.C}/webhooks"), 401, 403, 403, 200, 403, 404, 401, 200),
+        ["erase a former member's personal data"] = new("DELETE", Party.Giver, async w => ($"{w.C}/members/{await w.FreshFormerMemberAsync()}/personal-data", null),
+            401, 403, 403, 202, 403, 404, 401, 202),
         ["rotate webhook secret"] = new("POST", Party.Giver, async w => ($"{w.C}/webhooks/{await w.FreshWebhookAsync()}/rotate-secret", null),
             401, 403, 403, 200, 403, 404, 401, 200),
         ["outbox"] = new("GET", Party.Giver, _ => At("/api/admin/outbox"), 401, 403, 403, 403, 403, 403, 401, 200),

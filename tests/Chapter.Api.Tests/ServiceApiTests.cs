@@ -89,6 +89,8 @@ public sealed class ServiceApiTests(ApiFixture api) : IClassFixture<ApiFixture>
             "/api/signin/email",
             "/api/signin/exchange",
             "/api/chapters/{chapterId}/referrals/{referralId}/introduction",
+            "/api/chapters/{chapterId}/members/{memberId}/personal-data",
+            "/api/chapters/{chapterId}/webhooks/{webhookId}/rotate-secret",
         ], ignoreOrder: true);
         document["components"]!["securitySchemes"]!["Bearer"]!["scheme"]!.GetValue<string>().ShouldBe("bearer");
         var give = paths["/api/chapters/{chapterId}/referrals"]!["post"]!;

@@ -57,6 +57,21 @@ public sealed class MemberAndChapterSpecs
         Should.Throw<NotFound>(() => MemberDecider.Decide(new LeaveChapter(Id, T0), Member.Initial));
 
     [Fact]
+    public void A_member_who_left_is_forgotten_once() =>
+        Spec([Joined, new MemberLeft(Id, T0.AddDays(1))], new EraseMemberPersonalData(Id, T0.AddDays(2)), new MemberPersonalDataErased(Id, T0.AddDays(2)));
+
+    [Fact]
+    public void Forgetting_a_forgotten_member_again_changes_nothing() =>
+        Spec([Joined, new MemberLeft(Id, T0.AddDays(1)), new MemberPersonalDataErased(Id, T0.AddDays(2))], new EraseMemberPersonalData(Id, T0.AddDays(3)));
+
+    [Fact]
+    public void A_member_still_in_the_chapter_is_not_forgotten()
+    {
+        Should.Throw<StateConflict>(() => MemberDecider.Decide(new EraseMemberPersonalData(Id, T0), new Member.Active(Joined)));
+        Should.Throw<NotFound>(() => MemberDecider.Decide(new EraseMemberPersonalData(Id, T0), Member.Initial));
+    }
+
+    [Fact]
     public void A_chapter_is_created_once()
     {
         var create = new CreateChapter("hanoi-1", "Hà Nội 1", "Asia/Ho_Chi_Minh", "VND", T0);

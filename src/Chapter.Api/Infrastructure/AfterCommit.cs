@@ -7,7 +7,7 @@ namespace Chapter.Api.Infrastructure;
 /// so what is read here shows their effect in the inline views.
 /// </summary>
 public sealed class AfterCommit<T>(Func<NpgsqlDataSource, CancellationToken, Task<T>> read, string? createdAt = null,
-    Action<HttpContext, T>? headers = null)
+    Action<HttpContext, T>? headers = null, bool accepted = false)
     : IResult, Microsoft.AspNetCore.Http.Metadata.IEndpointMetadataProvider
 {
     /// <summary>
@@ -20,7 +20,9 @@ public sealed class AfterCommit<T>(Func<NpgsqlDataSource, CancellationToken, Tas
     {
         var answer = await read(context.RequestServices.GetRequiredService<NpgsqlDataSource>(), context.RequestAborted);
         headers?.Invoke(context, answer);
-        await (createdAt is null ? TypedResults.Ok(answer) : (IResult)TypedResults.Created(createdAt, answer)).ExecuteAsync(context);
+        await (accepted ? TypedResults.Accepted((string?)null, answer)
+            : createdAt is null ? TypedResults.Ok(answer)
+            : (IResult)TypedResults.Created(createdAt, answer)).ExecuteAsync(context);
     }
 }
 
@@ -32,4 +34,7 @@ public static class AfterCommit
     /// </summary>
     public static AfterCommit<T> Read<T>(Func<NpgsqlDataSource, CancellationToken, Task<T>> read, string? createdAt = null,
         Action<HttpContext, T>? headers = null) => new(read, createdAt, headers);
+
+    /// <summary>202 with what <paramref name="read"/> finds once the events are committed: the rest follows from a message they sent.</summary>
+    public static AfterCommit<T> Accepted<T>(Func<NpgsqlDataSource, CancellationToken, Task<T>> read) => new(read, accepted: true);
 }

@@ -113,9 +113,11 @@ public static class NotificationRegistration
     public static void RouteNotifications(this WolverineOptions options, IConfiguration configuration)
     {
         options.Discovery.IncludeType(typeof(ReferralNoticeHandler)).IncludeType(typeof(IntroductionHandler)).IncludeType(typeof(WeeklyDigestHandler))
-            .IncludeType(typeof(StrandedReferralsHandler)).IncludeType(typeof(Access.SignInMailHandler));
+            .IncludeType(typeof(StrandedReferralsHandler)).IncludeType(typeof(Access.SignInMailHandler))
+            .IncludeType(typeof(Members.ForgetMemberHandler));
         options.PublishMessage<ReferralNotice>().ToLocalQueue(Queue);
         options.PublishMessage<MemberLeftChapter>().ToLocalQueue(Queue);
+        options.PublishMessage<Members.ForgetMember>().ToLocalQueue(Queue);
         options.PublishMessage<Access.SignInInvitation>().ToLocalQueue(Queue);
         options.PublishMessage<Access.SignInLinkRequested>().ToLocalQueue(Queue);
         options.PublishMessage<IntroductionRequested>().ToLocalQueue(Queue);

@@ -30,6 +30,16 @@ public sealed record MemberProfile(
 /// <summary>The member's profile as it is now; each change is kept, so the history of their asks is too.</summary>
 public sealed record MemberProfileChanged(Guid MemberId, MemberProfile Profile, DateTimeOffset ChangedAt) : MemberEvent(MemberId);
 
+/// <summary>
+/// A member who left asked to be forgotten (GDPR art. 17): their name, profession, languages and profile are masked in
+/// every earlier event of their stream, and read as <see cref="FormerMember"/>. Carries nothing about them, so that
+/// integrations following the feed learn to forget their own copies.
+/// </summary>
+public sealed record MemberPersonalDataErased(Guid MemberId, DateTimeOffset ErasedAt) : MemberEvent(MemberId)
+{
+    public const string FormerMember = "Former member";
+}
+
 public abstract record MemberCommand(Guid MemberId, DateTimeOffset Now);
 
 public sealed record ChangeMemberProfile(Guid MemberId, MemberProfile Profile, DateTimeOffset Now) : MemberCommand(MemberId, Now);
@@ -38,6 +48,8 @@ public sealed record JoinChapter(
     Guid MemberId, string ChapterId, string Name, string Profession, IReadOnlyList<string> Languages, DateTimeOffset Now,
     MemberRole Role = MemberRole.Member)
     : MemberCommand(MemberId, Now);
+
+public sealed record EraseMemberPersonalData(Guid MemberId, DateTimeOffset Now) : MemberCommand(MemberId, Now);
 
 public sealed record LeaveChapter(Guid MemberId, DateTimeOffset Now) : MemberCommand(MemberId, Now);
 
@@ -54,7 +66,10 @@ public abstract record Member : DeciderState
     {
         public MemberProfile Profile { get; init; } = MemberProfile.Empty;
     }
-    public sealed record Left(MemberJoined Joining, MemberLeft Leaving) : Member;
+    public sealed record Left(MemberJoined Joining, MemberLeft Leaving) : Member
+    {
+        public bool Erased { get; init; }
+    }
 
     public static Member Evolve(Member state, MemberEvent @event) => (state, @event) switch
     {
@@ -65,6 +80,7 @@ public abstract record Member : DeciderState
             Joining = active.Joining with { Name = changed.Name, Profession = changed.Profession, Languages = changed.Languages, Role = changed.Role },
         },
         (Active active, MemberProfileChanged changed) => active with { Profile = changed.Profile },
+        (Left left, MemberPersonalDataErased) => left with { Erased = true },
         _ => state,
     };
 }
@@ -80,6 +96,11 @@ public static class MemberDecider
         (LeaveChapter c, Member.Active) => [new MemberLeft(c.MemberId, c.Now)],
         (LeaveChapter, Member.Left) => [],
         (LeaveChapter c, Member.NotJoined) => throw new NotFound($"Member {c.MemberId} does not exist."),
+        (EraseMemberPersonalData c, Member.Left { Erased: false }) => [new MemberPersonalDataErased(c.MemberId, c.Now)],
+        (EraseMemberPersonalData, Member.Left) => [],
+        (EraseMemberPersonalData c, Member.Active) =>
+            throw new StateConflict($"Member {c.MemberId} is still in the chapter: mark them as having left first; their personal data is erased only then."),
+        (EraseMemberPersonalData c, Member.NotJoined) => throw new NotFound($"Member {c.MemberId} does not exist."),
         (ChangeMemberDetails c, Member.Active { Joining: var now })
             when now.Name == c.Name && now.Profession == c.Profession && now.Languages.SequenceEqual(c.Languages) && now.Role == c.Role => [],
         (ChangeMemberDetails c, Member.Active) => [new MemberDetailsChanged(c.MemberId, c.Name, c.Profession, c.Languages, c.Role, c.Now)],

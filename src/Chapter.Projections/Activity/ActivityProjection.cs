@@ -310,6 +310,12 @@ public sealed class ActivityProjection : SubscriptionBase
                 """,
                 renamed.Select(r => r.Chapter).ToArray(), renamed.Select(r => r.Changed.MemberId).ToArray(), renamed.Select(r => r.Changed.Name).ToArray());
 
+        var forgotten = events.Select(e => (Chapter: e.TenantId, Data: e.Data)).Where(e => e.Data is MemberPersonalDataErased)
+            .Select(e => (e.Chapter, ((MemberPersonalDataErased)e.Data).MemberId)).ToList();
+        if (forgotten.Count > 0)
+            batch.Sql("UPDATE members t SET name = $3 FROM unnest($1::text[], $2::uuid[]) AS u (chapter_id, id) WHERE t.chapter_id = u.chapter_id AND t.id = u.id",
+                forgotten.Select(f => f.Chapter).ToArray(), forgotten.Select(f => f.MemberId).ToArray(), MemberPersonalDataErased.FormerMember);
+
         var oneToOnes = events.Select(e => e.Data).OfType<OneToOneHeld>().ToList();
         if (oneToOnes.Count > 0)
             batch.Sql("INSERT INTO one_to_ones SELECT * FROM unnest($1::text[], $2::uuid[], $3::uuid[], $4::uuid[], $5::date[]) ON CONFLICT DO NOTHING",

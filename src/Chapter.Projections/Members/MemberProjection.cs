@@ -53,6 +53,11 @@ public sealed class MemberProjection : IProjection
                         """, p.MemberId, Text(p.Profile.Ask), Text(p.Profile.IdealReferral), Text(p.Profile.Goals), Text(p.Profile.Accomplishments),
                         Text(p.Profile.Interests), Text(p.Profile.Networks), Text(p.Profile.Skills), p.ChangedAt);
                     break;
+                case MemberPersonalDataErased erased:
+                    operations.Sql("UPDATE member_view SET name = $2, profession = '', languages = '{}', version = $3 WHERE id = $1",
+                        erased.MemberId, MemberPersonalDataErased.FormerMember, e.Version);
+                    operations.Sql("DELETE FROM member_profile_view WHERE member_id = $1", erased.MemberId);
+                    break;
                 case MemberLeft l:
                     operations.Sql("UPDATE member_view SET status = $2, left_at = $3, version = $4 WHERE id = $1",
                         l.MemberId, Left, l.LeftAt, e.Version);

@@ -9,7 +9,7 @@ namespace Internal.Generated.WolverineHandlers
     {
         public override System.Type[] EndpointTypes()
         {
-            return new System.Type[] { typeof(Chapter.Api.Chapters.ChapterWrites), typeof(Chapter.Api.Meetings.MarkAttendanceEndpoint), typeof(Chapter.Api.Meetings.MeetingWrites), typeof(Chapter.Api.Meetings.OpenMeetingEndpoint), typeof(Chapter.Api.Members.AddMemberEndpoint), typeof(Chapter.Api.Members.MemberWrites), typeof(Chapter.Api.OneToOnes.RecordOneToOneEndpoint), typeof(Chapter.Api.OneToOnes.WithdrawOneToOneEndpoint), typeof(Chapter.Api.Referrals.GiveReferralEndpoint), typeof(Chapter.Api.Referrals.RedirectReferralEndpoint), typeof(Chapter.Api.Referrals.ReferralSteps), typeof(Chapter.Api.Visitors.FollowUpVisitorEndpoint), typeof(Chapter.Api.Visitors.RegisterVisitorEndpoint) };
+            return new System.Type[] { typeof(Chapter.Api.Chapters.ChapterWrites), typeof(Chapter.Api.Meetings.MarkAttendanceEndpoint), typeof(Chapter.Api.Meetings.MeetingWrites), typeof(Chapter.Api.Meetings.OpenMeetingEndpoint), typeof(Chapter.Api.Members.AddMemberEndpoint), typeof(Chapter.Api.Members.MemberErasure), typeof(Chapter.Api.Members.MemberWrites), typeof(Chapter.Api.OneToOnes.RecordOneToOneEndpoint), typeof(Chapter.Api.OneToOnes.WithdrawOneToOneEndpoint), typeof(Chapter.Api.Referrals.GiveReferralEndpoint), typeof(Chapter.Api.Referrals.RedirectReferralEndpoint), typeof(Chapter.Api.Referrals.ReferralSteps), typeof(Chapter.Api.Visitors.FollowUpVisitorEndpoint), typeof(Chapter.Api.Visitors.RegisterVisitorEndpoint) };
         }
     }
 
@@ -23,6 +23,7 @@ namespace Internal.Generated.WolverineHandlers
     {
         [global::System.Runtime.CompilerServices.ModuleInitializer]
         [global::System.Diagnostics.CodeAnalysis.DynamicDependency(global::System.Diagnostics.CodeAnalysis.DynamicallyAccessedMemberTypes.All, typeof(global::Internal.Generated.WolverineHandlers.GeneratedHttpEndpointRegistry))]
+        [global::System.Diagnostics.CodeAnalysis.DynamicDependency(global::System.Diagnostics.CodeAnalysis.DynamicallyAccessedMemberTypes.All, typeof(global::Internal.Generated.WolverineHandlers.DELETE_api_chapters_chapterId_members_memberId_personal_data))]
         [global::System.Diagnostics.CodeAnalysis.DynamicDependency(global::System.Diagnostics.CodeAnalysis.DynamicallyAccessedMemberTypes.All, typeof(global::Internal.Generated.WolverineHandlers.DELETE_api_chapters_chapterId_one_to_ones_oneToOneId))]
         [global::System.Diagnostics.CodeAnalysis.DynamicDependency(global::System.Diagnostics.CodeAnalysis.DynamicallyAccessedMemberTypes.All, typeof(global::Internal.Generated.WolverineHandlers.DELETE_api_chapters_chapterId_referrals_referralId_prospect))]
         [global::System.Diagnostics.CodeAnalysis.DynamicDependency(global::System.Diagnostics.CodeAnalysis.DynamicallyAccessedMemberTypes.All, typeof(global::Internal.Generated.WolverineHandlers.PATCH_api_chapters_chapterId_members_memberId_profile))]
@@ -52,6 +53,7 @@ namespace Internal.Generated.WolverineHandlers
         [global::System.Diagnostics.CodeAnalysis.DynamicDependency(global::System.Diagnostics.CodeAnalysis.DynamicallyAccessedMemberTypes.All, typeof(global::Chapter.Api.Meetings.MeetingWrites))]
         [global::System.Diagnostics.CodeAnalysis.DynamicDependency(global::System.Diagnostics.CodeAnalysis.DynamicallyAccessedMemberTypes.All, typeof(global::Chapter.Api.Meetings.OpenMeetingEndpoint))]
         [global::System.Diagnostics.CodeAnalysis.DynamicDependency(global::System.Diagnostics.CodeAnalysis.DynamicallyAccessedMemberTypes.All, typeof(global::Chapter.Api.Members.AddMemberEndpoint))]
+        [global::System.Diagnostics.CodeAnalysis.DynamicDependency(global::System.Diagnostics.CodeAnalysis.DynamicallyAccessedMemberTypes.All, typeof(global::Chapter.Api.Members.MemberErasure))]
         [global::System.Diagnostics.CodeAnalysis.DynamicDependency(global::System.Diagnostics.CodeAnalysis.DynamicallyAccessedMemberTypes.All, typeof(global::Chapter.Api.Members.MemberWrites))]
         [global::System.Diagnostics.CodeAnalysis.DynamicDependency(global::System.Diagnostics.CodeAnalysis.DynamicallyAccessedMemberTypes.All, typeof(global::Chapter.Api.OneToOnes.RecordOneToOneEndpoint))]
         [global::System.Diagnostics.CodeAnalysis.DynamicDependency(global::System.Diagnostics.CodeAnalysis.DynamicallyAccessedMemberTypes.All, typeof(global::Chapter.Api.OneToOnes.WithdrawOneToOneEndpoint))]
