@@ -1,6 +1,7 @@
 using Chapter.Api.Access;
 using Chapter.Api.Admin;
 using Chapter.Api.Chapters;
+using Chapter.Api.Exports;
 using Chapter.Api.Feed;
 using Chapter.Api.Infrastructure;
 using Chapter.Api.Meetings;
@@ -93,6 +94,7 @@ app.MapProjectionAdmin();
 app.MapNotifications();
 app.MapOutboxAdmin();
 app.MapWebhooks();
+app.MapExports();
 
 await app.RunAsync();
 return 0;

@@ -211,6 +211,8 @@ public sealed class AccessMatrixApiTests(AccessWorld world) : IClassFixture<Acce
         ["list webhooks"] = new("GET", Party.Giver, w => At($"{w.C}/webhooks"), 401, 403, 403, 200, 403, 404, 401, 200),
         ["erase a former member's personal data"] = new("DELETE", Party.Giver, async w => ($"{w.C}/members/{await w.FreshFormerMemberAsync()}/personal-data", null),
             401, 403, 403, 202, 403, 404, 401, 202),
+        ["export the chapter"] = new("GET", Party.Giver, w => At($"{w.C}/export"), 401, 403, 403, 200, 403, 404, 401, 200),
+        ["export a member"] = new("GET", Party.Giver, w => At($"{w.C}/members/{w.Giver}/export"), 401, 200, 403, 200, 403, 404, 401, 403),
         ["rotate webhook secret"] = new("POST", Party.Giver, async w => ($"{w.C}/webhooks/{await w.FreshWebhookAsync()}/rotate-secret", null),
             401, 403, 403, 200, 403, 404, 401, 200),
         ["outbox"] = new("GET", Party.Giver, _ => At("/api/admin/outbox"), 401, 403, 403, 403, 403, 403, 401, 200),

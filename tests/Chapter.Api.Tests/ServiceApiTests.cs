@@ -91,6 +91,8 @@ public sealed class ServiceApiTests(ApiFixture api) : IClassFixture<ApiFixture>
             "/api/chapters/{chapterId}/referrals/{referralId}/introduction",
             "/api/chapters/{chapterId}/members/{memberId}/personal-data",
             "/api/chapters/{chapterId}/webhooks/{webhookId}/rotate-secret",
+            "/api/chapters/{chapterId}/export",
+            "/api/chapters/{chapterId}/members/{memberId}/export",
         ], ignoreOrder: true);
         document["components"]!["securitySchemes"]!["Bearer"]!["scheme"]!.GetValue<string>().ShouldBe("bearer");
         var give = paths["/api/chapters/{chapterId}/referrals"]!["post"]!;

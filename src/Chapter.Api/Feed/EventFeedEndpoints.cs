@@ -81,11 +81,21 @@ public static class EventFeedEndpoints
             await Task.Delay(WaitPoll, ct);
             events = await ReadCommittedAsync(db, chapterId, position, limit ?? DefaultLimit, ct);
         }
+        var items = await AsSeenByAsync(db, events, caller, ct);
+        return TypedResults.Ok(new FeedPage(items, items.Count == 0 ? Cursor(position) : items[^1].Cursor));
+    }
+
+    /// <summary>A page of the chapter's committed events after <paramref name="after"/>, as the feed shows them to <paramref name="caller"/>.</summary>
+    internal static async Task<IReadOnlyList<FeedItem>> ReadAsSeenAsync(NpgsqlDataSource db, string chapterId, long after, int limit, Caller caller,
+        CancellationToken ct) =>
+        await AsSeenByAsync(db, await ReadCommittedAsync(db, chapterId, after, limit, ct), caller, ct);
+
+    private static async Task<IReadOnlyList<FeedItem>> AsSeenByAsync(NpgsqlDataSource db, IReadOnlyList<StoredEvent> events, Caller caller, CancellationToken ct)
+    {
         var keys = caller.IsLeader
             ? await ProspectKeys.FindAsync(db, events.Where(e => e.Type == ReferralGivenType).Select(e => ReferralId(e.StreamId)).ToList(), ct)
             : new Dictionary<Guid, byte[]>();
-
-        var items = events.Select(e =>
+        return events.Select(e =>
         {
             var data = JsonNode.Parse(e.Data)!;
             if (e.Type == ReferralGivenType && data is JsonObject given)
@@ -93,7 +103,6 @@ public static class EventFeedEndpoints
             WithoutSealedTexts(data);
             return new FeedItem(e.Sequence, Cursor(e.Sequence), e.StreamId, e.Version, e.Type, e.Timestamp, data);
         }).ToList();
-        return TypedResults.Ok(new FeedPage(items, items.Count == 0 ? Cursor(position) : items[^1].Cursor));
     }
 
     /// <summary>

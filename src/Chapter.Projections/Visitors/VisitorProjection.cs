@@ -57,13 +57,15 @@ public sealed class VisitorProjection : IProjection
     }
 
     /// <summary>The chapter's visitors, newest first: at a meeting, invited by a member, or all.</summary>
-    public static async Task<IReadOnlyList<VisitorView>> ListAsync(NpgsqlDataSource db, string chapterId, Guid? meetingId, Guid? invitedBy, CancellationToken ct)
+    public static async Task<IReadOnlyList<VisitorView>> ListAsync(NpgsqlDataSource db, string chapterId, Guid? meetingId, Guid? invitedBy, CancellationToken ct,
+        int limit = 500)
     {
         await using var command = db.CreateCommand(
-            $"SELECT {Columns} WHERE v.chapter_id = $1 AND ($2::uuid IS NULL OR v.meeting_id = $2) AND ($3::uuid IS NULL OR v.invited_by = $3) ORDER BY v.registered_at DESC LIMIT 500");
+            $"SELECT {Columns} WHERE v.chapter_id = $1 AND ($2::uuid IS NULL OR v.meeting_id = $2) AND ($3::uuid IS NULL OR v.invited_by = $3) ORDER BY v.registered_at DESC LIMIT $4");
         command.Parameters.Add(new NpgsqlParameter { Value = chapterId });
         command.Parameters.Add(new NpgsqlParameter { Value = (object?)meetingId ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Uuid });
         command.Parameters.Add(new NpgsqlParameter { Value = (object?)invitedBy ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Uuid });
+        command.Parameters.Add(new NpgsqlParameter { Value = limit });
         return await ReadAsync(command, ct);
     }
 
