@@ -175,7 +175,7 @@ internal static class CatchUpBenchmark
 
     private static double Median(List<double> values) => values.Order().ElementAt(values.Count / 2);
 
-    private static string ChapterId(int index) => $"bench-{index:000}";
+    internal static string ChapterId(int index) => $"bench-{index:000}";
 
     private static readonly JsonSerializerOptions ApiJson = new(JsonSerializerDefaults.Web)
     {
@@ -204,7 +204,7 @@ internal static class CatchUpBenchmark
     }
 
     /// <summary>A year of chapter life: every referral's steps follow each other in time, as members would take them.</summary>
-    internal static List<Generated> Generate(int totalEvents, int chapters, int membersPerChapter, DateTimeOffset end)
+    internal static List<Generated> Generate(int totalEvents, int chapters, int membersPerChapter, DateTimeOffset end, int firstChapter = 0)
     {
         var random = new Random(42);
         var start = end.AddDays(-365);
@@ -212,7 +212,7 @@ internal static class CatchUpBenchmark
         var perChapter = totalEvents / chapters;
         string[] currencies = ["SEK", "EUR", "VND", "USD"];
 
-        for (var c = 0; c < chapters; c++)
+        for (var c = firstChapter; c < firstChapter + chapters; c++)
         {
             var chapterId = ChapterId(c);
             var currency = currencies[c % currencies.Length];
