@@ -16,7 +16,7 @@ public sealed partial class GeneratedCodeTests(ApiFixture api) : IClassFixture<A
             ServiceVariableSource = api.Services.GetRequiredService<JasperFx.CodeGeneration.Model.IServiceVariableSource>(),
         }.GenerateAllCode();
 
-        var committed = string.Concat(Directory.GetFiles(Path.Combine(RepositoryRoot(), "src/Chapter.Api/Internal/Generated/WolverineHandlers"), "*.cs")
+        var committed = string.Concat(Directory.GetFiles(Path.Combine(Repository.Root, "src/Chapter.Api/Internal/Generated/WolverineHandlers"), "*.cs")
             .Select(File.ReadAllText));
 
         Classes(committed).ShouldBe(Classes(generated), ignoreOrder: true,
@@ -29,12 +29,4 @@ public sealed partial class GeneratedCodeTests(ApiFixture api) : IClassFixture<A
 
     [GeneratedRegex(@"// START: (\S+)(.*?)// END: \1", RegexOptions.Singleline)]
     private static partial Regex Block();
-
-    private static string RepositoryRoot()
-    {
-        for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
-            if (File.Exists(Path.Combine(directory.FullName, "Chapter.sln")))
-                return directory.FullName;
-        throw new DirectoryNotFoundException("No Chapter.sln above the test's folder.");
-    }
 }

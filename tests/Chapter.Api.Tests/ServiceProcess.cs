@@ -7,7 +7,8 @@ namespace Chapter.Api.Tests;
 /// <summary>The service as a process of its own (built beside the tests), for what an in-process host cannot show: kill -9, SIGTERM.</summary>
 public static class ServiceProcess
 {
-    public static Process Start(string connectionString, out Uri baseAddress)
+    /// <param name="settings">Environment variables beside the ones every test service gets, e.g. Chapter__Webhooks__PollEvery.</param>
+    public static Process Start(string connectionString, out Uri baseAddress, IReadOnlyDictionary<string, string>? settings = null)
     {
         using var probe = new TcpListener(IPAddress.Loopback, 0);
         probe.Start();
@@ -25,6 +26,8 @@ public static class ServiceProcess
         start.Environment["Chapter__Webhooks__SecretKey"] = ApiFixture.WebhookSecretKey;
         start.Environment["Chapter__RateLimit__WritesPerMinute"] = "1000000";
         start.Environment["ASPNETCORE_ENVIRONMENT"] = "Production";
+        foreach (var (name, value) in settings ?? new Dictionary<string, string>())
+            start.Environment[name] = value;
         var process = Process.Start(start)!;
         // A test that fails before it stops its service would leave it running (disposing a Process does not end it).
         AppDomain.CurrentDomain.ProcessExit += (_, _) =>
