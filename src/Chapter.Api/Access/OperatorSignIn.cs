@@ -30,27 +30,36 @@ public static class OperatorSignIn
 
         var issued = await tokens.IssueAsync(CallerKind.Operator, null, null, "generated at first start", "first start", CancellationToken.None);
         var url = app.Configuration["Chapter:PublicUrl"]?.TrimEnd('/') ?? app.Configuration["urls"]?.Split(';')[0] ?? "http://localhost:5000";
-        // Printed to the console only, never logged: logs are shipped and kept, the console of a first start is not.
+        // Last, where an operator looks: after the schema Marten writes out on a first start, the host's "Application started"
+        // and Wolverine's agents starting on this node (each node's own durability agent is among them).
+        var runtime = app.Services.GetRequiredService<Wolverine.Runtime.IWolverineRuntime>();
+        app.Lifetime.ApplicationStarted.Register(() => _ = Task.Run(async () =>
+        {
+            for (var waited = 0; waited < 100 && runtime.Agents.AllRunningAgentUris().Length == 0; waited++)
+                await Task.Delay(100);
+            await Task.Delay(500);
+            PrintFirstSteps(issued.Token, url);
+        }));
+    }
+
+    /// <summary>Printed to the console only, never logged: logs are shipped and kept, the console of a first start is not.</summary>
+    private static void PrintFirstSteps(string token, string url) =>
         Console.WriteLine(
             $$"""
 
             ============================================================================
             Operator token (shown once, keep it safe; it cannot be shown again):
 
-                {{issued.Token}}
+                {{token}}
 
-            Create a chapter, its first leader, and the leader's sign-in link:
+            Next steps, in a bash shell (with curl and jq):
 
-                export CHAPTER_ADMIN={{issued.Token}}
-                curl -X POST {{url}}/api/chapters -H "Authorization: Bearer $CHAPTER_ADMIN" -H 'Content-Type: application/json' \
-                  -d '{"id":"stockholm-city","name":"Stockholm City","timeZone":"Europe/Stockholm","currency":"SEK"}'
-                curl -X POST {{url}}/api/chapters/stockholm-city/members -H "Authorization: Bearer $CHAPTER_ADMIN" -H 'Content-Type: application/json' \
-                  -d '{"name":"Lena Berg","profession":"Accountant","languages":["sv","en"],"role":"leader"}'
-                curl -X POST {{url}}/api/chapters/stockholm-city/members/<id from above>/tokens -H "Authorization: Bearer $CHAPTER_ADMIN"
+                export CHAPTER_ADMIN={{token}}
+                curl -sS -H "Authorization: Bearer $CHAPTER_ADMIN" {{url}}/api/me
 
-            The last answer holds the leader's token and signInUrl. README.md, "First tokens", says more.
+            then README.md, "First tokens": its blocks, run in order in that shell, create a chapter, its
+            leader and members, and take a referral through its life. The API's reference: {{url}}/docs
             ============================================================================
 
             """);
-    }
 }
