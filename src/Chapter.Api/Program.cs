@@ -38,6 +38,7 @@ builder.Services.AddOpenApi(options =>
     options.OpenApiVersion = Microsoft.OpenApi.OpenApiSpecVersion.OpenApi3_0;
     options.AddBearerSecurity();
     options.DescribeTextAsStrings();
+    options.AddExactContract();
 });
 
 var app = builder.Build();

@@ -39,9 +39,9 @@ public sealed class GeneratedClientTests(ApiFixture api) : IClassFixture<ApiFixt
             foreach (var (property, value) in values)
             {
                 var target = model.GetType().GetProperty(property) ?? throw new InvalidOperationException($"{name} has no {property}.");
-                target.SetValue(model, value is string text && Nullable.GetUnderlyingType(target.PropertyType) is { IsEnum: true } enumType
-                    ? Enum.Parse(enumType, text, ignoreCase: true)
-                    : value);
+                // A required enum is the enum itself; an optional one, nullable.
+                var enumType = Nullable.GetUnderlyingType(target.PropertyType) ?? target.PropertyType;
+                target.SetValue(model, value is string text && enumType.IsEnum ? Enum.Parse(enumType, text, ignoreCase: true) : value);
             }
             return model;
         }

@@ -16,7 +16,12 @@ public sealed class OpenApiDocumentTests(ApiFixture api) : IClassFixture<ApiFixt
         var schemas = document["components"]!["schemas"]!;
         schemas["GiveReferralRequest"]!["properties"]!["need"]!["type"]!.GetValue<string>().ShouldBe("string");
         schemas["ProspectRequest"]!["properties"]!["name"]!["type"]!.GetValue<string>().ShouldBe("string");
-        schemas["ProspectRequest"]!["properties"]!["name"]!["nullable"]!.GetValue<bool>().ShouldBeTrue();
+        schemas["ProspectRequest"]!["properties"]!["name"]!["nullable"].ShouldBeNull("a required field is not null");
+        schemas["ProspectRequest"]!["properties"]!["email"]!["nullable"]!.GetValue<bool>().ShouldBeTrue("an optional field may be sent as null");
+        schemas["ProspectRequest"]!["required"]!.AsArray().Select(r => r!.GetValue<string>()).Order().ShouldBe(["consent", "name"]);
+        schemas["AddMemberRequest"]!["required"]!.AsArray().Select(r => r!.GetValue<string>()).ShouldNotContain("role");
+        schemas["AddMemberRequest"]!["properties"]!["role"]!["enum"]!.AsArray().Select(v => v!.GetValue<string>()).ShouldBe(["member", "leader"]);
+        schemas["GiveReferralRequest"]!["properties"]!["temperature"]!["enum"]!.AsArray().Select(v => v!.GetValue<string>()).ShouldBe(["hot", "warm", "cold"]);
         schemas["AddMemberRequest"]!["properties"]!["languages"]!["items"]!["type"]!.GetValue<string>().ShouldBe("string");
         schemas["MemberView"]!["properties"]!["languages"]!["items"]!["type"]!.GetValue<string>().ShouldBe("string");
         schemas["MemberRole"]!["type"]!.GetValue<string>().ShouldBe("string");

@@ -6,7 +6,11 @@ using Npgsql;
 
 namespace Chapter.Api.Access;
 
+/// <param name="Label">What the token is for, e.g. "phone" (default "sign-in link").</param>
 public sealed record IssueTokenRequest(string? Label);
+
+/// <param name="Label">Which integration holds the key, e.g. "CRM sync".</param>
+public sealed record IssueIntegrationRequest([property: System.ComponentModel.DataAnnotations.Required] string? Label);
 
 public sealed record MemberTokenIssued(Guid Id, string Token, string SignInUrl, string Label, DateTimeOffset CreatedAt);
 
@@ -100,7 +104,7 @@ public static class AccessEndpoints
     }
 
     private static async Task<Results<Created<IntegrationIssued>, ValidationProblem, ProblemHttpResult>> IssueIntegrationAsync(
-        string chapterId, IssueTokenRequest? body, AccessTokens tokens, NpgsqlDataSource db, Caller caller, HttpContext context,
+        string chapterId, IssueIntegrationRequest? body, AccessTokens tokens, NpgsqlDataSource db, Caller caller, HttpContext context,
         ILogger<AccessTokens> logger, CancellationToken ct)
     {
         var check = new Validation();

@@ -1,3 +1,4 @@
+using System.ComponentModel.DataAnnotations;
 using System.Security.Cryptography;
 using System.Text;
 using Chapter.Api.Infrastructure;
@@ -14,9 +15,9 @@ using Wolverine.Runtime.Handlers;
 
 namespace Chapter.Api.Access;
 
-public sealed record SignInEmailRequest(string? Email);
+public sealed record SignInEmailRequest([property: Required] string? Email);
 
-public sealed record SignInExchangeRequest(string? Code);
+public sealed record SignInExchangeRequest([property: Required] string? Code);
 
 /// <summary>A sign-in link's code exchanged: the token this device keeps, and whom it signs in.</summary>
 public sealed record SignedIn(string Token, string ChapterId, Guid MemberId, string Role);

@@ -1,3 +1,4 @@
+using System.ComponentModel.DataAnnotations;
 using Chapter.Api.Access;
 using Chapter.Api.Infrastructure;
 using Chapter.Projections.Chapters;
@@ -6,7 +7,7 @@ using Npgsql;
 
 namespace Chapter.Api.Chapters;
 
-public sealed record CreateChapterRequest(string? Id, string? Name, string? TimeZone, string? Currency, int? TieHalfLifeDays);
+public sealed record CreateChapterRequest([property: Required] string? Id, [property: Required] string? Name, [property: Required] string? TimeZone, [property: Required] string? Currency, int? TieHalfLifeDays);
 
 public static class ChapterEndpoints
 {

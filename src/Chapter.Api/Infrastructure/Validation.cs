@@ -141,9 +141,10 @@ public sealed class Validation
 
     public TEnum OneOf<TEnum>(string? value, string field) where TEnum : struct, Enum
     {
-        // As the JSON answers spell them (camelCase): what a client reads it may send back.
+        // As the JSON answers spell them (camelCase): what a client reads it may send back. In any case, too: a client generated
+        // from the document may write an enum's member name (NSwag's System.Text.Json clients send "Warm" for "warm").
         var names = Enum.GetNames<TEnum>().Select(System.Text.Json.JsonNamingPolicy.CamelCase.ConvertName).ToArray();
-        if (value is not null && names.Contains(value) && Enum.TryParse<TEnum>(value, ignoreCase: true, out var parsed))
+        if (value is not null && names.Contains(value, StringComparer.OrdinalIgnoreCase) && Enum.TryParse<TEnum>(value, ignoreCase: true, out var parsed))
             return parsed;
         Add(field, $"'{field}' must be one of: {string.Join(", ", names)}.");
         return default;

@@ -1,3 +1,4 @@
+using System.ComponentModel.DataAnnotations;
 using Chapter.Api.Access;
 using Chapter.Api.Infrastructure;
 using Chapter.Projections.Chapters;
@@ -9,13 +10,13 @@ using Npgsql;
 namespace Chapter.Api.Meetings;
 
 /// <param name="Date">The meeting's day in the chapter's time zone, YYYY-MM-DD.</param>
-public sealed record OpenMeetingRequest(DateOnly? Date);
+public sealed record OpenMeetingRequest([property: Required] DateOnly? Date);
 
-public sealed record SubstituteRequest(string? Name, string? Profession);
+public sealed record SubstituteRequest([property: Required] string? Name, string? Profession);
 
 /// <param name="Status">present | absent | late | medical | substitute.</param>
 /// <param name="Substitute">Who came in the member's place: only with 'substitute'.</param>
-public sealed record AttendanceRequest(string? Status, SubstituteRequest? Substitute);
+public sealed record AttendanceRequest([property: Required] [property: OneOf(typeof(Chapter.Domain.Meetings.Attendance))] string? Status, SubstituteRequest? Substitute);
 
 public sealed record MeetingList(IReadOnlyList<MeetingSummary> Items);
 

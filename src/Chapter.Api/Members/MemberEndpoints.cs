@@ -1,3 +1,4 @@
+using System.ComponentModel.DataAnnotations;
 using Chapter.Api.Access;
 using Chapter.Api.Infrastructure;
 using Chapter.Projections.Chapters;
@@ -8,7 +9,8 @@ using Npgsql;
 
 namespace Chapter.Api.Members;
 
-public sealed record AddMemberRequest(string? Name, string? Profession, string[]? Languages, string? Role);
+public sealed record AddMemberRequest([property: Required] string? Name, [property: Required] string? Profession, [property: Required] string[]? Languages,
+    [property: OneOf(typeof(Chapter.Domain.Members.MemberRole))] string? Role);
 
 /// <param name="Ask">What the member is looking for now. Each field: optional, up to 500 characters, any language.</param>
 public sealed record ProfileRequest(string? Ask, string? IdealReferral, string? Goals, string? Accomplishments, string? Interests, string? Networks, string? Skills);
@@ -44,7 +46,8 @@ public sealed class ProfilePatchRequest
 
 public sealed record AskList(IReadOnlyList<MemberProjection.AskView> Items);
 
-public sealed record MemberDetailsRequest(string? Name, string? Profession, string[]? Languages, string? Role);
+public sealed record MemberDetailsRequest([property: Required] string? Name, [property: Required] string? Profession, [property: Required] string[]? Languages,
+    [property: OneOf(typeof(Chapter.Domain.Members.MemberRole))] string? Role);
 
 /// <param name="Next">The cursor of the next page (pass it as 'after'); null on the last page.</param>
 public sealed record MemberList(IReadOnlyList<MemberView> Items, string? Next);

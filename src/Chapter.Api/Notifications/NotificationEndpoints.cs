@@ -1,3 +1,4 @@
+using System.ComponentModel.DataAnnotations;
 using Chapter.Api.Access;
 using Chapter.Api.Infrastructure;
 using Chapter.Projections.Members;
@@ -10,7 +11,7 @@ namespace Chapter.Api.Notifications;
 /// <param name="ReferralReceived">A referral was given to the member.</param>
 /// <param name="ReferralUpdates">A referral the member gave was accepted, declined, closed or thanked.</param>
 /// <param name="WeeklyDigest">Leaders: the week's figures when the week closes.</param>
-public sealed record NotificationSettingsRequest(string? Email, bool? ReferralReceived, bool? ReferralUpdates, bool? WeeklyDigest);
+public sealed record NotificationSettingsRequest(string? Email, [property: Required] bool? ReferralReceived, [property: Required] bool? ReferralUpdates, [property: Required] bool? WeeklyDigest);
 
 public static class NotificationEndpoints
 {

@@ -1,3 +1,4 @@
+using System.ComponentModel.DataAnnotations;
 using Chapter.Api.Access;
 using Chapter.Api.Infrastructure;
 using Chapter.Domain.OneToOnes;
@@ -12,7 +13,7 @@ using Wolverine.Marten;
 
 namespace Chapter.Api.OneToOnes;
 
-public sealed record RecordOneToOneRequest(Guid? Id, Guid? MemberA, Guid? MemberB, DateOnly? Date, string? Note);
+public sealed record RecordOneToOneRequest(Guid? Id, [property: Required] Guid? MemberA, [property: Required] Guid? MemberB, [property: Required] DateOnly? Date, string? Note);
 
 public static class RecordOneToOneEndpoint
 {

@@ -1,3 +1,4 @@
+using System.ComponentModel.DataAnnotations;
 using Chapter.Api.Access;
 using Chapter.Api.Infrastructure;
 using Chapter.Domain.Chapters;
@@ -14,9 +15,9 @@ public sealed record RelationshipList(IReadOnlyList<Tie> Items, AsOf AsOf);
 
 public sealed record SuggestionList(IReadOnlyList<Suggestion> Items, AsOf AsOf);
 
-public sealed record ContactSphereRequest(string? Name, string[]? Professions);
+public sealed record ContactSphereRequest([property: Required] string? Name, [property: Required] string[]? Professions);
 
-public sealed record ContactSpheresRequest(ContactSphereRequest[]? Spheres);
+public sealed record ContactSpheresRequest([property: Required] ContactSphereRequest[]? Spheres);
 
 public sealed record ContactSphereList(IReadOnlyList<ContactSphere> Spheres);
 

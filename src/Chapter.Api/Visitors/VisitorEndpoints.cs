@@ -1,3 +1,4 @@
+using System.ComponentModel.DataAnnotations;
 using Chapter.Api.Access;
 using Chapter.Api.Infrastructure;
 using Chapter.Projections.Prospects;
@@ -8,12 +9,12 @@ using Npgsql;
 namespace Chapter.Api.Visitors;
 
 /// <param name="Consent">The visitor agreed that their e-mail and phone be kept; without it, only the name is kept.</param>
-public sealed record VisitorRequest(Guid? Id, string? Name, string? Profession, string? Company, string? Email, string? Phone, Guid? InvitedBy,
+public sealed record VisitorRequest(Guid? Id, [property: Required] string? Name, [property: Required] string? Profession, string? Company, string? Email, string? Phone, Guid? InvitedBy,
     Guid? MeetingId, bool? Consent);
 
 /// <param name="Step">thanked | applied | joined | notInterested.</param>
 /// <param name="MemberId">For 'joined': the member the visitor became.</param>
-public sealed record FollowUpRequest(string? Step, string? Note, Guid? MemberId);
+public sealed record FollowUpRequest([property: Required] [property: OneOf(typeof(Chapter.Domain.Visitors.FollowUpStep))] string? Step, string? Note, Guid? MemberId);
 
 public sealed record VisitorList(IReadOnlyList<VisitorView> Items);
 

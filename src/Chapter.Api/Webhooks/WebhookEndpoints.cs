@@ -1,3 +1,4 @@
+using System.ComponentModel.DataAnnotations;
 using System.Globalization;
 using Chapter.Api.Access;
 using Chapter.Api.Infrastructure;
@@ -9,10 +10,10 @@ using Npgsql;
 namespace Chapter.Api.Webhooks;
 
 /// <param name="Events">Event types to deliver, e.g. ["referral.given.v2", "referral.thanked.v1"], or ["*"] for all.</param>
-public sealed record WebhookRequest(string? Url, string[]? Events, string? Label);
+public sealed record WebhookRequest([property: Required] string? Url, [property: Required] string[]? Events, [property: Required] string? Label);
 
 /// <param name="From">A feed cursor (a page's 'next', or a delivery's 'cursor'): the events after it are delivered again, in order.</param>
-public sealed record RedeliverRequest(string? From);
+public sealed record RedeliverRequest([property: Required] string? From);
 
 /// <param name="Next">The cursor of the next page (pass it as 'after'); null on the last page.</param>
 public sealed record WebhookList(IReadOnlyList<WebhookView> Items, string? Next);
