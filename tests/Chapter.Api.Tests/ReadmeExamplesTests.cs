@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text;
 using System.Text.RegularExpressions;
 using Chapter.Testing;
@@ -52,7 +51,9 @@ public sealed partial class ReadmeExamplesTests
             var scriptFile = Path.Combine(work.FullName, "readme.sh");
             await File.WriteAllTextAsync(scriptFile, script);
 
-            var (exitCode, output) = await RunBashAsync(scriptFile, work.FullName, TimeSpan.FromMinutes(2));
+            // The one export README asks for: the operator token the service was started with.
+            var (exitCode, output) = await ChildProcess.RunAsync("bash", [scriptFile], work.FullName, TimeSpan.FromMinutes(2),
+                new Dictionary<string, string> { ["CHAPTER_ADMIN"] = ApiFixture.OperatorToken });
 
             exitCode.ShouldBe(0, $"README's examples stopped (exit {exitCode}); the session's output:\n{output}");
             output.ShouldContain($"--- README block {blocks.Count}");
@@ -65,35 +66,5 @@ public sealed partial class ReadmeExamplesTests
             mail.Delete(recursive: true);
             work.Delete(recursive: true);
         }
-    }
-
-    private static async Task<(int ExitCode, string Output)> RunBashAsync(string scriptFile, string workingDirectory, TimeSpan timeout)
-    {
-        var start = new ProcessStartInfo("bash", [scriptFile])
-        {
-            WorkingDirectory = workingDirectory,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        };
-        // The one export README asks for: the operator token the service was started with.
-        start.Environment["CHAPTER_ADMIN"] = ApiFixture.OperatorToken;
-        using var bash = Process.Start(start)!;
-        var output = new StringBuilder();
-        bash.OutputDataReceived += (_, e) => { lock (output) output.AppendLine(e.Data); };
-        bash.ErrorDataReceived += (_, e) => { lock (output) output.AppendLine(e.Data); };
-        bash.BeginOutputReadLine();
-        bash.BeginErrorReadLine();
-        using var cancel = new CancellationTokenSource(timeout);
-        try
-        {
-            await bash.WaitForExitAsync(cancel.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            bash.Kill(entireProcessTree: true);
-            lock (output) return (-1, $"(timed out after {timeout})\n{output}");
-        }
-        bash.WaitForExit();
-        lock (output) return (bash.ExitCode, output.ToString());
     }
 }
