@@ -28,4 +28,31 @@ public sealed class OpenApiDocumentTests(ApiFixture api) : IClassFixture<ApiFixt
         schemas["MemberRole"]!["enum"]!.AsArray().Select(v => v!.GetValue<string>()).ShouldBe(["member", "leader"]);
         schemas["ChapterView"]!["properties"]!["tieHalfLifeDays"]!["type"]!.GetValue<string>().ShouldBe("integer");
     }
+
+    [Fact]
+    public async Task Every_operation_declares_the_problems_it_may_answer_with()
+    {
+        var document = JsonNode.Parse(await (await api.CreateClient().GetAsync("/openapi/v1.json")).Content.ReadAsStringAsync())!;
+        var missing = new List<string>();
+        foreach (var (path, operations) in document["paths"]!.AsObject())
+            foreach (var (method, operation) in operations!.AsObject())
+            {
+                var responses = operation!["responses"]!.AsObject();
+                var anonymous = path.StartsWith("/api/signin", StringComparison.Ordinal);
+                var expected = new List<string> { "503" };
+                if (!anonymous)
+                    expected.AddRange(["401", "403"]);
+                if (path.Contains('{'))
+                    expected.Add("404");
+                if (method != "get")
+                    expected.Add("400");
+                foreach (var code in expected.Where(code => !responses.ContainsKey(code)))
+                    missing.Add($"{method} {path}: {code}");
+                foreach (var (code, response) in responses.Where(r => r.Key.StartsWith('4') || r.Key.StartsWith('5')))
+                    if (response!["content"]?["application/problem+json"] is null)
+                        missing.Add($"{method} {path}: {code} is not problem+json");
+                responses.ShouldNotContainKey("IResult");
+            }
+        missing.ShouldBeEmpty();
+    }
 }

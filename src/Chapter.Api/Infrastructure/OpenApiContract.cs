@@ -93,7 +93,8 @@ public static class OpenApiContract
     private static void DeclareProblems(OpenApiOperation operation, OpenApiOperationTransformerContext context)
     {
         var metadata = context.Description.ActionDescriptor.EndpointMetadata;
-        var needsToken = metadata.OfType<IAuthorizeData>().Any() && !metadata.OfType<IAllowAnonymous>().Any();
+        // Every endpoint needs a token unless it says otherwise: the fallback policy asks for one (ChapterAccess).
+        var needsToken = !metadata.OfType<IAllowAnonymous>().Any();
         var isWrite = context.Description.HttpMethod is not ("GET" or "HEAD");
         var parameters = context.Description.ParameterDescriptions;
         operation.Responses ??= new OpenApiResponses();
