@@ -65,17 +65,29 @@ public sealed class SignInCodes(NpgsqlDataSource db, TimeProvider clock)
         var code = WebEncoders.Base64UrlEncode(RandomNumberGenerator.GetBytes(32));
         var now = clock.GetUtcNow();
         var expiresAt = now + (invitation ? InvitationLifetime : RequestedLifetime);
-        await using var command = db.CreateCommand(
+        // Requests for one member are handled concurrently: counting and inserting under a lock of that member's, in one
+        // transaction, keeps a burst of them to the limit (the count is read after the lock is taken, so it sees the others').
+        await using var connection = await db.OpenConnectionAsync(ct);
+        await using var transaction = await connection.BeginTransactionAsync(ct);
+        await using (var serialize = new NpgsqlCommand("SELECT pg_advisory_xact_lock(hashtextextended('sign-in:' || $1 || ':' || $2, 0))", connection, transaction))
+        {
+            serialize.Parameters.Add(new NpgsqlParameter { Value = chapterId });
+            serialize.Parameters.Add(new NpgsqlParameter { Value = memberId.ToString() });
+            await serialize.ExecuteNonQueryAsync(ct);
+        }
+        await using var command = new NpgsqlCommand(
             """
             INSERT INTO sign_in_codes (id, chapter_id, member_id, code_hash, purpose, created_by, created_at, expires_at)
             SELECT $1, $2, $3, $4, $5, $6, $7, $8
             WHERE $5 = 'invitation' OR (SELECT count(*) FROM sign_in_codes
                                         WHERE chapter_id = $2 AND member_id = $3 AND purpose = 'requested' AND created_at > $7 - interval '1 hour') < $9
-            """);
+            """, connection, transaction);
         foreach (var value in new object[] { Guid.CreateVersion7(), chapterId, memberId, Hash(code), invitation ? "invitation" : "requested", createdBy, now, expiresAt,
                      RequestsPerMemberPerHour })
             command.Parameters.Add(new NpgsqlParameter { Value = value });
-        return await command.ExecuteNonQueryAsync(ct) == 1 ? (code, expiresAt) : null;
+        var created = await command.ExecuteNonQueryAsync(ct) == 1;
+        await transaction.CommitAsync(ct);
+        return created ? (code, expiresAt) : null;
     }
 
     /// <summary>The member a code signs in, once: the code is spent in the same statement. Null when unknown, used or expired.</summary>
