@@ -67,6 +67,40 @@ public sealed class MembersBrowserTests(BrowserFixture browser) : IClassFixture<
     }
 
     [Fact]
+    public async Task A_leader_forgets_a_member_who_left_and_downloads_the_chapters_data()
+    {
+        var chapter = await BrowserChapter.CreateAsync(browser);
+        var page = await browser.LaptopAsync("sv-SE");
+        await BrowserFixture.SignInAsync(page, chapter.LeaderSignIn, "/reports/weekly/");
+        await page.GotoAsync($"{browser.BaseUrl}/chapters/{chapter.Id}/members");
+        await page.Locator("#members-page[data-ready=true]").WaitForAsync();
+
+        var chi = page.Locator(".card", new() { HasText = "Chi Nguyen" });
+        await chi.Locator("summary", new() { HasText = "Markera som lämnad" }).ClickAsync();
+        await chi.GetByRole(AriaRole.Button, new() { Name = "Ja, Chi Nguyen har lämnat" }).ClickAsync();
+        var left = page.Locator(".card", new() { HasText = "Chi Nguyen" });
+        await left.Locator("summary", new() { HasText = "Glöm den här medlemmen" }).ClickAsync();
+        await left.GetByRole(AriaRole.Button, new() { NameRegex = new System.Text.RegularExpressions.Regex("^Glöm Chi Nguyen för gott") }).ClickAsync();
+        await Assertions.Expect(page.Locator("#members-status")).ToHaveTextAsync("Chi Nguyen är glömd. Chapterns siffror finns kvar.");
+        await Assertions.Expect(page.Locator(".card", new() { HasText = "Chi Nguyen" })).ToHaveCountAsync(0);
+        var former = page.Locator(".card", new() { HasText = "Tidigare medlem" });
+        await Assertions.Expect(former).ToHaveCountAsync(1);
+        await Assertions.Expect(former.Locator("details.forget")).ToBeHiddenAsync();
+
+        var download = await page.RunAndWaitForDownloadAsync(() => page.GetByRole(AriaRole.Button, new() { Name = "Ladda ner chapterns data (ZIP)" }).ClickAsync());
+        download.SuggestedFilename.ShouldStartWith($"{chapter.Id}-");
+        var saved = Path.Combine(Path.GetTempPath(), $"{Guid.NewGuid():N}.zip");
+        await download.SaveAsAsync(saved);
+        using (var zip = System.IO.Compression.ZipFile.OpenRead(saved))
+        {
+            zip.Entries.Select(e => e.FullName).ShouldContain("members.csv");
+            using var members = new StreamReader(zip.GetEntry("members.csv")!.Open());
+            (await members.ReadToEndAsync()).ShouldNotContain("Chi Nguyen");
+        }
+        File.Delete(saved);
+    }
+
+    [Fact]
     public async Task A_member_cannot_manage_members()
     {
         var chapter = await BrowserChapter.CreateAsync(browser);

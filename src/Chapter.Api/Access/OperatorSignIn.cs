@@ -35,9 +35,16 @@ public static class OperatorSignIn
         var runtime = app.Services.GetRequiredService<Wolverine.Runtime.IWolverineRuntime>();
         app.Lifetime.ApplicationStarted.Register(() => _ = Task.Run(async () =>
         {
-            for (var waited = 0; waited < 100 && runtime.Agents.AllRunningAgentUris().Length == 0; waited++)
-                await Task.Delay(100);
-            await Task.Delay(500);
+            // Once the agents this node runs have stayed the same for two seconds (or after half a minute at most), the
+            // messages of their starting have been written.
+            var (running, steadySince, until) = (-1, DateTime.UtcNow, DateTime.UtcNow.AddSeconds(30));
+            while (DateTime.UtcNow < until && (running <= 0 || DateTime.UtcNow - steadySince < TimeSpan.FromSeconds(2)))
+            {
+                await Task.Delay(200);
+                var now = runtime.Agents.AllRunningAgentUris().Length;
+                if (now != running)
+                    (running, steadySince) = (now, DateTime.UtcNow);
+            }
             PrintFirstSteps(issued.Token, url);
         }));
     }

@@ -1,4 +1,4 @@
-// A leader's member list: add, correct, mark as left, and hand out sign-in links.
+// A leader's member list: add, correct, mark as left, hand out sign-in links, forget a member who left; the chapter's export.
 'use strict';
 (async () => {
   const session = window.chapterSession;
@@ -37,12 +37,28 @@
     for (const element of item.querySelectorAll('[id]')) element.id = `${element.id}-${member.id}`;
     for (const label of item.querySelectorAll('label[for]')) label.htmlFor = `${label.htmlFor}-${member.id}`;
     item.dataset.member = member.id;
-    item.querySelector('.name').textContent = member.name;
+    item.querySelector('.name').textContent = member.name === texts.formerMember ? texts.formerMemberShown : member.name;
     item.querySelector('.profession').textContent = member.profession;
     item.querySelector('.role').textContent = member.role === 'leader' ? texts.roleLeader : texts.roleMember;
     item.querySelector('.status').textContent = member.status === 'active' ? texts.statusActive : texts.statusLeft;
     item.querySelector('.spoken').textContent = member.languages.join(', ');
-    if (member.status !== 'active') { item.querySelector('.actions').remove(); return item; }
+    if (member.status !== 'active') {
+      item.querySelector('.actions').remove();
+      // A member who left may ask to be forgotten; one forgotten already reads as "Former member".
+      if (member.name !== texts.formerMember) {
+        const forget = item.querySelector('details.forget');
+        forget.hidden = false;
+        const confirm = forget.querySelector('[data-act=forget]');
+        confirm.textContent = fill(texts.confirmForget, member.name);
+        confirm.addEventListener('click', async () => {
+          const response = await api(`/members/${member.id}/personal-data`, { method: 'DELETE' });
+          if (!response.ok) { await failed(item, response); return; }
+          say(fill(texts.forgotten, member.name), 'ok');
+          await render();
+        });
+      }
+      return item;
+    }
 
     const edit = item.querySelector('form[data-act=edit]');
     edit.elements.name.value = member.name;
@@ -122,6 +138,18 @@
     return true;
   }
 
+  // The chapter's data as a ZIP: fetched with the leader's token (a plain link could not send it), then saved.
+  document.getElementById('export-chapter').addEventListener('click', async () => {
+    say(texts.exporting);
+    const response = await api('/export');
+    if (!response.ok) { say((await response.json().catch(() => ({}))).detail ?? response.statusText, 'error'); return; }
+    const file = URL.createObjectURL(await response.blob());
+    const name = /filename="([^"]+)"/.exec(response.headers.get('Content-Disposition') ?? '')?.[1] ?? `${texts.chapter}.zip`;
+    Object.assign(document.createElement('a'), { href: file, download: name }).click();
+    setTimeout(() => URL.revokeObjectURL(file), 60_000);
+    say('');
+  });
+
   const add = document.getElementById('add-member');
   add.addEventListener('submit', async event => {
     event.preventDefault();
@@ -136,6 +164,11 @@
 
   // Only leaders manage members: a member's token is refused by the server, and the form is not shown.
   const me = await (await session.api('/api/me')).json().catch(() => null);
-  if (me?.role !== 'leader') { document.querySelector('.add-member').hidden = true; say(texts.leadersOnly, 'error'); return; }
+  if (me?.role !== 'leader') {
+    document.querySelector('.add-member').hidden = true;
+    document.querySelector('.export').hidden = true;
+    say(texts.leadersOnly, 'error');
+    return;
+  }
   await render();
 })();
