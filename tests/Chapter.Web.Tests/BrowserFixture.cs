@@ -96,7 +96,9 @@ public sealed class BrowserFixture : IAsyncLifetime
         try
         {
             await Assertions.Expect(page).ToHaveURLAsync(new Regex(landsOn), new() { Timeout = 20_000 });
-            await page.WaitForLoadStateAsync(LoadState.Load);
+            // The document's own state, polled: Playwright's load event for a page reached by location.replace() was once never
+            // seen (the network had gone idle, the page had loaded), and the wait ran out.
+            await page.WaitForFunctionAsync("document.readyState === 'complete'");
         }
         catch (Exception failure) when (failure is PlaywrightException or TimeoutException)
         {
