@@ -97,8 +97,15 @@ public sealed class BrowserFixture : IAsyncLifetime
         {
             await Assertions.Expect(page).ToHaveURLAsync(new Regex(landsOn), new() { Timeout = 20_000 });
             // The document's own state, polled: Playwright's load event for a page reached by location.replace() was once never
-            // seen (the network had gone idle, the page had loaded), and the wait ran out.
-            await page.WaitForFunctionAsync("document.readyState === 'complete'");
+            // seen (the network had gone idle, the page had loaded), and the wait ran out. Polled from here: WaitForFunction
+            // polls by eval in the page, which the pages' Content-Security-Policy refuses.
+            var until = DateTime.UtcNow.AddSeconds(30);
+            while (await ReadyStateAsync(page) != "complete")
+            {
+                if (DateTime.UtcNow > until)
+                    throw new TimeoutException($"{page.Url} did not finish loading within 30 s.");
+                await Task.Delay(50);
+            }
         }
         catch (Exception failure) when (failure is PlaywrightException or TimeoutException)
         {
@@ -106,6 +113,19 @@ public sealed class BrowserFixture : IAsyncLifetime
             throw new TimeoutException(
                 $"Sign-in did not reach {landsOn}; at {page.Url}, status \"{string.Join(" ", status)}\". What the page saw:\n  "
                 + string.Join("\n  ", PageLog.Of(page)), failure);
+        }
+    }
+
+    /// <summary>The document's readyState; "navigating" while a navigation replaces the document being asked.</summary>
+    private static async Task<string> ReadyStateAsync(IPage page)
+    {
+        try
+        {
+            return await page.EvaluateAsync<string>("document.readyState");
+        }
+        catch (PlaywrightException) when (!page.IsClosed)
+        {
+            return "navigating";
         }
     }
 
