@@ -37,6 +37,24 @@ public sealed record PageRequest(int Limit, PageCursor? After)
 
     public static PageRequest First { get; } = new(DefaultLimit, null);
 
+    /// <summary>
+    /// Every row of a paged read, a page at a time (for exports, which hold one page, not the whole list): <paramref name="key"/>
+    /// is the sort key the read pages by.
+    /// </summary>
+    public static async IAsyncEnumerable<T> AllAsync<T>(Func<PageRequest, Task<(IReadOnlyList<T> Items, string? Next)>> read, Func<T, PageCursor> key,
+        int pageSize = MaxLimit)
+    {
+        for (var page = new PageRequest(pageSize, null); ;)
+        {
+            var (items, next) = await read(page);
+            foreach (var item in items)
+                yield return item;
+            if (next is null || items.Count == 0)
+                yield break;
+            page = new PageRequest(pageSize, key(items[^1]));
+        }
+    }
+
     /// <summary>Read one row more than the page holds: it says whether there is a next page.</summary>
     public int RowsToRead => Limit + 1;
 

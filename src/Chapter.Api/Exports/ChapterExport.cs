@@ -26,7 +26,6 @@ namespace Chapter.Api.Exports;
 /// </summary>
 public static class ChapterExport
 {
-    private const int PageSize = 500;
     private const int EventsPerPage = 1000;
 
     private static readonly CsvWriterOptions CsvFormat = new()
@@ -75,40 +74,26 @@ public static class ChapterExport
         ];
         await CsvAsync(zip, "referrals.csv", referralColumns, async (csv, token) =>
         {
-            for (var page = new PageRequest(PageSize, null); ;)
+            await foreach (var r in PageRequest.AllAsync(page => ReferralProjection.ListAsync(db, chapterId, null, null, page, token), ByGiven))
             {
-                var (referrals, next) = await ReferralProjection.ListAsync(db, chapterId, null, null, page, token);
-                foreach (var r in referrals)
-                {
-                    object?[] row =
-                    [
-                        r.Id, r.GivenAt, r.GiverId, NameOf(r.GiverId), r.ReceiverId, NameOf(r.ReceiverId), r.Status, r.Need, Camel(r.Temperature), r.Language,
-                        r.Outcome is { } outcome ? Camel(outcome) : null, r.Value?.Amount, r.Value?.Currency, r.DeclineReason, r.ThankNote, r.AcceptedAt,
-                        r.DeclinedAt, r.ClosedAt, r.ThankedAt, r.IntroducedAt, r.WithdrawnAt, r.WithdrawReason, r.RedirectedAt,
-                        r.Corrections is { Count: > 0 } corrections ? JsonSerializer.Serialize(corrections, JsonSerializerOptions.Web) : null,
-                        r.Prospect?.Consent,
-                    ];
-                    if (withProspects)
-                        row = [.. row, r.Prospect?.Name, r.Prospect?.Email, r.Prospect?.Phone, r.Prospect?.Company];
-                    await RowAsync(csv, row);
-                }
-                if (next is null || referrals.Count == 0)
-                    break;
-                page = new PageRequest(PageSize, new PageCursor(referrals[^1].GivenAt, referrals[^1].Id));
+                object?[] row =
+                [
+                    r.Id, r.GivenAt, r.GiverId, NameOf(r.GiverId), r.ReceiverId, NameOf(r.ReceiverId), r.Status, r.Need, Camel(r.Temperature), r.Language,
+                    r.Outcome is { } outcome ? Camel(outcome) : null, r.Value?.Amount, r.Value?.Currency, r.DeclineReason, r.ThankNote, r.AcceptedAt,
+                    r.DeclinedAt, r.ClosedAt, r.ThankedAt, r.IntroducedAt, r.WithdrawnAt, r.WithdrawReason, r.RedirectedAt,
+                    r.Corrections is { Count: > 0 } corrections ? JsonSerializer.Serialize(corrections, JsonSerializerOptions.Web) : null,
+                    r.Prospect?.Consent,
+                ];
+                if (withProspects)
+                    row = [.. row, r.Prospect?.Name, r.Prospect?.Email, r.Prospect?.Phone, r.Prospect?.Company];
+                await RowAsync(csv, row);
             }
         }, ct);
 
         await CsvAsync(zip, "one-to-ones.csv", ["id", "date", "memberAId", "memberAName", "memberBId", "memberBName", "note"], async (csv, token) =>
         {
-            for (var page = new PageRequest(PageSize, null); ;)
-            {
-                var (meetings, next) = await OneToOneProjection.ListAsync(db, chapterId, null, page, token);
-                foreach (var o in meetings)
-                    await RowAsync(csv, o.Id, o.Date, o.MemberA, NameOf(o.MemberA), o.MemberB, NameOf(o.MemberB), o.Note);
-                if (next is null || meetings.Count == 0)
-                    break;
-                page = new PageRequest(PageSize, new PageCursor(new DateTimeOffset(meetings[^1].Date.ToDateTime(TimeOnly.MinValue), TimeSpan.Zero), meetings[^1].Id));
-            }
+            await foreach (var o in PageRequest.AllAsync(page => OneToOneProjection.ListAsync(db, chapterId, null, page, token), ByDate))
+                await RowAsync(csv, o.Id, o.Date, o.MemberA, NameOf(o.MemberA), o.MemberB, NameOf(o.MemberB), o.Note);
         }, ct);
 
         var meetingList = await MeetingProjection.ListAsync(db, chapterId, null, null, ct);
@@ -227,16 +212,15 @@ public static class ChapterExport
 
     private static string Camel<T>(T value) where T : struct, Enum => JsonNamingPolicy.CamelCase.ConvertName(value.ToString());
 
+    // The sort keys the paged reads go by: referrals as given, one-to-ones by the day held, members as they joined.
+    internal static PageCursor ByGiven(ReferralView r) => new(r.GivenAt, r.Id);
+    internal static PageCursor ByDate(OneToOneView o) => new(new DateTimeOffset(o.Date.ToDateTime(TimeOnly.MinValue), TimeSpan.Zero), o.Id);
+
     internal static async Task<List<MemberView>> AllMembersAsync(NpgsqlDataSource db, string chapterId, CancellationToken ct)
     {
         var members = new List<MemberView>();
-        for (var page = new PageRequest(PageSize, null); ;)
-        {
-            var (items, next) = await MemberProjection.ListAsync(db, chapterId, page, ct);
-            members.AddRange(items);
-            if (next is null || items.Count == 0)
-                return members;
-            page = new PageRequest(PageSize, new PageCursor(items[^1].JoinedAt, items[^1].Id));
-        }
+        await foreach (var member in PageRequest.AllAsync(page => MemberProjection.ListAsync(db, chapterId, page, ct), m => new PageCursor(m.JoinedAt, m.Id)))
+            members.Add(member);
+        return members;
     }
 }

@@ -41,7 +41,6 @@ public sealed record MemberExportDocument(
 
 public static class MemberExport
 {
-    private const int PageSize = 500;
 
     public static async Task<MemberExportDocument?> ReadAsync(NpgsqlDataSource db, IDocumentStore store, AccessTokens tokens, string chapterId, Guid memberId,
         Caller caller, TimeProvider clock, CancellationToken ct)
@@ -61,24 +60,12 @@ public static class MemberExport
             : null;
 
         var referrals = new List<ReferralView>();
-        for (var page = new PageRequest(PageSize, null); ;)
-        {
-            var (items, next) = await ReferralProjection.ListAsync(db, chapterId, null, memberId, page, ct);
-            referrals.AddRange(items.Select(view => ReferralEndpoints.AsSeenBy(caller, view)));
-            if (next is null || items.Count == 0)
-                break;
-            page = new PageRequest(PageSize, new PageCursor(items[^1].GivenAt, items[^1].Id));
-        }
+        await foreach (var view in PageRequest.AllAsync(page => ReferralProjection.ListAsync(db, chapterId, null, memberId, page, ct), ChapterExport.ByGiven))
+            referrals.Add(ReferralEndpoints.AsSeenBy(caller, view));
 
         var oneToOnes = new List<OneToOneView>();
-        for (var page = new PageRequest(PageSize, null); ;)
-        {
-            var (items, next) = await OneToOneProjection.ListAsync(db, chapterId, memberId, page, ct);
-            oneToOnes.AddRange(items);
-            if (next is null || items.Count == 0)
-                break;
-            page = new PageRequest(PageSize, new PageCursor(new DateTimeOffset(items[^1].Date.ToDateTime(TimeOnly.MinValue), TimeSpan.Zero), items[^1].Id));
-        }
+        await foreach (var oneToOne in PageRequest.AllAsync(page => OneToOneProjection.ListAsync(db, chapterId, memberId, page, ct), ChapterExport.ByDate))
+            oneToOnes.Add(oneToOne);
 
         var attendance = (await MeetingProjection.AttendanceFactsAsync(db, chapterId, ct))
             .Where(a => a.MemberId == memberId)
@@ -87,14 +74,8 @@ public static class MemberExport
             .ToList();
 
         var issued = new List<ExportedToken>();
-        for (var page = new PageRequest(PageSize, null); ;)
-        {
-            var (items, next) = await tokens.ListAsync(chapterId, CallerKind.Member, memberId, page, ct);
-            issued.AddRange(items.Select(t => new ExportedToken(t.Id, t.Label, t.CreatedAt, t.LastUsedAt, t.RevokedAt)));
-            if (next is null || items.Count == 0)
-                break;
-            page = new PageRequest(PageSize, new PageCursor(items[^1].CreatedAt, items[^1].Id));
-        }
+        await foreach (var t in PageRequest.AllAsync(page => tokens.ListAsync(chapterId, CallerKind.Member, memberId, page, ct), t => new PageCursor(t.CreatedAt, t.Id)))
+            issued.Add(new ExportedToken(t.Id, t.Label, t.CreatedAt, t.LastUsedAt, t.RevokedAt));
 
         return new MemberExportDocument(clock.GetUtcNow(), member, profiles, notifications,
             referrals.Where(r => r.GiverId == memberId).ToList(), referrals.Where(r => r.ReceiverId == memberId).ToList(),
