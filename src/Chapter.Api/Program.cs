@@ -74,6 +74,7 @@ app.UseStaticFiles();
 app.UseRequestLocalization();
 app.UseAuthentication();
 app.UseAuthorization();
+ChapterDatabases.UseChapterDatabase(app);
 app.UseRateLimiter();
 app.UseRetryOnConcurrencyConflict();
 
@@ -94,6 +95,7 @@ app.MapReports();
 app.MapProjectionAdmin();
 app.MapNotifications();
 app.MapOutboxAdmin();
+app.MapDatabaseAdmin();
 app.MapWebhooks();
 app.MapExports();
 

@@ -80,6 +80,27 @@ public sealed class LocalPostgresCluster : IAsyncDisposable
         await StartAgainAsync(cancellationToken);
     }
 
+    /// <summary>
+    /// A streaming standby of this cluster (<c>pg_basebackup -R</c>: a copy that follows the primary's WAL), on a port of its own,
+    /// read-only, deleted when disposed. For tests of reads from a standby.
+    /// </summary>
+    public async Task<LocalPostgresCluster> StartStandbyAsync(CancellationToken cancellationToken = default)
+    {
+        var dataDirectory = Path.Combine(Path.GetTempPath(), $"chapter-pg-standby-{Guid.NewGuid():N}");
+        var standby = new LocalPostgresCluster(_binDirectory, dataDirectory, FreeLoopbackPort(), deleteOnDispose: true);
+        Directory.CreateDirectory(dataDirectory);
+        if (RunningAsRoot)
+            await RunAsync("chown", ["-R", "postgres:postgres", dataDirectory], cancellationToken);
+        await RunAsync("chmod", ["0700", dataDirectory], cancellationToken);
+        // initdb's trust rules admit replication from 127.0.0.1; -R writes primary_conninfo and standby.signal; a fast checkpoint
+        // starts the copy at once (a spread one waits for up to checkpoint_timeout).
+        await RunServerToolAsync("pg_basebackup", ["-D", dataDirectory, "-h", "127.0.0.1", "-p", Port.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            "-U", "postgres", "-X", "stream", "-R", "--checkpoint=fast"], cancellationToken);
+        standby._serverOptions = System.Text.RegularExpressions.Regex.Replace(_serverOptions, @"-p \d+", $"-p {standby.Port}");
+        await standby.StartAgainAsync(cancellationToken);
+        return standby;
+    }
+
     /// <summary>A clean shutdown: what is committed stays (a throwaway cluster runs with synchronous_commit off).</summary>
     public Task StopAsync(CancellationToken cancellationToken = default) => StopAsync("fast", cancellationToken);
 
@@ -100,8 +121,10 @@ public sealed class LocalPostgresCluster : IAsyncDisposable
     {
         try
         {
-            // A throwaway cluster's data is deleted next: no need to write it out first.
-            await StopAsync(_deleteOnDispose ? "immediate" : "fast", CancellationToken.None);
+            // A throwaway cluster's data is deleted next: no need to write it out first. One stopped already (an outage test
+            // that failed before starting it again) has nothing to stop.
+            if (IsRunning(DataDirectory))
+                await StopAsync(_deleteOnDispose ? "immediate" : "fast", CancellationToken.None);
         }
         finally
         {

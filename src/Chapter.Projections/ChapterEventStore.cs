@@ -36,6 +36,55 @@ public static class ChapterEventStore
     }
 
     /// <summary>
+    /// Chapters over several databases: Marten's sharded tenancy, its registry (which databases, which chapter is in which) in
+    /// the main database, each chapter's events and views in the database it was placed in, with the same conjoined tenancy
+    /// inside each as with one database. A chapter is placed when it is created (<c>AddTenantToShardAsync</c>: in the database
+    /// the operator names, or the one with the fewest chapters); the service asks the registry before it opens a session for a
+    /// chapter id, so a request for an unknown one places nothing. The service makes no documents, so the per-tenant LIST partitions
+    /// sharded tenancy keeps for document tables stay at none; events are not partitioned per tenant (thousands of chapters per
+    /// database would be thousands of partitions: see README, "Scaling out").
+    /// </summary>
+    public static void ConfigureSharded(StoreOptions options, NpgsqlDataSource master, IEnumerable<(string Name, string ConnectionString)> databases,
+        ActivityProjection? activity, int activityBatchSize = DefaultActivityBatchSize)
+    {
+        options.MultiTenantedWithShardedDatabases(sharding =>
+        {
+            sharding.DataSource = master;
+            foreach (var (name, connectionString) in databases)
+                sharding.AddDatabase(name, connectionString);
+            sharding.UseSmallestDatabaseAssignment(new FewestChaptersThatAnswers());
+        });
+        Configure(options, activity, activityBatchSize);
+    }
+
+    /// <summary>
+    /// Marten's smallest-database assignment, by chapters placed, passing over a database that does not answer now: while one
+    /// is down, new chapters go to the others instead of failing with it.
+    /// </summary>
+    private sealed class FewestChaptersThatAnswers : Weasel.Core.MultiTenancy.IDatabaseSizingStrategy
+    {
+        public async ValueTask<string> FindSmallestDatabaseAsync(IReadOnlyList<Weasel.Core.MultiTenancy.PooledDatabase> databases)
+        {
+            var byChapters = databases.OrderBy(d => d.TenantCount).ThenBy(d => d.DatabaseId, StringComparer.Ordinal).ToList();
+            foreach (var database in byChapters)
+            {
+                try
+                {
+                    await using var connection = new NpgsqlConnection(new NpgsqlConnectionStringBuilder(database.ConnectionString) { Timeout = 2, Pooling = false }.ConnectionString);
+                    await connection.OpenAsync();
+                    return database.DatabaseId;
+                }
+                catch (Exception e) when (e is NpgsqlException or TimeoutException)
+                {
+                    // Not answering: the next smallest.
+                }
+            }
+            // None answers: the smallest, and the write that follows fails as any write to a database that does not answer.
+            return byChapters[0].DatabaseId;
+        }
+    }
+
+    /// <summary>
     /// What Marten's event masking rewrites in a member's stream when their personal data is erased
     /// (<c>ApplyEventDataMasking</c>, over that stream only): the events keep their ids, times and order, so every
     /// projection rebuilt from them keeps its figures, and nothing in them names the member any more.

@@ -200,10 +200,12 @@ public sealed class Scenario(ApiFixture api)
     public HttpClient Operator { get; } = api.Operator();
     public string ChapterId { get; } = $"chapter-{Guid.NewGuid():N}"[..20];
 
-    public async Task<Scenario> WithChapterAsync()
+    /// <param name="database">With several databases, the one to place the chapter in (else the service chooses).</param>
+    public async Task<Scenario> WithChapterAsync(string? database = null)
     {
-        (await Operator.PostAsJsonAsync("/api/chapters", new { id = ChapterId, name = "Stockholm City", timeZone = "Europe/Stockholm", currency = "SEK" }))
-            .StatusCode.ShouldBe(HttpStatusCode.Created);
+        var created = await Operator.PostAsJsonAsync("/api/chapters",
+            new { id = ChapterId, name = "Stockholm City", timeZone = "Europe/Stockholm", currency = "SEK", database });
+        created.StatusCode.ShouldBe(HttpStatusCode.Created, await created.Content.ReadAsStringAsync());
         return this;
     }
 

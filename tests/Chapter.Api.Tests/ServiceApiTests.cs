@@ -80,7 +80,7 @@ public sealed class ServiceApiTests(ApiFixture api) : IClassFixture<ApiFixture>
             "/api/chapters/{chapterId}/webhooks/{webhookId}",
             "/api/chapters/{chapterId}/webhooks/{webhookId}/deliveries",
             "/api/chapters/{chapterId}/webhooks/{webhookId}/redeliver",
-            "/api/admin/outbox",
+            "/api/admin/outbox", "/api/admin/databases", "/api/admin/databases/{name}/full",
             "/api/chapters/{chapterId}/referrals/{referralId}/correct",
             "/api/chapters/{chapterId}/referrals/{referralId}/withdraw",
             "/api/chapters/{chapterId}/referrals/{referralId}/redirect",

@@ -62,7 +62,7 @@ public static class AccessEndpoints
     }
 
     private static async Task<Results<Created<MemberTokenIssued>, ValidationProblem, ProblemHttpResult>> IssueMemberTokenAsync(
-        string chapterId, Guid memberId, IssueTokenRequest? body, AccessTokens tokens, NpgsqlDataSource db, Caller caller,
+        string chapterId, Guid memberId, IssueTokenRequest? body, AccessTokens tokens, ChapterDatabase db, Caller caller,
         HttpContext context, IConfiguration configuration, ILogger<AccessTokens> logger, CancellationToken ct)
     {
         var check = new Validation();
@@ -82,7 +82,7 @@ public static class AccessEndpoints
     }
 
     private static async Task<Results<Ok<TokenList>, ValidationProblem, ProblemHttpResult>> ListMemberTokensAsync(
-        string chapterId, Guid memberId, int? limit, string? after, AccessTokens tokens, NpgsqlDataSource db, CancellationToken ct)
+        string chapterId, Guid memberId, int? limit, string? after, AccessTokens tokens, ChapterDatabase db, CancellationToken ct)
     {
         var check = new Validation();
         var page = check.Page(limit, after);
@@ -104,7 +104,7 @@ public static class AccessEndpoints
     }
 
     private static async Task<Results<Created<IntegrationIssued>, ValidationProblem, ProblemHttpResult>> IssueIntegrationAsync(
-        string chapterId, IssueIntegrationRequest? body, AccessTokens tokens, NpgsqlDataSource db, Caller caller, HttpContext context,
+        string chapterId, IssueIntegrationRequest? body, AccessTokens tokens, ChapterDatabase db, Caller caller, HttpContext context,
         ILogger<AccessTokens> logger, CancellationToken ct)
     {
         var check = new Validation();
@@ -122,7 +122,7 @@ public static class AccessEndpoints
     }
 
     private static async Task<Results<Ok<TokenList>, ValidationProblem, ProblemHttpResult>> ListIntegrationsAsync(
-        string chapterId, int? limit, string? after, AccessTokens tokens, NpgsqlDataSource db, CancellationToken ct)
+        string chapterId, int? limit, string? after, AccessTokens tokens, ChapterDatabase db, CancellationToken ct)
     {
         var check = new Validation();
         var page = check.Page(limit, after);
@@ -143,10 +143,10 @@ public static class AccessEndpoints
         return TypedResults.NoContent();
     }
 
-    private static async Task<Ok<Me>> MeAsync(Caller caller, NpgsqlDataSource db, CancellationToken ct)
+    private static async Task<Ok<Me>> MeAsync(Caller caller, ChapterDatabases databases, CancellationToken ct)
     {
         var member = caller is { ChapterId: { } chapterId, MemberId: { } memberId }
-            ? await MemberProjection.GetAsync(db, chapterId, memberId, ct)
+            ? await MemberProjection.GetAsync(await databases.ForChapterAsync(chapterId), chapterId, memberId, ct)
             : null;
         return TypedResults.Ok(new Me(caller.Kind.ToString().ToLowerInvariant(), caller.ChapterId, caller.MemberId, member?.Name,
             member is null ? null : MemberProjection.RoleName(member.Role)));

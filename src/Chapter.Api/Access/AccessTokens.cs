@@ -1,3 +1,4 @@
+using Chapter.Api.Infrastructure;
 using System.Security.Cryptography;
 using System.Text;
 using Chapter.Projections;
@@ -14,8 +15,11 @@ public sealed record TokenView(Guid Id, string Kind, Guid? MemberId, string Labe
     DateTimeOffset? LastUsedAt, DateTimeOffset? RevokedAt);
 
 /// <summary>Issues, finds and revokes opaque bearer tokens. Only their hashes are stored.</summary>
-public sealed class AccessTokens(NpgsqlDataSource db)
+public sealed class AccessTokens(ChapterDatabases databases)
 {
+    // Tokens belong to no chapter's database: a request finds its token before it is known which chapter it is for.
+    private readonly ChapterDatabase db = databases.Main;
+
     /// <summary>
     /// Bearer tokens, stored only as SHA-256 hashes: a token is 256 random bits, so a fast hash is enough and lets a request
     /// find its token by index. Credentials are not domain facts, so they live here, not in the log.
@@ -74,33 +78,62 @@ public sealed class AccessTokens(NpgsqlDataSource db)
     public async Task<Caller?> FindAsync(string token, CancellationToken ct)
     {
         await using var command = db.CreateCommand(
-            """
+            // With one database, the member's role and standing are read with the token; with several, from their chapter's after.
+            $"""
             WITH found AS (
-                SELECT t.id, t.kind, t.chapter_id, t.member_id, m.role, m.status
+                SELECT t.id, t.kind, t.chapter_id, t.member_id, {(databases.AreSeveral ? "NULL::text, NULL::text" : "m.role, m.status")}
                 FROM access_tokens t
-                LEFT JOIN member_view m ON m.id = t.member_id AND m.chapter_id = t.chapter_id
+                {(databases.AreSeveral ? "" : "LEFT JOIN member_view m ON m.id = t.member_id AND m.chapter_id = t.chapter_id")}
                 WHERE t.token_hash = $1 AND t.revoked_at IS NULL),
             touched AS (
                 -- last-used time to the minute: enough to spot stale tokens without a write per request
                 UPDATE access_tokens SET last_used_at = now()
                 WHERE id = (SELECT id FROM found) AND (last_used_at IS NULL OR last_used_at < now() - interval '1 minute'))
-            SELECT id, kind, chapter_id, member_id, role, status FROM found
+            SELECT * FROM found
             """);
         command.Parameters.Add(new NpgsqlParameter { Value = Hash(token) });
-        await using var reader = await command.ExecuteReaderAsync(ct);
-        if (!await reader.ReadAsync(ct))
-            return null;
-
-        var id = reader.GetGuid(0);
-        var chapterId = reader.IsDBNull(2) ? null : reader.GetString(2);
-        return reader.GetString(1) switch
+        Guid id;
+        string kind;
+        string? chapterId;
+        Guid? memberId;
+        (string Role, string Status)? standing;
+        await using (var reader = await command.ExecuteReaderAsync(ct))
+        {
+            if (!await reader.ReadAsync(ct))
+                return null;
+            id = reader.GetGuid(0);
+            kind = reader.GetString(1);
+            chapterId = reader.IsDBNull(2) ? null : reader.GetString(2);
+            memberId = reader.IsDBNull(3) ? null : reader.GetGuid(3);
+            standing = reader.IsDBNull(5) ? null : (reader.GetString(4), reader.GetString(5));
+        }
+        if (databases.AreSeveral && kind == "member")
+            standing = await StandingAsync(chapterId!, memberId!.Value, ct);
+        return kind switch
         {
             "operator" => new Caller(CallerKind.Operator, id, null, null, false),
             "integration" => new Caller(CallerKind.Integration, id, chapterId, null, false),
-            "member" when !reader.IsDBNull(5) && reader.GetString(5) == "active" =>
-                new Caller(CallerKind.Member, id, chapterId, reader.GetGuid(3), reader.GetString(4) == "leader"),
+            "member" when standing is { Status: "active" } => new Caller(CallerKind.Member, id, chapterId, memberId, standing.Value.Role == "leader"),
             _ => null,
         };
+    }
+
+    private async Task<(string Role, string Status)?> StandingAsync(string chapterId, Guid memberId, CancellationToken ct)
+    {
+        ChapterDatabase chapterDatabase;
+        try
+        {
+            chapterDatabase = await databases.ForChapterAsync(chapterId);
+        }
+        catch (UnknownChapter)
+        {
+            return null;
+        }
+        await using var command = chapterDatabase.CreateCommand("SELECT role, status FROM member_view WHERE chapter_id = $1 AND id = $2");
+        command.Parameters.Add(new NpgsqlParameter { Value = chapterId });
+        command.Parameters.Add(new NpgsqlParameter { Value = memberId });
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        return await reader.ReadAsync(ct) ? (reader.GetString(0), reader.GetString(1)) : null;
     }
 
     /// <summary>Revokes at once; false when no such token exists in that chapter (for that member, or among integrations).</summary>

@@ -32,8 +32,11 @@ public sealed record SignInLinkRequested(string Email);
 /// One-time sign-in codes, sent by e-mail in a link (<c>/signin#code=…</c>) and exchanged once for a token. Stored only as
 /// SHA-256 hashes, like tokens; a code expires (15 minutes when asked for, 7 days in an invitation).
 /// </summary>
-public sealed class SignInCodes(NpgsqlDataSource db, TimeProvider clock)
+public sealed class SignInCodes(ChapterDatabases databases, TimeProvider clock)
 {
+    // Codes, like tokens, are looked up before anyone knows which chapter they are for: they live in the main database.
+    private readonly ChapterDatabase db = databases.Main;
+
     public static readonly TimeSpan RequestedLifetime = TimeSpan.FromMinutes(15);
     public static readonly TimeSpan InvitationLifetime = TimeSpan.FromDays(7);
 
@@ -104,6 +107,14 @@ public sealed class SignInCodes(NpgsqlDataSource db, TimeProvider clock)
     /// <summary>The active members, in any chapter, whose notification address is this one.</summary>
     public async Task<IReadOnlyList<(string ChapterId, Guid MemberId)>> MembersWithAddressAsync(string email, CancellationToken ct)
     {
+        var members = new List<(string, Guid)>();
+        foreach (var database in await databases.AllAsync())
+            members.AddRange(await MembersWithAddressAsync(database, email, ct));
+        return members;
+    }
+
+    private static async Task<IReadOnlyList<(string ChapterId, Guid MemberId)>> MembersWithAddressAsync(ChapterDatabase db, string email, CancellationToken ct)
+    {
         await using var command = db.CreateCommand(
             """
             SELECT n.chapter_id, n.member_id FROM notification_settings n
@@ -144,7 +155,7 @@ public static class SignInByEmail
             .ProducesValidationProblem().ProducesProblem(StatusCodes.Status429TooManyRequests);
     }
 
-    private static async Task<Results<Accepted, ProblemHttpResult>> InviteAsync(string chapterId, Guid memberId, NpgsqlDataSource db, IMessageBus bus,
+    private static async Task<Results<Accepted, ProblemHttpResult>> InviteAsync(string chapterId, Guid memberId, ChapterDatabase db, IMessageBus bus,
         Caller caller, ILogger<SignInCodes> logger, CancellationToken ct)
     {
         if (await MemberProjection.GetAsync(db, chapterId, memberId, ct) is not { } member)
@@ -171,14 +182,14 @@ public static class SignInByEmail
     }
 
     private static async Task<Results<Ok<SignedIn>, ValidationProblem>> ExchangeAsync(SignInExchangeRequest body, SignInCodes codes, AccessTokens tokens,
-        NpgsqlDataSource db, HttpContext context, ILogger<SignInCodes> logger, CancellationToken ct)
+        ChapterDatabases databases, HttpContext context, ILogger<SignInCodes> logger, CancellationToken ct)
     {
         var check = new Validation();
         var code = check.Text(body.Code, "code", 100);
         if (!check.IsValid)
             return (ValidationProblem)check.Problem();
         if (await codes.SpendAsync(code, ct) is not var (chapterId, memberId)
-            || await MemberProjection.GetAsync(db, chapterId, memberId, ct) is not { Active: true } member)
+            || await MemberProjection.GetAsync(await databases.ForChapterAsync(chapterId), chapterId, memberId, ct) is not { Active: true } member)
         {
             check.Add("code", "This sign-in link was used already, has expired, or is not ours: ask for a new one at /signin.");
             return (ValidationProblem)check.Problem();
@@ -195,11 +206,11 @@ public static class SignInMailHandler
 {
     public static void Configure(HandlerChain chain) => NotificationRegistration.WaitOutTheDatabase(chain);
 
-    public static async Task HandleAsync(SignInInvitation invitation, Envelope envelope, SignInCodes codes, NpgsqlDataSource db, IMailDelivery mail,
+    public static async Task HandleAsync(SignInInvitation invitation, Envelope envelope, SignInCodes codes, ChapterDatabases databases, IMailDelivery mail,
         MailOrigin origin, CancellationToken ct) =>
-        await SendAsync(invitation.ChapterId, invitation.MemberId, invitation: true, invitation.InvitedBy, envelope.Id, codes, db, mail, origin, ct);
+        await SendAsync(invitation.ChapterId, invitation.MemberId, invitation: true, invitation.InvitedBy, envelope.Id, codes, databases, mail, origin, ct);
 
-    public static async Task HandleAsync(SignInLinkRequested request, Envelope envelope, SignInCodes codes, NpgsqlDataSource db, IMailDelivery mail,
+    public static async Task HandleAsync(SignInLinkRequested request, Envelope envelope, SignInCodes codes, ChapterDatabases databases, IMailDelivery mail,
         MailOrigin origin, CancellationToken ct)
     {
         var members = await codes.MembersWithAddressAsync(request.Email, ct);
@@ -207,13 +218,14 @@ public static class SignInMailHandler
         {
             // One Message-ID per membership, the same on every retry of this request.
             var messageId = new Guid(SHA256.HashData([.. envelope.Id.ToByteArray(), (byte)i])[..16]);
-            await SendAsync(members[i].ChapterId, members[i].MemberId, invitation: false, "member:self", messageId, codes, db, mail, origin, ct);
+            await SendAsync(members[i].ChapterId, members[i].MemberId, invitation: false, "member:self", messageId, codes, databases, mail, origin, ct);
         }
     }
 
     private static async Task SendAsync(string chapterId, Guid memberId, bool invitation, string createdBy, Guid messageId, SignInCodes codes,
-        NpgsqlDataSource db, IMailDelivery mail, MailOrigin origin, CancellationToken ct)
+        ChapterDatabases databases, IMailDelivery mail, MailOrigin origin, CancellationToken ct)
     {
+        var db = await databases.ForChapterAsync(chapterId);
         if (await MemberProjection.GetAsync(db, chapterId, memberId, ct) is not { Active: true } member
             || (await NotificationSettings.GetAsync(db, chapterId, memberId, ct))?.Choices.Email is not { } address)
             return;

@@ -1,3 +1,4 @@
+using Chapter.Api.Infrastructure;
 using Npgsql;
 
 namespace Chapter.Api.Admin;
@@ -20,7 +21,17 @@ public static class OutboxAdminEndpoints
             .WithSummary("Wolverine's durable inbox and outbox: what waits, and what failed for good (the operator)")
             .WithDescription("A notice whose e-mail could not be delivered after every retry, or that its server refused for good (5xx), is dead-lettered here.");
 
-    private static async Task<OutboxStatus> GetAsync(NpgsqlDataSource db, CancellationToken ct)
+    /// <summary>With several databases, Wolverine keeps an inbox and outbox in each, and in the main one: the status sums them.</summary>
+    private static async Task<OutboxStatus> GetAsync(ChapterDatabases databases, CancellationToken ct)
+    {
+        var statuses = new List<OutboxStatus>();
+        foreach (var database in databases.AreSeveral ? [databases.Main, .. await databases.AllAsync()] : new[] { databases.Main })
+            statuses.Add(await ReadAsync(database, ct));
+        return new OutboxStatus(statuses.Sum(s => s.Waiting), statuses.Sum(s => s.Scheduled), statuses.Sum(s => s.Outgoing),
+            statuses.SelectMany(s => s.DeadLetters).OrderByDescending(d => d.FailedAt).Take(100).ToList());
+    }
+
+    private static async Task<OutboxStatus> ReadAsync(ChapterDatabase db, CancellationToken ct)
     {
         await using var batch = db.CreateBatch();
         batch.BatchCommands.Add(new NpgsqlBatchCommand(

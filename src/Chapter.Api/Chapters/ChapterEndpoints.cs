@@ -7,7 +7,8 @@ using Npgsql;
 
 namespace Chapter.Api.Chapters;
 
-public sealed record CreateChapterRequest([property: Required] string? Id, [property: Required] string? Name, [property: Required] string? TimeZone, [property: Required] string? Currency, int? TieHalfLifeDays);
+public sealed record CreateChapterRequest([property: Required] string? Id, [property: Required] string? Name, [property: Required] string? TimeZone, [property: Required] string? Currency, int? TieHalfLifeDays,
+    string? Database = null);
 
 public static class ChapterEndpoints
 {
@@ -27,7 +28,7 @@ public static class ChapterEndpoints
     }
 
     private static async Task<Results<Ok<ChapterView>, ProblemHttpResult>> GetAsync(
-        string chapterId, NpgsqlDataSource db, CancellationToken ct) =>
+        string chapterId, ChapterDatabase db, CancellationToken ct) =>
         await ChapterProjection.GetAsync(db, chapterId, ct) is { } chapter
             ? TypedResults.Ok(chapter)
             : Problems.NotFound($"Chapter '{chapterId}' does not exist.");

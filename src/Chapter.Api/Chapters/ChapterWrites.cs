@@ -20,16 +20,20 @@ public static partial class ChapterWrites
     public static string StreamKey(string chapterId) => ChapterDecider.StreamId(chapterId);
 
     /// <summary>
-    /// The chapter is the tenant, and its id comes in the body rather than the route Wolverine takes the tenant from: the stream is
-    /// fetched for writing under that tenant, in Wolverine's session.
+    /// The chapter is the tenant, and its id comes in the body rather than the route Wolverine takes the tenant from: the chapter
+    /// is placed in its database first (with several, Marten's registry records which), and its stream is started in a session
+    /// on that database. Nothing else is written with it, so no outbox is needed.
     /// </summary>
     [WolverinePost("/api/chapters/", OperationId = "CreateChapter")]
     [Authorize(Policy = Policies.Operator), Tags("Chapters"), EndpointSummary("Create a chapter")]
     [EndpointDescription(
         "The id is a slug (lowercase letters, digits and dashes) chosen by the caller; 409 when it is taken. " +
-        "tieHalfLifeDays (default 90) sets how fast a relationship's strength halves without new interactions.")]
+        "tieHalfLifeDays (default 90) sets how fast a relationship's strength halves without new interactions. " +
+        "database (optional, with several databases) names the one to place the chapter in; left out, the one with the fewest chapters " +
+        "that is not marked full.")]
     [ProducesResponseType<ChapterView>(StatusCodes.Status201Created), BreaksNoRule]
-    public static async Task<AfterCommit<ChapterView?>> Create(CreateChapterRequest body, IDocumentSession session, TimeProvider clock, CancellationToken ct)
+    public static async Task<AfterCommit<ChapterView?>> Create(CreateChapterRequest body, IDocumentStore store, ChapterDatabases databases,
+        HttpContext context, Caller caller, TimeProvider clock, CancellationToken ct)
     {
         var check = new Validation();
         var id = check.Text(body.Id, "id", 64);
@@ -42,12 +46,17 @@ public static partial class ChapterWrites
         var currency = check.Currency(body.Currency, "currency");
         if (body.TieHalfLifeDays is < 1 or > 3650)
             check.Add("tieHalfLifeDays", "'tieHalfLifeDays' is a number of days from 1 to 3650 (default 90).");
+        var databaseName = check.OptionalText(body.Database, "database", 40);
         check.ThrowIfInvalid();
 
-        var chapter = await session.ForTenant(id).Events.FetchForWriting<ChapterState>(StreamKey(id), ct);
+        var database = await databases.PlaceAsync(id, databaseName, ct);
+        await using var session = store.LightweightSession(id);
+        EventCauseMiddleware.Before(context, caller, session);
+        var chapter = await session.Events.FetchForWriting<ChapterState>(StreamKey(id), ct);
         chapter.AppendMany(ChapterDecider.Decide(new CreateChapter(id, name, timeZone, currency, clock.GetUtcNow(), body.TieHalfLifeDays),
             chapter.Aggregate ?? ChapterState.Initial));
-        return AfterCommit.Read((db, ct) => ChapterProjection.GetAsync(db, id, ct), $"/api/chapters/{id}");
+        await session.SaveChangesAsync(ct);
+        return AfterCommit.Read((_, ct) => ChapterProjection.GetAsync(database, id, ct), $"/api/chapters/{id}");
     }
 
     [WolverinePut("/api/chapters/{chapterId}/contact-spheres", OperationId = "SetContactSpheres")]

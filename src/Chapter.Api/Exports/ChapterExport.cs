@@ -38,14 +38,14 @@ public static class ChapterExport
         FalseValue = "false",
     };
 
-    public static async Task WriteAsync(Stream answer, NpgsqlDataSource db, string chapterId, Caller caller, CancellationToken ct)
+    public static async Task WriteAsync(Stream answer, ChapterDatabase db, string chapterId, Caller caller, CancellationToken ct)
     {
         await using var output = new SyncWritesHeldStream(answer);
         await WriteZipAsync(output, db, chapterId, caller, ct);
         await output.FlushAsync(ct);
     }
 
-    private static async Task WriteZipAsync(SyncWritesHeldStream output, NpgsqlDataSource db, string chapterId, Caller caller, CancellationToken ct)
+    private static async Task WriteZipAsync(SyncWritesHeldStream output, ChapterDatabase db, string chapterId, Caller caller, CancellationToken ct)
     {
         await using var zip = await ZipArchive.CreateAsync(output, ZipArchiveMode.Create, leaveOpen: true, entryNameEncoding: null, ct);
         var members = await AllMembersAsync(db, chapterId, ct);
@@ -136,7 +136,7 @@ public static class ChapterExport
     }
 
     /// <summary>One row per week since the chapter's first member joined: the figures of each week's report, as of now.</summary>
-    private static async Task WeeklyReportsAsync(ZipArchive zip, NpgsqlDataSource db, string chapterId, CancellationToken ct)
+    private static async Task WeeklyReportsAsync(ZipArchive zip, ChapterDatabase db, string chapterId, CancellationToken ct)
     {
         if (await ReciprocityEndpoints.FactsAsync(db, chapterId, ct) is not { } loaded)
             return;
@@ -172,7 +172,7 @@ public static class ChapterExport
     }
 
     /// <summary>The chapter's events in feed order, each as the feed shows it to this caller, one JSON object per line.</summary>
-    private static async Task EventsAsync(ZipArchive zip, NpgsqlDataSource db, string chapterId, Caller caller, CancellationToken ct)
+    private static async Task EventsAsync(ZipArchive zip, ChapterDatabase db, string chapterId, Caller caller, CancellationToken ct)
     {
         var entry = zip.CreateEntry("events.jsonl", CompressionLevel.Fastest);
         await using var stream = await entry.OpenAsync(ct);
@@ -216,7 +216,7 @@ public static class ChapterExport
     internal static PageCursor ByGiven(ReferralView r) => new(r.GivenAt, r.Id);
     internal static PageCursor ByDate(OneToOneView o) => new(new DateTimeOffset(o.Date.ToDateTime(TimeOnly.MinValue), TimeSpan.Zero), o.Id);
 
-    internal static async Task<List<MemberView>> AllMembersAsync(NpgsqlDataSource db, string chapterId, CancellationToken ct)
+    internal static async Task<List<MemberView>> AllMembersAsync(ChapterDatabase db, string chapterId, CancellationToken ct)
     {
         var members = new List<MemberView>();
         await foreach (var member in PageRequest.AllAsync(page => MemberProjection.ListAsync(db, chapterId, page, ct), m => new PageCursor(m.JoinedAt, m.Id)))

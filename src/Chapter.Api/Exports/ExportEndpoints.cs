@@ -37,8 +37,10 @@ public static class ExportEndpoints
     }
 
     private static async Task<Results<EmptyHttpResult, ProblemHttpResult>> ExportChapterAsync(
-        string chapterId, NpgsqlDataSource db, Caller caller, HttpContext context, TimeProvider clock, CancellationToken ct)
+        string chapterId, ChapterDatabase db, Caller caller, HttpContext context, TimeProvider clock, CancellationToken ct)
     {
+        // A copy to take elsewhere, read for seconds: from the standby when there is one, off the primary's back.
+        db = db.ForReadsThatMayLag;
         if (await ChapterProjection.GetAsync(db, chapterId, ct) is null)
             return Problems.NotFound($"Chapter '{chapterId}' does not exist.");
         context.Response.ContentType = "application/zip";
@@ -49,7 +51,7 @@ public static class ExportEndpoints
     }
 
     private static async Task<Results<Ok<MemberExportDocument>, ProblemHttpResult>> ExportMemberAsync(
-        string chapterId, Guid memberId, NpgsqlDataSource db, IDocumentStore store, AccessTokens tokens, Caller caller, HttpContext context,
+        string chapterId, Guid memberId, ChapterDatabase db, IDocumentStore store, AccessTokens tokens, Caller caller, HttpContext context,
         TimeProvider clock, CancellationToken ct)
     {
         if (!caller.IsLeader && caller.MemberId != memberId)

@@ -1,3 +1,4 @@
+using Chapter.Api.Infrastructure;
 using Chapter.Api.Access;
 using Chapter.Api.Notifications;
 using Chapter.Api.Referrals;
@@ -42,7 +43,7 @@ public sealed record MemberExportDocument(
 public static class MemberExport
 {
 
-    public static async Task<MemberExportDocument?> ReadAsync(NpgsqlDataSource db, IDocumentStore store, AccessTokens tokens, string chapterId, Guid memberId,
+    public static async Task<MemberExportDocument?> ReadAsync(ChapterDatabase db, IDocumentStore store, AccessTokens tokens, string chapterId, Guid memberId,
         Caller caller, TimeProvider clock, CancellationToken ct)
     {
         if (await MemberProjection.GetAsync(db, chapterId, memberId, ct) is not { } member)

@@ -44,7 +44,7 @@ public static class EventFeedEndpoints
     private static readonly TimeSpan WaitPoll = TimeSpan.FromMilliseconds(200);
 
     private static async Task<Results<Ok<FeedPage>, ValidationProblem, ProblemHttpResult>> ReadAsync(
-        string chapterId, string? after, int? limit, int? wait, NpgsqlDataSource db, Caller caller, CancellationToken ct)
+        string chapterId, string? after, int? limit, int? wait, ChapterDatabase db, Caller caller, CancellationToken ct)
     {
         var check = new Validation();
         var position = 0L;
@@ -86,11 +86,11 @@ public static class EventFeedEndpoints
     }
 
     /// <summary>A page of the chapter's committed events after <paramref name="after"/>, as the feed shows them to <paramref name="caller"/>.</summary>
-    internal static async Task<IReadOnlyList<FeedItem>> ReadAsSeenAsync(NpgsqlDataSource db, string chapterId, long after, int limit, Caller caller,
+    internal static async Task<IReadOnlyList<FeedItem>> ReadAsSeenAsync(ChapterDatabase db, string chapterId, long after, int limit, Caller caller,
         CancellationToken ct) =>
         await AsSeenByAsync(db, await ReadCommittedAsync(db, chapterId, after, limit, ct), caller, ct);
 
-    private static async Task<IReadOnlyList<FeedItem>> AsSeenByAsync(NpgsqlDataSource db, IReadOnlyList<StoredEvent> events, Caller caller, CancellationToken ct)
+    private static async Task<IReadOnlyList<FeedItem>> AsSeenByAsync(ChapterDatabase db, IReadOnlyList<StoredEvent> events, Caller caller, CancellationToken ct)
     {
         var keys = caller.IsLeader
             ? await ProspectKeys.FindAsync(db, events.Where(e => e.Type == ReferralGivenType).Select(e => ReferralId(e.StreamId)).ToList(), ct)
@@ -110,7 +110,7 @@ public static class EventFeedEndpoints
     /// another chapter's, a guess) would make the poller wait for, or skip, events it never meant: it is refused at once,
     /// saying where to start again.
     /// </summary>
-    private static async Task<string?> CursorRefusalAsync(NpgsqlDataSource db, string chapterId, long position, CancellationToken ct)
+    private static async Task<string?> CursorRefusalAsync(ChapterDatabase db, string chapterId, long position, CancellationToken ct)
     {
         await using var command = db.CreateCommand(
             """
@@ -147,7 +147,7 @@ public static class EventFeedEndpoints
     /// highest number below which nothing can still appear (its daemon waits while a transaction that could fill a gap
     /// is alive), so a poller that resumes after the last number it saw misses nothing, whichever node it asks.
     /// </summary>
-    internal static async Task<IReadOnlyList<StoredEvent>> ReadCommittedAsync(NpgsqlDataSource db, string chapterId, long after, int limit, CancellationToken ct)
+    internal static async Task<IReadOnlyList<StoredEvent>> ReadCommittedAsync(ChapterDatabase db, string chapterId, long after, int limit, CancellationToken ct)
     {
         await using var command = db.CreateCommand(
             """

@@ -37,7 +37,7 @@ public sealed record ActivityAgentCommand(string Action, long RebuildUntil = 0) 
         if (AgentUri(runtime.Agents.AllRunningAgentUris()) is not { } uri
             || !runtime.Agents.TryFindActiveAgent<IEventSubscriptionAgent>(uri, out var agent))
             throw new InvalidOperationException($"The {ActivityProjection.ProjectionName} projection's agent does not run on this node.");
-        var db = runtime.Services.GetRequiredService<NpgsqlDataSource>();
+        var db = runtime.Services.GetRequiredService<ChapterDatabases>().Main;
         if (Action == Rebuild)
         {
             await using (var start = db.CreateCommand(ActivityProjection.StartRebuildSql(RebuildUntil)))

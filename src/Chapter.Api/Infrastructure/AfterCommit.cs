@@ -18,7 +18,7 @@ public sealed class AfterCommit<T>(Func<NpgsqlDataSource, CancellationToken, Tas
 
     public async Task ExecuteAsync(HttpContext context)
     {
-        var answer = await read(context.RequestServices.GetRequiredService<NpgsqlDataSource>(), context.RequestAborted);
+        var answer = await read(ChapterDatabase.Of(context), context.RequestAborted);
         headers?.Invoke(context, answer);
         await (accepted ? TypedResults.Accepted((string?)null, answer)
             : createdAt is null ? TypedResults.Ok(answer)

@@ -29,45 +29,85 @@ public static class Database
         }
 
         var connectionString = WithServiceDefaults(builder.Configuration.GetConnectionString(ConnectionStringName)!);
-        var dataSourceBuilder = new NpgsqlDataSourceBuilder(connectionString);
-        // The same statements repeat on every request: preparing them saves parse and plan time
-        // unless the connection string says otherwise.
-        if (!connectionString.Contains("Auto Prepare", StringComparison.OrdinalIgnoreCase))
-            dataSourceBuilder.ConnectionStringBuilder.MaxAutoPrepare = 50;
-        // Statements are traced as part of something (a request, a command, a daemon batch): the daemon's own polling,
-        // several statements a second on every node, would otherwise be most of the traces.
-        dataSourceBuilder.ConfigureTracing(tracing => tracing
-            .ConfigureCommandFilter(_ => System.Diagnostics.Activity.Current is not null)
-            .ConfigureBatchFilter(_ => System.Diagnostics.Activity.Current is not null)
-            .EnablePhysicalOpenTracing(false));
-        // One pool for Marten, Wolverine's Marten sessions and our own reads.
-        var dataSource = dataSourceBuilder.Build();
-        // Registered by a factory, so the container disposes it (and closes its connections) when the host stops.
-        builder.Services.AddSingleton(_ => dataSource);
+        var layout = DatabaseLayout.From(builder.Configuration, connectionString);
+        // One pool for Marten, Wolverine's Marten sessions and our own reads (per database, with several).
+        var dataSource = WithServiceSettings(new NpgsqlDataSourceBuilder(connectionString)).Build();
+        var main = new ChapterDatabase(ChapterDatabases.MainName, dataSource);
+        builder.Services.AddSingleton(layout);
+        var standbys = layout.Databases.Where(d => d.Standby is not null)
+            .ToDictionary(d => d.Name, d => StandbyPreferring(WithServiceDefaults(d.ConnectionString), d.Standby!));
+        builder.Services.AddSingleton(services => new ChapterDatabases(layout, main, standbys, services));
 
         var daemon = builder.Configuration.GetSection("Chapter:Daemon");
         // Chapter:Daemon:Enabled=false: a node that serves requests and runs no projection agent (it does not know the projection).
         var activity = daemon.GetValue("Enabled", true) ? new ActivityProjection() : null;
         builder.Services.AddMarten(options =>
             {
-                ChapterEventStore.Configure(options, dataSource, activity, daemon.GetValue("BatchSize", ChapterEventStore.DefaultActivityBatchSize));
+                var batchSize = daemon.GetValue("BatchSize", ChapterEventStore.DefaultActivityBatchSize);
+                if (layout.AreSeveral)
+                {
+                    // Each database's pool gets the same settings as the main one's.
+                    options.ConfigureNpgsqlDataSourceBuilder(each => WithServiceSettings(each));
+                    ChapterEventStore.ConfigureSharded(options, dataSource,
+                        layout.Databases.Select(d => (d.Name, WithServiceDefaults(d.ConnectionString))), activity, batchSize);
+                }
+                else
+                    ChapterEventStore.Configure(options, dataSource, activity, batchSize);
                 Commands.AddDeciderProjections(options);
-                // The service's own tables, beside the views': Marten creates and migrates them all.
+                // The service's own tables, beside the views': Marten creates and migrates them all (in every chapter database).
                 foreach (var table in OwnTables())
                     options.Storage.ExtendedSchemaObjects.Add(table);
             })
             .UseLightweightSessions()
             // Wolverine's envelope storage and outbox in the same database, committed with the events; and Marten's daemon run
-            // as Wolverine's agents: each projection on one node of those that know it, moved when that node dies.
-            .IntegrateWithWolverine(wolverine => wolverine.UseWolverineManagedEventSubscriptionDistribution = true);
+            // as Wolverine's agents: each projection on one node of those that know it, moved when that node dies. With several
+            // databases, Wolverine keeps its node and agent tables in the main one and an inbox and outbox in each.
+            .IntegrateWithWolverine(wolverine =>
+            {
+                wolverine.UseWolverineManagedEventSubscriptionDistribution = true;
+                if (layout.AreSeveral)
+                    wolverine.MasterDataSource = dataSource;
+            });
 
         builder.Services.AddSingleton(TimeProvider.System);
-        builder.Services.AddHealthChecks().AddCheck<PostgresHealthCheck>("postgres");
+        // One check per database, named after it, so /health says which database does not answer.
+        var health = builder.Services.AddHealthChecks().AddTypeActivatedCheck<PostgresHealthCheck>("postgres", ChapterDatabases.MainName);
+        foreach (var database in layout.Databases)
+            health.AddTypeActivatedCheck<PostgresHealthCheck>($"postgres:{database.Name}", database.Name);
     }
 
     /// <summary>The tables of the service's own features (tokens, notification settings, webhooks), registered with Marten.</summary>
     public static IEnumerable<Weasel.Postgresql.Tables.Table> OwnTables() =>
         [AccessTokens.Table(), SignInCodes.Table(), .. Notifications.NotificationSettings.Tables(), .. Webhooks.WebhookStore.Tables()];
+
+    /// <summary>
+    /// The primary and its standby as one Npgsql multi-host data source, handing out standby connections (the primary's when the
+    /// standby does not answer): what <see cref="ChapterDatabase.Standby"/> reads from.
+    /// </summary>
+    private static NpgsqlDataSource StandbyPreferring(string primaryConnectionString, string standbyConnectionString)
+    {
+        var hosts = new NpgsqlConnectionStringBuilder(primaryConnectionString);
+        var standby = new NpgsqlConnectionStringBuilder(standbyConnectionString);
+        hosts.Host = $"{hosts.Host}:{hosts.Port},{standby.Host}:{standby.Port}";
+        return WithServiceSettings(new NpgsqlDataSourceBuilder(hosts.ConnectionString)).BuildMultiHost()
+            .WithTargetSession(TargetSessionAttributes.PreferStandby);
+    }
+
+    /// <summary>Auto-prepared statements and traces only of statements that are part of something.</summary>
+    private static NpgsqlDataSourceBuilder WithServiceSettings(NpgsqlDataSourceBuilder builder)
+    {
+        // The same statements repeat on every request: preparing them saves parse and plan time
+        // unless the connection string says otherwise.
+        if (!builder.ConnectionString.Contains("Auto Prepare", StringComparison.OrdinalIgnoreCase) && builder.ConnectionStringBuilder.MaxAutoPrepare == 0)
+            builder.ConnectionStringBuilder.MaxAutoPrepare = 50;
+        // Statements are traced as part of something (a request, a command, a daemon batch): the daemon's own polling,
+        // several statements a second on every node, would otherwise be most of the traces.
+        builder.ConfigureTracing(tracing => tracing
+            .ConfigureCommandFilter(_ => System.Diagnostics.Activity.Current is not null)
+            .ConfigureBatchFilter(_ => System.Diagnostics.Activity.Current is not null)
+            .EnablePhysicalOpenTracing(false));
+        return builder;
+    }
 
     /// <summary>
     /// Settings every connection gets unless the connection string says otherwise.
@@ -76,7 +116,7 @@ public static class Database
     /// client is gone, and frees the lock for another node, only when that query ends, unless it checks while it runs.
     /// A database that does not answer fails a request in 5 s (Npgsql waits 15 by default), which then gets a 503.
     /// </summary>
-    private static string WithServiceDefaults(string connectionString)
+    internal static string WithServiceDefaults(string connectionString)
     {
         var builder = new NpgsqlConnectionStringBuilder(connectionString);
         if (builder.Options?.Contains("client_connection_check_interval", StringComparison.OrdinalIgnoreCase) != true)
@@ -118,18 +158,42 @@ public static class Database
 
     private static async Task<NpgsqlDataSource> ApplySchemaAsync(WebApplication app)
     {
-        var db = app.Services.GetRequiredService<NpgsqlDataSource>();
+        var databases = app.Services.GetRequiredService<ChapterDatabases>();
         await app.Services.GetRequiredService<IDocumentStore>().Storage.ApplyAllConfiguredChangesToDatabaseAsync();
-        return db;
+        if (databases.AreSeveral)
+            await MigrateMainDatabaseAsync(databases.Main);
+        return databases.Main.DataSource;
     }
 
-    private sealed class PostgresHealthCheck(NpgsqlDataSource db) : IHealthCheck
+    /// <summary>What belongs to no chapter, in the main database when there are several (Marten creates the rest in each).</summary>
+    public static IEnumerable<Weasel.Postgresql.Tables.Table> MainDatabaseTables() => [AccessTokens.Table(), SignInCodes.Table()];
+
+    /// <summary>Marten migrates the chapters' databases and its registry in the main one; the main one's own tables are ours to migrate, as Marten would, by Weasel.</summary>
+    private static async Task MigrateMainDatabaseAsync(ChapterDatabase main)
+    {
+        await using var connection = await main.OpenConnectionAsync();
+        // Instances that start together migrate one after the other.
+        await using (var lockCommand = new NpgsqlCommand("SELECT pg_advisory_lock(4242020)", connection))
+            await lockCommand.ExecuteNonQueryAsync();
+        try
+        {
+            await Weasel.Postgresql.SchemaObjectsExtensions.MigrateAsync(MainDatabaseTables().Cast<Weasel.Core.ISchemaObject>().ToArray(), connection);
+        }
+        finally
+        {
+            await using var unlock = new NpgsqlCommand("SELECT pg_advisory_unlock(4242020)", connection);
+            await unlock.ExecuteNonQueryAsync();
+        }
+    }
+
+    private sealed class PostgresHealthCheck(ChapterDatabases databases, string name) : IHealthCheck
     {
         public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
         {
             try
             {
-                await using var command = db.CreateCommand("SELECT 1");
+                var database = name == ChapterDatabases.MainName ? databases.Main : (await databases.AllAsync()).Single(d => d.Name == name);
+                await using var command = database.CreateCommand("SELECT 1");
                 await command.ExecuteScalarAsync(cancellationToken);
                 return HealthCheckResult.Healthy("PostgreSQL answers.");
             }

@@ -13,7 +13,8 @@ using Wolverine.Runtime;
 namespace Chapter.Api.Infrastructure;
 
 /// <summary>What an operator needs to know about one async projection.</summary>
-/// <param name="State">running, failed (stopped at a poison event), or rebuilding (running, with a rebuild under way).</param>
+/// <param name="Database">The database whose events it applies: each database has its own log, positions and projection.</param>
+/// <param name="State">running, failed (stopped at a poison event), rebuilding (running, with a rebuild under way), or unavailable (its database does not answer).</param>
 /// <param name="Position">The highest sequence number applied to the tables reads come from.</param>
 /// <param name="LagEvents">Committed events not applied to those tables yet (counted up to 1,000,000).</param>
 /// <param name="LagSeconds">Age of the oldest committed event not applied yet; 0 when caught up.</param>
@@ -24,6 +25,7 @@ namespace Chapter.Api.Infrastructure;
 /// <param name="HeldBackBy">An open transaction that keeps committed events from being applied, if any.</param>
 public sealed record ProjectionStatus(
     string Name,
+    string Database,
     string State,
     long Position,
     long LagEvents,
@@ -110,7 +112,7 @@ public static class Projections
 /// rebuilds, asked of the node Wolverine runs the projection's agent on (<see cref="ActivityAgentCommand"/>).
 /// </summary>
 public sealed class AsyncProjections(
-    NpgsqlDataSource db, IDocumentStore store, IWolverineRuntime wolverine, ILogger<AsyncProjections> logger) : BackgroundService
+    ChapterDatabases databases, IDocumentStore store, IWolverineRuntime wolverine, ILogger<AsyncProjections> logger) : BackgroundService
 {
     public static readonly IReadOnlyList<string> Names = [ActivityProjection.ProjectionName];
     private static readonly string[] KnownEventTypes = [.. Chapter.Domain.EventNames.All.Values];
@@ -169,16 +171,36 @@ public sealed class AsyncProjections(
     /// </param>
     public async Task<IReadOnlyList<ProjectionStatus>> GetStatusAsync(CancellationToken ct, bool countEvents = true)
     {
+        var statuses = new List<ProjectionStatus>();
+        foreach (var database in await databases.AllAsync())
+        {
+            try
+            {
+                statuses.AddRange(await GetStatusAsync(database, ct, countEvents));
+            }
+            // With several databases, one that does not answer is one line of the status; with one, the status is unavailable.
+            catch (Exception e) when (databases.AreSeveral && e is NpgsqlException or TimeoutException)
+            {
+                statuses.Add(new ProjectionStatus(ActivityProjection.ProjectionName, database.Name, "unavailable", 0, 0, 0, 0, 0,
+                    "The database does not answer.", null, null, false, null, null, null, null));
+            }
+        }
+        return statuses;
+    }
+
+    public async Task<IReadOnlyList<ProjectionStatus>> GetStatusAsync(ChapterDatabase db, CancellationToken ct, bool countEvents = true)
+    {
+        var martenDatabase = await databases.MartenDatabaseAsync(db);
         var tables = await ActivityTables.ReadAsync(db, ct);
-        var shard = (await store.Storage.Database.AllProjectionProgress(ct)).FirstOrDefault(s => s.ShardName == ChapterEventStore.ActivityShard);
+        var shard = (await martenDatabase.AllProjectionProgress(ct)).FirstOrDefault(s => s.ShardName == ChapterEventStore.ActivityShard);
         // Marten keeps why a shard stopped with its progression row; a shard stopped in its very first page has no row yet,
         // and then only the node running its agent knows.
-        var failure = shard?.Failure ?? ActivityAgentCommand.LocalFailure(wolverine);
+        var failure = shard?.Failure ?? (databases.AreSeveral ? null : ActivityAgentCommand.LocalFailure(wolverine));
         // Paused is Marten's word for stopped at a failure; an agent merely stopped (its node shut down) is not failed, only not
         // applying until another node takes it, which the lag shows.
         var stopped = failure is not null || shard?.AgentStatus == "Paused";
 
-        await using var session = store.QuerySession();
+        await using var session = store.QuerySession(Marten.Services.SessionOptions.ForDatabase(martenDatabase));
         var events = session.Events.QueryAllRawEvents().Where(e => e.AnyTenant());
         var position = tables.LivePosition;
         var lagEvents = await events.Where(e => e.Sequence > position).Take(1_000_000).CountAsync(ct);
@@ -191,6 +213,7 @@ public sealed class AsyncProjections(
         var error = stopped ? failure?.Message ?? Reason(shard?.PauseReason) ?? $"agent {shard?.AgentStatus}" : null;
         var status = new ProjectionStatus(
             Name: ActivityProjection.ProjectionName,
+            Database: db.Name,
             State: stopped ? "failed" : tables.RebuildPosition is not null ? "rebuilding" : "running",
             Position: position,
             LagEvents: lagEvents,
@@ -199,13 +222,14 @@ public sealed class AsyncProjections(
             SkippedUnknownEvents: skipped,
             Error: error,
             ErrorSequence: stopped ? failure?.Event?.Sequence : null,
-            Leader: ActivityAgentCommand.RunsHere(wolverine) ? $"{Environment.MachineName}:{Environment.ProcessId}" : null,
+            // Which node runs which database's agent, Wolverine's assignments say (GET /api/admin/databases); here, with one database.
+            Leader: !databases.AreSeveral && ActivityAgentCommand.RunsHere(wolverine) ? $"{Environment.MachineName}:{Environment.ProcessId}" : null,
             RebuildRequested: tables.RebuildPosition is not null,
             RebuildError: tables.RebuildPosition is not null ? error : null,
             UpdatedAt: shard?.LastUpdated ?? shard?.Timestamp,
             RebuildPosition: tables.RebuildPosition,
             HeldBackBy: null);
-        if (lagEvents > 0 && await FindBlockingTransactionAsync(ct) is { } blocker)
+        if (lagEvents > 0 && await FindBlockingTransactionAsync(db, ct) is { } blocker)
         {
             status = status with { HeldBackBy = blocker };
             if (DateTime.UtcNow - _lastHeldBackWarning > TimeSpan.FromMinutes(1))
@@ -228,7 +252,7 @@ public sealed class AsyncProjections(
 
     // Marten's daemon does not pass a sequence number whose transaction may still commit: the oldest open
     // transaction that has written something holds every younger event back.
-    private async Task<BlockingTransaction?> FindBlockingTransactionAsync(CancellationToken ct)
+    private static async Task<BlockingTransaction?> FindBlockingTransactionAsync(ChapterDatabase db, CancellationToken ct)
     {
         await using var command = db.CreateCommand(
             """
@@ -250,13 +274,16 @@ public sealed class AsyncProjections(
     /// <see cref="ProjectionFailedException"/> at once when one stopped, and <see cref="TimeoutException"/> (with
     /// each projection's status) when the time is up: it never hangs.
     /// </summary>
-    public async Task WaitForAsync(long sequence, TimeSpan timeout, CancellationToken ct = default)
+    public Task WaitForAsync(long sequence, TimeSpan timeout, CancellationToken ct = default) => WaitForAsync(databases.Main, sequence, timeout, ct);
+
+    /// <summary>Waits until the projection of this database has applied its events up to <paramref name="sequence"/> (a sequence number of that database's).</summary>
+    public async Task WaitForAsync(ChapterDatabase database, long sequence, TimeSpan timeout, CancellationToken ct = default)
     {
         var until = DateTime.UtcNow + timeout;
         var pause = TimeSpan.FromMilliseconds(20);
         while (true)
         {
-            var statuses = await GetStatusAsync(ct, countEvents: false);
+            var statuses = await GetStatusAsync(database, ct, countEvents: false);
             if (statuses.FirstOrDefault(s => s.State == "failed") is { } failed)
                 throw new ProjectionFailedException(failed.Name, failed.ErrorSequence, failed.Error);
             if (statuses.All(s => s.Position >= sequence && !s.RebuildRequested))
@@ -277,6 +304,8 @@ public sealed class AsyncProjections(
     /// </summary>
     public async Task<RebuildRefusal?> RebuildAsync(CancellationToken ct)
     {
+        if (databases.AreSeveral)
+            return SeveralDatabasesRefusal;
         await using var session = store.QuerySession();
         var events = session.Events.QueryAllRawEvents().Where(e => e.AnyTenant());
         var unknown = await events.Where(e => !e.EventTypeName.IsOneOf(KnownEventTypes))
@@ -290,9 +319,13 @@ public sealed class AsyncProjections(
         return await ActivityAgentCommand.SendAsync(wolverine, new ActivityAgentCommand(ActivityAgentCommand.Rebuild, end.FirstOrDefault()), ct);
     }
 
+    private static readonly RebuildRefusal SeveralDatabasesRefusal = new(
+        "A rebuild beside the live tables is built for one database; with several, it is not yet (README, \"Scaling out\").");
+
     /// <summary>Cancels the rebuild under way: the live tables go on from where they were, and the copy is dropped.</summary>
     public async Task<RebuildRefusal?> CancelRebuildAsync(CancellationToken ct) =>
-        (await ActivityTables.ReadAsync(db, ct)).RebuildPosition is null
+        databases.AreSeveral ? SeveralDatabasesRefusal
+        : (await ActivityTables.ReadAsync(databases.Main, ct)).RebuildPosition is null
             ? new RebuildRefusal($"No rebuild of '{ActivityProjection.ProjectionName}' is under way.")
             : await ActivityAgentCommand.SendAsync(wolverine, new ActivityAgentCommand(ActivityAgentCommand.Cancel), ct);
 }
@@ -300,7 +333,7 @@ public sealed class AsyncProjections(
 /// <summary>Where the activity projection's live tables and a rebuild's copy stand (their own positions).</summary>
 public sealed record ActivityTables(long LivePosition, long? RebuildPosition)
 {
-    public static async Task<ActivityTables> ReadAsync(NpgsqlDataSource db, CancellationToken ct)
+    public static async Task<ActivityTables> ReadAsync(ChapterDatabase db, CancellationToken ct)
     {
         await using var command = db.CreateCommand($"SELECT position, rebuild_position FROM {ActivityProjection.Schema}.applied");
         await using var reader = await command.ExecuteReaderAsync(ct);

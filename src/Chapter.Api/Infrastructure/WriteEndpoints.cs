@@ -33,7 +33,8 @@ public static class WriteEndpoints
         {
             options.TenantId.IsRouteArgumentNamed("chapterId");
             options.AddParameterHandlingStrategy(new StrictJsonBody());
-            options.AddParameterHandlingStrategy(new CallerFromPrincipal());
+            options.AddParameterHandlingStrategy(new FromRequest(typeof(Caller)));
+            options.AddParameterHandlingStrategy(new FromRequest(typeof(ChapterDatabase)));
             // The problems a write may answer with: a bad field, a caller not allowed, something missing, a conflict, and (unless
             // its decider has no such rule) a rule of the chapter broken.
             options.ConfigureEndpoints(chain =>
@@ -43,7 +44,8 @@ public static class WriteEndpoints
                 if (!chain.Method.Method.IsDefined(typeof(BreaksNoRuleAttribute)))
                     chain.Metadata.ProducesProblem(StatusCodes.Status422UnprocessableEntity);
             });
-            options.AddMiddleware(typeof(EventCauseMiddleware), chain => !chain.HttpMethods.Contains("GET"));
+            // Every write but a chapter's creation names its chapter in the route, and Wolverine's session is that chapter's.
+            options.AddMiddleware(typeof(EventCauseMiddleware), chain => !chain.HttpMethods.Contains("GET") && chain.RoutePattern!.RawText!.Contains("{chapterId}"));
         });
 
     /// <summary>
@@ -102,16 +104,20 @@ public static class EventCauseMiddleware
     }
 }
 
-/// <summary>An endpoint's <see cref="Caller"/> parameter: who the bearer token says is calling.</summary>
-internal sealed class CallerFromPrincipal : IParameterStrategy
+/// <summary>
+/// An endpoint's parameter of a type read from the request by its static <c>Of</c> (<see cref="Caller.Of"/>: who the bearer token
+/// says is calling; <see cref="ChapterDatabase.Of"/>: the database of the request's chapter), as Minimal API endpoints bind them
+/// by their <c>BindAsync</c>.
+/// </summary>
+internal sealed class FromRequest(Type type) : IParameterStrategy
 {
-    // One per endpoint, however many of its methods (a Load step, the function) take the caller.
-    private readonly System.Runtime.CompilerServices.ConditionalWeakTable<HttpChain, Variable> _callers = new();
+    // One per endpoint, however many of its methods (a Load step, the function) take it.
+    private readonly System.Runtime.CompilerServices.ConditionalWeakTable<HttpChain, Variable> _values = new();
 
     public bool TryMatch(HttpChain chain, IServiceContainer container, ParameterInfo parameter, out Variable? variable)
     {
-        variable = parameter.ParameterType == typeof(Caller)
-            ? _callers.GetValue(chain, _ => new MethodCall(typeof(Caller), typeof(Caller).GetMethod(nameof(Caller.Of))!).ReturnVariable!)
+        variable = parameter.ParameterType == type
+            ? _values.GetValue(chain, _ => new MethodCall(type, type.GetMethod("Of", BindingFlags.Public | BindingFlags.Static)!).ReturnVariable!)
             : null;
         return variable is not null;
     }

@@ -58,7 +58,7 @@ public static class MeetingEndpoints
     }
 
     private static async Task<Results<Ok<MeetingList>, ProblemHttpResult>> ListAsync(
-        string chapterId, DateOnly? from, DateOnly? to, NpgsqlDataSource db, CancellationToken ct)
+        string chapterId, DateOnly? from, DateOnly? to, ChapterDatabase db, CancellationToken ct)
     {
         if (await ChapterProjection.GetAsync(db, chapterId, ct) is null)
             return Problems.NotFound($"Chapter '{chapterId}' does not exist.");
@@ -66,7 +66,7 @@ public static class MeetingEndpoints
     }
 
     private static async Task<Results<ContentHttpResult, ValidationProblem, ProblemHttpResult>> MonthCsvAsync(
-        string chapterId, string? month, NpgsqlDataSource db, HttpContext context, CancellationToken ct)
+        string chapterId, string? month, ChapterDatabase db, HttpContext context, CancellationToken ct)
     {
         if (!DateOnly.TryParseExact($"{month}-01", "yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.None, out var first))
         {
@@ -89,13 +89,13 @@ public static class MeetingEndpoints
     }
 
     private static async Task<Results<Ok<MeetingView>, ProblemHttpResult>> GetAsync(
-        string chapterId, Guid meetingId, NpgsqlDataSource db, Caller caller, CancellationToken ct) =>
+        string chapterId, Guid meetingId, ChapterDatabase db, Caller caller, CancellationToken ct) =>
         await MeetingProjection.GetAsync(db, chapterId, meetingId, caller.IsLeader || caller.Kind == CallerKind.Operator, ct) is { } meeting
             ? TypedResults.Ok(meeting)
             : Problems.NotFound($"Meeting {meetingId} is not in chapter '{chapterId}'.");
 
     private static async Task<Results<NoContent, ProblemHttpResult>> EraseSubstituteAsync(
-        string chapterId, Guid meetingId, Guid memberId, NpgsqlDataSource db, Caller caller, ILogger<MeetingView> logger, CancellationToken ct)
+        string chapterId, Guid meetingId, Guid memberId, ChapterDatabase db, Caller caller, ILogger<MeetingView> logger, CancellationToken ct)
     {
         if (await MeetingProjection.GetAsync(db, chapterId, meetingId, false, ct) is null)
             return Problems.NotFound($"Meeting {meetingId} is not in chapter '{chapterId}'.");

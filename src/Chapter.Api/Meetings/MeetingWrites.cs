@@ -18,7 +18,7 @@ public static class OpenMeetingEndpoint
     public static string StreamKey(OpenMeeting command) => MeetingDecider.StreamId(command.MeetingId);
 
     /// <summary>The day, checked against the chapter's own calendar: its time zone says what today is.</summary>
-    public static async Task<OpenMeeting> LoadAsync(string chapterId, OpenMeetingRequest body, NpgsqlDataSource db, TimeProvider clock, CancellationToken ct)
+    public static async Task<OpenMeeting> LoadAsync(string chapterId, OpenMeetingRequest body, ChapterDatabase db, TimeProvider clock, CancellationToken ct)
     {
         var check = new Validation();
         var date = check.Required(body.Date, "date");
@@ -46,7 +46,7 @@ public static class MarkAttendanceEndpoint
     public static string StreamKey(Guid meetingId) => MeetingDecider.StreamId(meetingId);
 
     /// <summary>The mark, the member as they stand, and a substitute's name sealed before it reaches the log.</summary>
-    public static async Task<MarkAttendance> LoadAsync(string chapterId, Guid meetingId, Guid memberId, AttendanceRequest body, NpgsqlDataSource db,
+    public static async Task<MarkAttendance> LoadAsync(string chapterId, Guid meetingId, Guid memberId, AttendanceRequest body, ChapterDatabase db,
         TimeProvider clock, CancellationToken ct)
     {
         var check = new Validation();

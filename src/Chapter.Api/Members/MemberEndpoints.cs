@@ -86,18 +86,18 @@ public static class MemberEndpoints
     }
 
     private static async Task<Results<Ok<MemberProjection.ProfileView>, ProblemHttpResult>> ProfileAsync(
-        string chapterId, Guid memberId, NpgsqlDataSource db, CancellationToken ct) =>
+        string chapterId, Guid memberId, ChapterDatabase db, CancellationToken ct) =>
         await MemberProjection.GetAsync(db, chapterId, memberId, ct) is null
             ? Problems.NotFound($"Member {memberId} is not in chapter '{chapterId}'.")
             : TypedResults.Ok(await MemberProjection.ProfileAsync(db, memberId, ct));
 
-    private static async Task<Results<Ok<AskList>, ProblemHttpResult>> AsksAsync(string chapterId, NpgsqlDataSource db, CancellationToken ct) =>
+    private static async Task<Results<Ok<AskList>, ProblemHttpResult>> AsksAsync(string chapterId, ChapterDatabase db, CancellationToken ct) =>
         await ChapterProjection.GetAsync(db, chapterId, ct) is null
             ? Problems.NotFound($"Chapter '{chapterId}' does not exist.")
             : TypedResults.Ok(new AskList(await MemberProjection.AsksAsync(db, chapterId, ct)));
 
     private static async Task<Results<Ok<MemberList>, ValidationProblem, ProblemHttpResult>> ListAsync(
-        string chapterId, int? limit, string? after, NpgsqlDataSource db, CancellationToken ct)
+        string chapterId, int? limit, string? after, ChapterDatabase db, CancellationToken ct)
     {
         var check = new Validation();
         var page = check.Page(limit, after);
@@ -109,7 +109,7 @@ public static class MemberEndpoints
         return TypedResults.Ok(new MemberList(items, next));
     }
 
-    private static async Task<Results<Ok<MemberView>, ProblemHttpResult>> GetAsync(string chapterId, Guid memberId, NpgsqlDataSource db, CancellationToken ct) =>
+    private static async Task<Results<Ok<MemberView>, ProblemHttpResult>> GetAsync(string chapterId, Guid memberId, ChapterDatabase db, CancellationToken ct) =>
         await MemberProjection.GetAsync(db, chapterId, memberId, ct) is { } member
             ? TypedResults.Ok(member)
             : Problems.NotFound($"Member {memberId} is not in chapter '{chapterId}'.");

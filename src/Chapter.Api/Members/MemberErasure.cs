@@ -51,20 +51,28 @@ public static class ForgetMemberHandler
 {
     public static void Configure(HandlerChain chain) => NotificationRegistration.WaitOutTheDatabase(chain);
 
-    public static async Task HandleAsync(ForgetMember forget, IDocumentStore store, NpgsqlDataSource db, ILogger<ForgetMember> logger, CancellationToken ct)
+    public static async Task HandleAsync(ForgetMember forget, IDocumentStore store, ChapterDatabases databases, ILogger<ForgetMember> logger, CancellationToken ct)
     {
+        var db = await databases.ForChapterAsync(forget.ChapterId);
         await store.Advanced.ApplyEventDataMasking(masking => masking
             .IncludeStream(MemberDecider.StreamId(forget.MemberId))
             .ForTenant(forget.ChapterId), ct);
 
+        // Their address is in their chapter's database; their tokens and sign-in codes in the main one (the same, with one database).
+        await DeleteRowsAsync(db, ["notification_settings"], forget, ct);
+        await DeleteRowsAsync(databases.Main, ["access_tokens", "sign_in_codes"], forget, ct);
+        logger.LogInformation("Forgot member {MemberId} of chapter {ChapterId}: their events masked, their address and tokens deleted",
+            forget.MemberId, forget.ChapterId);
+    }
+
+    private static async Task DeleteRowsAsync(ChapterDatabase db, string[] tables, ForgetMember forget, CancellationToken ct)
+    {
         await using var batch = db.CreateBatch();
-        foreach (var table in new[] { "notification_settings", "access_tokens", "sign_in_codes" })
+        foreach (var table in tables)
             batch.BatchCommands.Add(new NpgsqlBatchCommand($"DELETE FROM {table} WHERE chapter_id = $1 AND member_id = $2")
             {
                 Parameters = { new NpgsqlParameter { Value = forget.ChapterId }, new NpgsqlParameter { Value = forget.MemberId } },
             });
         await batch.ExecuteNonQueryAsync(ct);
-        logger.LogInformation("Forgot member {MemberId} of chapter {ChapterId}: their events masked, their address and tokens deleted",
-            forget.MemberId, forget.ChapterId);
     }
 }

@@ -19,7 +19,7 @@ public static class AddMemberEndpoint
     public static string JoiningKey(JoinChapter command) => MemberDecider.StreamId(command.MemberId);
 
     /// <summary>A new member's details, and the chapter they join, checked before the decider sees them.</summary>
-    public static async Task<JoinChapter> LoadAsync(string chapterId, AddMemberRequest body, NpgsqlDataSource db, TimeProvider clock, CancellationToken ct)
+    public static async Task<JoinChapter> LoadAsync(string chapterId, AddMemberRequest body, ChapterDatabase db, TimeProvider clock, CancellationToken ct)
     {
         var check = new Validation();
         var (name, profession, languages, role) = MemberWrites.Details(check, new MemberDetailsRequest(body.Name, body.Profession, body.Languages, body.Role));

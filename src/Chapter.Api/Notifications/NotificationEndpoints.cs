@@ -34,7 +34,7 @@ public static class NotificationEndpoints
     }
 
     private static async Task<Results<Ok<NotificationChoices>, ProblemHttpResult>> GetAsync(
-        string chapterId, Guid memberId, Caller caller, NpgsqlDataSource db, CancellationToken ct)
+        string chapterId, Guid memberId, Caller caller, ChapterDatabase db, CancellationToken ct)
     {
         if (Refused(caller, memberId) is { } refused)
             return refused;
@@ -44,7 +44,7 @@ public static class NotificationEndpoints
     }
 
     private static async Task<Results<Ok<NotificationChoices>, ValidationProblem, ProblemHttpResult>> SetAsync(
-        string chapterId, Guid memberId, NotificationSettingsRequest body, Caller caller, NpgsqlDataSource db, CancellationToken ct)
+        string chapterId, Guid memberId, NotificationSettingsRequest body, Caller caller, ChapterDatabase db, CancellationToken ct)
     {
         if (Refused(caller, memberId) is { } refused)
             return refused;

@@ -1,3 +1,4 @@
+using Chapter.Api.Infrastructure;
 using System.Security.Cryptography;
 using Chapter.Projections;
 using Microsoft.AspNetCore.WebUtilities;
@@ -68,7 +69,7 @@ public static class NotificationSettings
     public static NoticeKind? KindNamed(string name) => Enum.GetValues<NoticeKind>().Cast<NoticeKind?>().FirstOrDefault(k => KindName(k!.Value) == name);
 
     /// <summary>The member's choices; null when they never chose (then they have given no address, and get no e-mail).</summary>
-    public static async Task<MemberNotifications?> GetAsync(NpgsqlDataSource db, string chapterId, Guid memberId, CancellationToken ct)
+    public static async Task<MemberNotifications?> GetAsync(ChapterDatabase db, string chapterId, Guid memberId, CancellationToken ct)
     {
         await using var command = db.CreateCommand($"SELECT {Columns} FROM notification_settings WHERE chapter_id = $1 AND member_id = $2");
         command.Parameters.Add(new NpgsqlParameter { Value = chapterId });
@@ -77,7 +78,7 @@ public static class NotificationSettings
     }
 
     /// <summary>The chapter's active leaders who want the weekly digest and gave an address.</summary>
-    public static async Task<IReadOnlyList<Guid>> DigestRecipientsAsync(NpgsqlDataSource db, string chapterId, CancellationToken ct)
+    public static async Task<IReadOnlyList<Guid>> DigestRecipientsAsync(ChapterDatabase db, string chapterId, CancellationToken ct)
     {
         await using var command = db.CreateCommand(
             """
@@ -93,7 +94,7 @@ public static class NotificationSettings
         return leaders;
     }
 
-    public static async Task<MemberNotifications> SetAsync(NpgsqlDataSource db, string chapterId, Guid memberId, NotificationChoices choices, CancellationToken ct)
+    public static async Task<MemberNotifications> SetAsync(ChapterDatabase db, string chapterId, Guid memberId, NotificationChoices choices, CancellationToken ct)
     {
         await using var command = db.CreateCommand(
             $"""
@@ -114,7 +115,7 @@ public static class NotificationSettings
     }
 
     /// <summary>Turns one kind off for whoever holds this link's key; false when no member has it.</summary>
-    public static async Task<bool> TurnOffAsync(NpgsqlDataSource db, string turnOffKey, NoticeKind kind, CancellationToken ct)
+    public static async Task<bool> TurnOffAsync(ChapterDatabase db, string turnOffKey, NoticeKind kind, CancellationToken ct)
     {
         var column = kind switch
         {

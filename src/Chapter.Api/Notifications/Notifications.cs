@@ -15,9 +15,10 @@ public static class ReferralNoticeHandler
 {
     public static void Configure(HandlerChain chain) => NotificationRegistration.WaitOutTheDatabase(chain);
 
-    public static async Task HandleAsync(ReferralNotice notice, Envelope envelope, NpgsqlDataSource db, IMailDelivery mail, MailOrigin origin,
+    public static async Task HandleAsync(ReferralNotice notice, Envelope envelope, ChapterDatabases databases, IMailDelivery mail, MailOrigin origin,
         CancellationToken ct)
     {
+        var db = await databases.ForChapterAsync(notice.ChapterId);
         if (await NotificationSettings.GetAsync(db, notice.ChapterId, notice.RecipientId, ct) is not { } settings || !settings.Choices.Wants(notice.Kind))
             return;
         var members = await MemberProjection.GetManyAsync(db, notice.ChapterId, [notice.RecipientId, notice.FromMemberId], ct);
@@ -37,9 +38,10 @@ public static class IntroductionHandler
 {
     public static void Configure(HandlerChain chain) => NotificationRegistration.WaitOutTheDatabase(chain);
 
-    public static async Task HandleAsync(IntroductionRequested request, Envelope envelope, NpgsqlDataSource db, IMailDelivery mail, MailOrigin origin,
+    public static async Task HandleAsync(IntroductionRequested request, Envelope envelope, ChapterDatabases databases, IMailDelivery mail, MailOrigin origin,
         ILogger<IntroductionRequested> logger, CancellationToken ct)
     {
+        var db = await databases.ForChapterAsync(request.ChapterId);
         // Read now: a prospect erased since it was asked for leaves nobody to write to, and that is as it should be; a referral
         // passed on goes to the member it is with now.
         if (await ReferralProjection.GetAsync(db, request.ChapterId, request.ReferralId, ct) is not { } referral)
@@ -65,8 +67,8 @@ public static class StrandedReferralsHandler
 {
     public static void Configure(HandlerChain chain) => NotificationRegistration.WaitOutTheDatabase(chain);
 
-    public static async Task<IEnumerable<ReferralNotice>> HandleAsync(MemberLeftChapter left, NpgsqlDataSource db, CancellationToken ct) =>
-        (await ReferralProjection.WaitingForAsync(db, left.ChapterId, left.MemberId, ct))
+    public static async Task<IEnumerable<ReferralNotice>> HandleAsync(MemberLeftChapter left, ChapterDatabases databases, CancellationToken ct) =>
+        (await ReferralProjection.WaitingForAsync(await databases.ForChapterAsync(left.ChapterId), left.ChapterId, left.MemberId, ct))
             .Select(r => new ReferralNotice(r.ChapterId, r.Id, r.GiverId, left.MemberId, ReferralStep.Stranded, r.Need, r.Temperature, r.Language));
 }
 

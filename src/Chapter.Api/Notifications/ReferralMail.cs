@@ -1,3 +1,4 @@
+using Chapter.Api.Infrastructure;
 using System.Globalization;
 using System.Resources;
 using System.Text;
@@ -199,7 +200,7 @@ public static class IntroductionMail
     /// The introduction of a referral as it would go out now, to its current receiver, read from the views: what the handler
     /// sends and what the giver previews, so the two cannot differ. Null with what is missing when it cannot be written.
     /// </summary>
-    public static async Task<(MimeMessage? Mail, Missing? Missing)> ForAsync(Npgsql.NpgsqlDataSource db, ReferralView referral, string? line,
+    public static async Task<(MimeMessage? Mail, Missing? Missing)> ForAsync(ChapterDatabase db, ReferralView referral, string? line,
         MailOrigin origin, Guid messageId, CancellationToken ct)
     {
         if (referral.Prospect is not { ErasedAt: null, Consent: true, Email: { } email } prospect || !email.Contains('@'))

@@ -28,7 +28,7 @@ public sealed class WeekNotProjectedYet(string message) : Exception(message);
 /// Wolverine's outbox together with its row in <c>weekly_digests</c>: a second node racing for the same week fails on the
 /// row's key, and its message is rolled back with it.
 /// </summary>
-public sealed class WeeklyDigestSchedule(IServiceProvider services, NpgsqlDataSource db, TimeProvider clock, IConfiguration configuration,
+public sealed class WeeklyDigestSchedule(IServiceProvider services, ChapterDatabases databases, TimeProvider clock, IConfiguration configuration,
     ILogger<WeeklyDigestSchedule> logger) : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -38,7 +38,8 @@ public sealed class WeeklyDigestSchedule(IServiceProvider services, NpgsqlDataSo
         {
             try
             {
-                await QueueClosedWeeksAsync(stoppingToken);
+                foreach (var database in await databases.AllAsync())
+                    await QueueClosedWeeksAsync(database, stoppingToken);
             }
             catch (Exception e) when (e is not OperationCanceledException)
             {
@@ -48,7 +49,7 @@ public sealed class WeeklyDigestSchedule(IServiceProvider services, NpgsqlDataSo
         }
     }
 
-    private async Task QueueClosedWeeksAsync(CancellationToken ct)
+    private async Task QueueClosedWeeksAsync(ChapterDatabase db, CancellationToken ct)
     {
         var now = clock.GetUtcNow();
         var due = new List<(string Chapter, string Week)>();
@@ -67,7 +68,7 @@ public sealed class WeeklyDigestSchedule(IServiceProvider services, NpgsqlDataSo
         foreach (var (chapter, week) in due)
         {
             await using var scope = services.CreateAsyncScope();
-            await using var session = scope.ServiceProvider.GetRequiredService<IDocumentStore>().LightweightSession();
+            await using var session = scope.ServiceProvider.GetRequiredService<IDocumentStore>().LightweightSession(chapter);
             var outbox = scope.ServiceProvider.GetRequiredService<IMartenOutbox>();
             outbox.Enroll(session);
             session.QueueSqlCommand("INSERT INTO weekly_digests (chapter_id, iso_week) VALUES (?, ?)", chapter, week);
@@ -98,8 +99,9 @@ public static class WeeklyDigestHandler
     public static void Configure(HandlerChain chain) => NotificationRegistration.WaitOutTheDatabase(chain);
 
     /// <summary>A copy for each active leader who wants it and gave an address, once the week's events are all projected.</summary>
-    public static async Task<OutgoingMessages> HandleAsync(WeeklyDigestDue due, NpgsqlDataSource db, AsyncProjections projections, CancellationToken ct)
+    public static async Task<OutgoingMessages> HandleAsync(WeeklyDigestDue due, ChapterDatabases databases, AsyncProjections projections, CancellationToken ct)
     {
+        var db = await databases.ForChapterAsync(due.ChapterId);
         var monday = WeeklyReport.ParseIsoWeek(due.IsoWeek)!.Value;
         var chapter = await ChapterProjection.GetAsync(db, due.ChapterId, ct) ?? throw new InvalidOperationException($"No chapter {due.ChapterId}.");
         var end = ChapterFacts.StartOf(monday.AddDays(7), TimeZoneInfo.FindSystemTimeZoneById(chapter.TimeZone)).ToUniversalTime();
@@ -110,7 +112,7 @@ public static class WeeklyDigestHandler
             var sequence = (long)(await last.ExecuteScalarAsync(ct))!;
             try
             {
-                await projections.WaitForAsync(sequence, TimeSpan.FromSeconds(30), ct);
+                await projections.WaitForAsync(db, sequence, TimeSpan.FromSeconds(30), ct);
             }
             catch (TimeoutException e)
             {
@@ -122,8 +124,9 @@ public static class WeeklyDigestHandler
         return copies;
     }
 
-    public static async Task HandleAsync(LeaderDigest digest, Envelope envelope, NpgsqlDataSource db, IMailDelivery mail, MailOrigin origin, CancellationToken ct)
+    public static async Task HandleAsync(LeaderDigest digest, Envelope envelope, ChapterDatabases databases, IMailDelivery mail, MailOrigin origin, CancellationToken ct)
     {
+        var db = await databases.ForChapterAsync(digest.ChapterId);
         if (await NotificationSettings.GetAsync(db, digest.ChapterId, digest.LeaderId, ct) is not { } settings || !settings.Choices.Wants(NoticeKind.WeeklyDigest))
             return;
         if (await MemberProjection.GetAsync(db, digest.ChapterId, digest.LeaderId, ct) is not { Active: true } leader)

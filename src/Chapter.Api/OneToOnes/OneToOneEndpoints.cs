@@ -31,7 +31,7 @@ public static class OneToOneEndpoints
     }
 
     private static async Task<Results<Ok<OneToOneList>, ValidationProblem, ProblemHttpResult>> ListAsync(
-        string chapterId, Guid? memberId, int? limit, string? after, NpgsqlDataSource db, Caller caller, CancellationToken ct)
+        string chapterId, Guid? memberId, int? limit, string? after, ChapterDatabase db, Caller caller, CancellationToken ct)
     {
         var check = new Validation();
         var page = check.Page(limit, after);

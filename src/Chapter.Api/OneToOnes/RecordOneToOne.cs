@@ -21,7 +21,7 @@ public static class RecordOneToOneEndpoint
 
     /// <summary>What the decider cannot know: the request's fields, who may record it, and that both members are the chapter's.</summary>
     public static async Task<RecordOneToOne> LoadAsync(
-        string chapterId, RecordOneToOneRequest body, NpgsqlDataSource db, TimeProvider clock, Caller caller, CancellationToken ct)
+        string chapterId, RecordOneToOneRequest body, ChapterDatabase db, TimeProvider clock, Caller caller, CancellationToken ct)
     {
         var check = new Validation();
         if (body.Id == Guid.Empty)

@@ -84,7 +84,7 @@ public static class ReciprocityEndpoints
     }
 
     private static async Task<Results<Ok<RelationshipList>, ProblemHttpResult>> RelationshipsAsync(
-        string chapterId, Guid memberId, NpgsqlDataSource db, TimeProvider clock, Caller caller, CancellationToken ct)
+        string chapterId, Guid memberId, ChapterDatabase db, TimeProvider clock, Caller caller, CancellationToken ct)
     {
         if (NotOwn(caller, memberId) is { } refused)
             return refused;
@@ -96,7 +96,7 @@ public static class ReciprocityEndpoints
     }
 
     private static async Task<Results<Ok<GivingProfile>, ValidationProblem, ProblemHttpResult>> GivingAsync(
-        string chapterId, Guid memberId, int? weeks, NpgsqlDataSource db, TimeProvider clock, Caller caller, CancellationToken ct)
+        string chapterId, Guid memberId, int? weeks, ChapterDatabase db, TimeProvider clock, Caller caller, CancellationToken ct)
     {
         if (NotOwn(caller, memberId) is { } refused)
             return refused;
@@ -111,8 +111,10 @@ public static class ReciprocityEndpoints
     }
 
     private static async Task<Results<Ok<CirculationFigures>, ValidationProblem, ProblemHttpResult>> ChapterAsync(
-        string chapterId, int? weeks, NpgsqlDataSource db, TimeProvider clock, CancellationToken ct)
+        string chapterId, int? weeks, ChapterDatabase db, TimeProvider clock, CancellationToken ct)
     {
+        // The chapter's circulation is of the activity projection's facts, which follow the writes anyway: a standby may serve it.
+        db = db.ForReadsThatMayLag;
         if (InvalidWeeks(weeks) is { } problem)
             return problem;
         var to = EndOfThisMinute(clock);
@@ -123,7 +125,7 @@ public static class ReciprocityEndpoints
     }
 
     private static async Task<Results<Ok<SuggestionList>, ProblemHttpResult>> SuggestionsAsync(
-        string chapterId, Guid memberId, NpgsqlDataSource db, TimeProvider clock, Caller caller, CancellationToken ct)
+        string chapterId, Guid memberId, ChapterDatabase db, TimeProvider clock, Caller caller, CancellationToken ct)
     {
         if (NotOwn(caller, memberId) is { } refused)
             return refused;
@@ -142,7 +144,7 @@ public static class ReciprocityEndpoints
         return TypedResults.Ok(new SuggestionList(Suggestions.For(facts.Facts, me, candidates, spheres, EndOfThisMinute(clock)), facts.AsOf));
     }
 
-    private static async Task<Results<Ok<ContactSphereList>, ProblemHttpResult>> SpheresAsync(string chapterId, NpgsqlDataSource db, CancellationToken ct) =>
+    private static async Task<Results<Ok<ContactSphereList>, ProblemHttpResult>> SpheresAsync(string chapterId, ChapterDatabase db, CancellationToken ct) =>
         await ChapterProjection.GetAsync(db, chapterId, ct) is null
             ? Problems.NotFound($"Chapter '{chapterId}' does not exist.")
             : TypedResults.Ok(new ContactSphereList(await ChapterProjection.SpheresAsync(db, chapterId, ct)));
@@ -162,7 +164,7 @@ public static class ReciprocityEndpoints
     }
 
     /// <summary>The chapter's facts as the activity projection has them, with how fresh they are; null for an unknown chapter.</summary>
-    internal static async Task<(ChapterFacts Facts, AsOf AsOf)?> FactsAsync(NpgsqlDataSource db, string chapterId, CancellationToken ct, DateTimeOffset? activeSince = null)
+    internal static async Task<(ChapterFacts Facts, AsOf AsOf)?> FactsAsync(ChapterDatabase db, string chapterId, CancellationToken ct, DateTimeOffset? activeSince = null)
     {
         // Read the freshness first: the facts are then at least as fresh as it says.
         var asOf = await AsOf.OfAsync(db, ct);

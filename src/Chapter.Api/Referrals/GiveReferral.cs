@@ -26,7 +26,7 @@ public static class GiveReferralEndpoint
     /// give refused later leaves an unused key, as one the decider refused always did), and whether the chapter has the referral
     /// already. A member's row implies the chapter, which is only read to say which is missing.
     /// </summary>
-    public static async Task<CheckedGive> LoadAsync(string chapterId, GiveReferralRequest body, NpgsqlDataSource db, TimeProvider clock,
+    public static async Task<CheckedGive> LoadAsync(string chapterId, GiveReferralRequest body, ChapterDatabase db, TimeProvider clock,
         Caller caller, CancellationToken ct)
     {
         var giverId = caller.ActingMemberId;
@@ -115,7 +115,7 @@ public static class GiveReferralEndpoint
     }
 
     private static async Task<(IReadOnlyList<MemberView> Members, ProspectKeys.FoundKey? Key, bool ReferralExists)> ReadBeforeGiveAsync(
-        NpgsqlDataSource db, string chapterId, Guid referralId, Guid[] memberIds, CancellationToken ct)
+        ChapterDatabase db, string chapterId, Guid referralId, Guid[] memberIds, CancellationToken ct)
     {
         await using var batch = db.CreateBatch();
         batch.BatchCommands.Add(MemberProjection.GetManyCommand(chapterId, memberIds));

@@ -28,7 +28,7 @@ public static class RedirectReferralEndpoint
         ReferralSteps.Decide(chapterId, referral, new RedirectReferral(referralId, caller.ActingMemberId, receiver, clock.GetUtcNow()), caller);
 
     /// <summary>The redirect's new receiver, who must be in the chapter (what the decider cannot know).</summary>
-    public static async Task<MemberStanding> LoadAsync(string chapterId, RedirectReferralRequest body, NpgsqlDataSource db, CancellationToken ct)
+    public static async Task<MemberStanding> LoadAsync(string chapterId, RedirectReferralRequest body, ChapterDatabase db, CancellationToken ct)
     {
         var check = new Validation();
         var receiverId = check.RequiredId(body.ReceiverId, "receiverId");

@@ -66,7 +66,7 @@ public static class ReferralEndpoints
     }
 
     private static async Task<Results<Ok<IntroductionPreview>, ValidationProblem, ProblemHttpResult>> PreviewIntroductionAsync(
-        string chapterId, Guid referralId, string? line, NpgsqlDataSource db, Caller caller, MailOrigin origin, CancellationToken ct)
+        string chapterId, Guid referralId, string? line, ChapterDatabase db, Caller caller, MailOrigin origin, CancellationToken ct)
     {
         var check = new Validation();
         var word = check.OptionalText(line, "line", 500);
@@ -85,7 +85,7 @@ public static class ReferralEndpoints
     }
 
     private static async Task<Results<Ok<ReferralList>, ValidationProblem, ProblemHttpResult>> ListAsync(
-        string chapterId, string? status, Guid? memberId, int? limit, string? after, NpgsqlDataSource db, Caller caller, CancellationToken ct)
+        string chapterId, string? status, Guid? memberId, int? limit, string? after, ChapterDatabase db, Caller caller, CancellationToken ct)
     {
         if (ReadsOnlyOwnReferrals(caller))
         {
@@ -106,7 +106,7 @@ public static class ReferralEndpoints
     }
 
     private static async Task<Results<Ok<ReferralView>, StatusCodeHttpResult, ProblemHttpResult>> GetAsync(
-        string chapterId, Guid referralId, NpgsqlDataSource db, Caller caller, HttpContext context, CancellationToken ct)
+        string chapterId, Guid referralId, ChapterDatabase db, Caller caller, HttpContext context, CancellationToken ct)
     {
         if (await ReferralProjection.GetAsync(db, chapterId, referralId, ct) is not { } stored)
             return Problems.NotFound($"Referral {referralId} is not in chapter '{chapterId}'.");

@@ -51,7 +51,7 @@ public static class ReferralSteps
     [EndpointDescription("Only after the referral was accepted. value {amount, currency} is required for won and absent for lost; without a currency, the chapter's currency is used.")]
     [ProducesResponseType<ReferralView>(StatusCodes.Status200OK)]
     public static async Task<(IResult, Events, OutgoingMessages)> Close(string chapterId, Guid referralId, CloseReferralRequest body,
-        [WriteAggregate(FromMethod = nameof(StreamKey), Required = false)] Referral? referral, NpgsqlDataSource db, TimeProvider clock,
+        [WriteAggregate(FromMethod = nameof(StreamKey), Required = false)] Referral? referral, ChapterDatabase db, TimeProvider clock,
         Caller caller, CancellationToken ct)
     {
         var check = new Validation();
@@ -82,7 +82,7 @@ public static class ReferralSteps
         "Written in the referral's language; one the service does not write falls back to English, and says so. line: the giver's word to both.")]
     [ProducesResponseType<ReferralView>(StatusCodes.Status200OK)]
     public static async Task<(IResult, Events, OutgoingMessages)> Introduce(string chapterId, Guid referralId, IntroduceRequest? body,
-        [WriteAggregate(FromMethod = nameof(StreamKey), Required = false)] Referral? referral, NpgsqlDataSource db, TimeProvider clock,
+        [WriteAggregate(FromMethod = nameof(StreamKey), Required = false)] Referral? referral, ChapterDatabase db, TimeProvider clock,
         Caller caller, CancellationToken ct)
     {
         var check = new Validation();
@@ -130,7 +130,7 @@ public static class ReferralSteps
         "corrections, and reports, the feed and webhooks follow it. The same correction again changes nothing.")]
     [ProducesResponseType<ReferralView>(StatusCodes.Status200OK)]
     public static async Task<(IResult, Events, OutgoingMessages)> Correct(string chapterId, Guid referralId, CorrectReferralRequest body,
-        [WriteAggregate(FromMethod = nameof(StreamKey), Required = false)] Referral? referral, NpgsqlDataSource db, TimeProvider clock,
+        [WriteAggregate(FromMethod = nameof(StreamKey), Required = false)] Referral? referral, ChapterDatabase db, TimeProvider clock,
         Caller caller, CancellationToken ct)
     {
         var check = new Validation();
@@ -159,7 +159,7 @@ public static class ReferralSteps
     }
 
     /// <summary>The chapter's currency, read only when a value is sent without one.</summary>
-    private static async Task<string> ChapterCurrencyAsync(NpgsqlDataSource db, string chapterId, MoneyRequest? value, CancellationToken ct) =>
+    private static async Task<string> ChapterCurrencyAsync(ChapterDatabase db, string chapterId, MoneyRequest? value, CancellationToken ct) =>
         value is { Currency: null } ? (await ChapterProjection.GetAsync(db, chapterId, ct))?.Currency ?? "" : "";
 
     /// <summary>The member taking a receiver's step: the signed-in one (a memberId in the body must be theirs), once the request is valid.</summary>

@@ -34,8 +34,10 @@ public static class WeeklyReportEndpoints
     }
 
     private static async Task<Results<Ok<WeeklyReportView>, ContentHttpResult, RazorComponentResult<WeeklyReportHtml>, ValidationProblem, ProblemHttpResult>> WeeklyAsync(
-        string chapterId, string isoWeek, NpgsqlDataSource db, TimeProvider clock, Caller caller, HttpContext context, CancellationToken ct)
+        string chapterId, string isoWeek, ChapterDatabase db, TimeProvider clock, Caller caller, HttpContext context, CancellationToken ct)
     {
+        // A report is of the activity projection's facts, which follow the writes anyway: a standby may serve it.
+        db = db.ForReadsThatMayLag;
         var requested = WeeklyReport.ParseIsoWeek(isoWeek);
         if (requested is null && isoWeek is not ("latest" or "current"))
         {
@@ -83,7 +85,7 @@ public static class WeeklyReportEndpoints
         return TypedResults.Ok(report);
     }
 
-    private static async Task<WeeklyVisitors> WithNamesAsync(NpgsqlDataSource db, string chapterId, WeeklyVisitors visitors, CancellationToken ct)
+    private static async Task<WeeklyVisitors> WithNamesAsync(ChapterDatabase db, string chapterId, WeeklyVisitors visitors, CancellationToken ct)
     {
         // Only the visitors the report names are opened, not every visitor the chapter ever had.
         var names = new Dictionary<Guid, string>();

@@ -45,15 +45,15 @@ public static class VisitorEndpoints
         return group;
     }
 
-    private static async Task<Ok<VisitorList>> ListAsync(string chapterId, Guid? meetingId, NpgsqlDataSource db, Caller caller, CancellationToken ct) =>
+    private static async Task<Ok<VisitorList>> ListAsync(string chapterId, Guid? meetingId, ChapterDatabase db, Caller caller, CancellationToken ct) =>
         TypedResults.Ok(new VisitorList(await VisitorProjection.ListAsync(db, chapterId, meetingId, caller.IsLeader ? null : caller.ActingMemberId, ct)));
 
-    private static async Task<Results<Ok<VisitorView>, ProblemHttpResult>> GetAsync(string chapterId, Guid visitorId, NpgsqlDataSource db, Caller caller, CancellationToken ct) =>
+    private static async Task<Results<Ok<VisitorView>, ProblemHttpResult>> GetAsync(string chapterId, Guid visitorId, ChapterDatabase db, Caller caller, CancellationToken ct) =>
         await VisitorProjection.GetAsync(db, chapterId, visitorId, ct) is not { } visitor ? NotFound(chapterId, visitorId)
         : Refused(caller, visitor) ?? (Results<Ok<VisitorView>, ProblemHttpResult>)TypedResults.Ok(visitor);
 
     private static async Task<Results<NoContent, ProblemHttpResult>> EraseAsync(
-        string chapterId, Guid visitorId, NpgsqlDataSource db, Caller caller, ILogger<VisitorView> logger, CancellationToken ct)
+        string chapterId, Guid visitorId, ChapterDatabase db, Caller caller, ILogger<VisitorView> logger, CancellationToken ct)
     {
         if (await VisitorProjection.GetAsync(db, chapterId, visitorId, ct) is not { } visitor)
             return NotFound(chapterId, visitorId);

@@ -18,7 +18,7 @@ public static class RegisterVisitorEndpoint
     public static string StreamKey(RegisterVisitor command) => VisitorDecider.StreamId(command.VisitorId);
 
     /// <summary>The visitor's details, sealed under a key of their own, and the member who invited them.</summary>
-    public static async Task<RegisterVisitor> LoadAsync(string chapterId, VisitorRequest body, NpgsqlDataSource db, TimeProvider clock, Caller caller,
+    public static async Task<RegisterVisitor> LoadAsync(string chapterId, VisitorRequest body, ChapterDatabase db, TimeProvider clock, Caller caller,
         CancellationToken ct)
     {
         var check = new Validation();
@@ -66,7 +66,7 @@ public static class FollowUpVisitorEndpoint
     public static string StreamKey(Guid visitorId) => VisitorDecider.StreamId(visitorId);
 
     /// <summary>Who may (leaders and the member who invited the visitor), and the member a visitor became, if they joined.</summary>
-    public static async Task<FollowUpVisitor> LoadAsync(string chapterId, Guid visitorId, FollowUpRequest body, NpgsqlDataSource db, TimeProvider clock,
+    public static async Task<FollowUpVisitor> LoadAsync(string chapterId, Guid visitorId, FollowUpRequest body, ChapterDatabase db, TimeProvider clock,
         Caller caller, CancellationToken ct)
     {
         var check = new Validation();

@@ -44,7 +44,7 @@ public sealed class DeliveryMetrics
 /// The feed reads below Marten's high-water mark, so a late commit is never passed over; an event delivered but not yet
 /// recorded when a node dies is sent again by the next lease holder, under the same webhook-id.
 /// </summary>
-public sealed class WebhookDispatcher(NpgsqlDataSource db, IHttpClientFactory http, WebhookSettings settings, DeliveryMetrics metrics,
+public sealed class WebhookDispatcher(ChapterDatabases databases, IHttpClientFactory http, WebhookSettings settings, DeliveryMetrics metrics,
     WebhookSecretKey secretKey, ILogger<WebhookDispatcher> logger) : BackgroundService
 {
     public const string HttpClientName = "webhooks";
@@ -54,27 +54,40 @@ public sealed class WebhookDispatcher(NpgsqlDataSource db, IHttpClientFactory ht
     private DateTime _pruneAt = DateTime.MinValue;
 
     /// <param name="Secrets">The secret, and after a rotation the one it replaced while that still signs.</param>
-    private sealed record Leased(Guid Id, string ChapterId, string Url, string[] Events, IReadOnlyList<string> Secrets, long Position, int Attempts,
+    private sealed record Leased(ChapterDatabase Database, Guid Id, string ChapterId, string Url, string[] Events, IReadOnlyList<string> Secrets, long Position, int Attempts,
         DateTimeOffset? FailingSince);
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         while (!stoppingToken.IsCancellationRequested)
         {
+            var prune = DateTime.UtcNow >= _pruneAt;
+            IReadOnlyList<ChapterDatabase> all = [];
             try
             {
-                var leased = await LeaseDueAsync(stoppingToken);
-                await Task.WhenAll(leased.Select(webhook => DeliverAsync(webhook, stoppingToken)));
-                if (DateTime.UtcNow >= _pruneAt)
-                {
-                    await PruneDeliveriesAsync(stoppingToken);
-                    _pruneAt = DateTime.UtcNow + TimeSpan.FromTicks(Math.Min(TimeSpan.FromHours(1).Ticks, settings.KeepDeliveriesFor.Ticks));
-                }
+                all = await databases.AllAsync();
             }
             catch (Exception e) when (e is not OperationCanceledException || !stoppingToken.IsCancellationRequested)
             {
                 logger.LogWarning(e, "Webhook deliveries paused; trying again in {PollEvery}", settings.PollEvery);
             }
+            // Each database's webhooks on their own: one that does not answer holds up no other's.
+            await Task.WhenAll(all.Select(async db =>
+            {
+                try
+                {
+                    var leased = await LeaseDueAsync(db, stoppingToken);
+                    await Task.WhenAll(leased.Select(webhook => DeliverAsync(webhook, stoppingToken)));
+                    if (prune)
+                        await PruneDeliveriesAsync(db, stoppingToken);
+                }
+                catch (Exception e) when (e is not OperationCanceledException || !stoppingToken.IsCancellationRequested)
+                {
+                    logger.LogWarning(e, "Webhook deliveries of database {Database} paused; trying again in {PollEvery}", db.Name, settings.PollEvery);
+                }
+            }));
+            if (prune)
+                _pruneAt = DateTime.UtcNow + TimeSpan.FromTicks(Math.Min(TimeSpan.FromHours(1).Ticks, settings.KeepDeliveriesFor.Ticks));
             try
             {
                 await Task.Delay(settings.PollEvery, stoppingToken);
@@ -91,7 +104,7 @@ public sealed class WebhookDispatcher(NpgsqlDataSource db, IHttpClientFactory ht
     /// <see cref="WebhookSettings.KeepDeliveriesFor"/> go, a bounded number per statement so no statement runs long. Every
     /// node may do it: deleting what another node deleted changes nothing. A webhook's position is in its own row, untouched.
     /// </summary>
-    private async Task PruneDeliveriesAsync(CancellationToken ct)
+    private async Task PruneDeliveriesAsync(ChapterDatabase db, CancellationToken ct)
     {
         long deleted, total = 0;
         do
@@ -109,7 +122,7 @@ public sealed class WebhookDispatcher(NpgsqlDataSource db, IHttpClientFactory ht
             logger.LogInformation("Pruned {Count} webhook delivery attempts older than {KeepDeliveriesFor}", total, settings.KeepDeliveriesFor);
     }
 
-    private async Task<IReadOnlyList<Leased>> LeaseDueAsync(CancellationToken ct)
+    private async Task<IReadOnlyList<Leased>> LeaseDueAsync(ChapterDatabase db, CancellationToken ct)
     {
         await using var command = db.CreateCommand(
             """
@@ -135,7 +148,7 @@ public sealed class WebhookDispatcher(NpgsqlDataSource db, IHttpClientFactory ht
             var secrets = new List<string> { secretKey.Open(id, reader.GetFieldValue<byte[]>(4)) };
             if (!reader.IsDBNull(8))
                 secrets.Add(secretKey.Open(id, reader.GetFieldValue<byte[]>(8)));
-            leased.Add(new Leased(id, reader.GetString(1), reader.GetString(2), reader.GetFieldValue<string[]>(3), secrets,
+            leased.Add(new Leased(db, id, reader.GetString(1), reader.GetString(2), reader.GetFieldValue<string[]>(3), secrets,
                 reader.GetInt64(5), reader.GetInt32(6), reader.IsDBNull(7) ? null : reader.GetFieldValue<DateTimeOffset>(7)));
         }
         return leased;
@@ -148,7 +161,7 @@ public sealed class WebhookDispatcher(NpgsqlDataSource db, IHttpClientFactory ht
         var handled = 0;
         while (retryAt is null && handled < EventsPerLease)
         {
-            var events = await EventFeedEndpoints.ReadCommittedAsync(db, webhook.ChapterId, position, 50, ct);
+            var events = await EventFeedEndpoints.ReadCommittedAsync(webhook.Database, webhook.ChapterId, position, 50, ct);
             if (events.Count == 0)
                 break;
             foreach (var e in events)
@@ -225,7 +238,7 @@ public sealed class WebhookDispatcher(NpgsqlDataSource db, IHttpClientFactory ht
 
     private async Task RecordAsync(Leased webhook, EventFeedEndpoints.StoredEvent e, int attempt, string outcome, int? status, string? error, CancellationToken ct)
     {
-        await using var command = db.CreateCommand(
+        await using var command = webhook.Database.CreateCommand(
             """
             INSERT INTO webhook_deliveries (id, webhook_id, position, event_id, event_type, attempt, outcome, status_code, error)
             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
@@ -241,7 +254,7 @@ public sealed class WebhookDispatcher(NpgsqlDataSource db, IHttpClientFactory ht
     private async Task<bool> SaveAsync(Leased webhook, long position, int attempts, DateTimeOffset? failingSince, DateTimeOffset? retryAt, CancellationToken ct,
         bool release = false)
     {
-        await using var command = db.CreateCommand(
+        await using var command = webhook.Database.CreateCommand(
             """
             UPDATE webhooks SET position = $3, attempts = $4, failing_since = $5, next_attempt_at = coalesce($6, now()),
                    lease_owner = CASE WHEN $7 THEN NULL ELSE lease_owner END,

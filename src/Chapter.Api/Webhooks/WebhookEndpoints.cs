@@ -77,7 +77,7 @@ public static class WebhookEndpoints
     }
 
     private static async Task<Results<Ok<RotatedSecret>, ProblemHttpResult>> RotateSecretAsync(
-        string chapterId, Guid webhookId, NpgsqlDataSource db, WebhookSecretKey key, HttpContext context, CancellationToken ct)
+        string chapterId, Guid webhookId, ChapterDatabase db, WebhookSecretKey key, HttpContext context, CancellationToken ct)
     {
         if (await WebhookStore.RotateSecretAsync(db, key, chapterId, webhookId, ct) is not { } rotated)
             return NotFound(chapterId, webhookId);
@@ -86,7 +86,7 @@ public static class WebhookEndpoints
     }
 
     private static async Task<Results<Created<RegisteredWebhook>, ValidationProblem, ProblemHttpResult>> RegisterAsync(
-        string chapterId, WebhookRequest body, NpgsqlDataSource db, WebhookSecretKey key, WebhookTargets targets, Caller caller, HttpContext context,
+        string chapterId, WebhookRequest body, ChapterDatabase db, WebhookSecretKey key, WebhookTargets targets, Caller caller, HttpContext context,
         CancellationToken ct)
     {
         var check = new Validation();
@@ -122,7 +122,7 @@ public static class WebhookEndpoints
     }
 
     private static async Task<Results<Ok<WebhookList>, ValidationProblem, ProblemHttpResult>> ListAsync(
-        string chapterId, int? limit, string? after, NpgsqlDataSource db, CancellationToken ct)
+        string chapterId, int? limit, string? after, ChapterDatabase db, CancellationToken ct)
     {
         var check = new Validation();
         var page = check.Page(limit, after);
@@ -134,14 +134,14 @@ public static class WebhookEndpoints
         return TypedResults.Ok(new WebhookList(items, next));
     }
 
-    private static async Task<Results<Ok<WebhookView>, ProblemHttpResult>> GetAsync(string chapterId, Guid webhookId, NpgsqlDataSource db, CancellationToken ct) =>
+    private static async Task<Results<Ok<WebhookView>, ProblemHttpResult>> GetAsync(string chapterId, Guid webhookId, ChapterDatabase db, CancellationToken ct) =>
         await WebhookStore.GetAsync(db, chapterId, webhookId, ct) is { } webhook ? TypedResults.Ok(webhook) : NotFound(chapterId, webhookId);
 
-    private static async Task<Results<NoContent, ProblemHttpResult>> DeleteAsync(string chapterId, Guid webhookId, NpgsqlDataSource db, CancellationToken ct) =>
+    private static async Task<Results<NoContent, ProblemHttpResult>> DeleteAsync(string chapterId, Guid webhookId, ChapterDatabase db, CancellationToken ct) =>
         await WebhookStore.DeleteAsync(db, chapterId, webhookId, ct) ? TypedResults.NoContent() : NotFound(chapterId, webhookId);
 
     private static async Task<Results<Ok<DeliveryList>, ValidationProblem, ProblemHttpResult>> DeliveriesAsync(
-        string chapterId, Guid webhookId, int? limit, string? after, NpgsqlDataSource db, CancellationToken ct)
+        string chapterId, Guid webhookId, int? limit, string? after, ChapterDatabase db, CancellationToken ct)
     {
         var check = new Validation();
         var page = check.Page(limit, after);
@@ -154,7 +154,7 @@ public static class WebhookEndpoints
     }
 
     private static async Task<Results<Accepted<WebhookView>, ValidationProblem, ProblemHttpResult>> RedeliverAsync(
-        string chapterId, Guid webhookId, RedeliverRequest body, NpgsqlDataSource db, CancellationToken ct)
+        string chapterId, Guid webhookId, RedeliverRequest body, ChapterDatabase db, CancellationToken ct)
     {
         var check = new Validation();
         if (!long.TryParse(body.From, NumberStyles.None, CultureInfo.InvariantCulture, out var from))

@@ -97,41 +97,43 @@ public static class WebhookSecretsAtRest
     public static async Task SealWebhookSecretsAsync(this WebApplication app)
     {
         var key = app.Services.GetRequiredService<WebhookSecretKey>();
-        var db = app.Services.GetRequiredService<NpgsqlDataSource>();
-
-        await using (var sample = db.CreateCommand("SELECT id, sealed_secret FROM webhooks WHERE sealed_secret IS NOT NULL LIMIT 1"))
-        await using (var reader = await sample.ExecuteReaderAsync())
+        // Each database holds the webhooks of its chapters.
+        foreach (var db in await app.Services.GetRequiredService<Infrastructure.ChapterDatabases>().AllAsync())
         {
-            if (await reader.ReadAsync())
+            await using (var sample = db.CreateCommand("SELECT id, sealed_secret FROM webhooks WHERE sealed_secret IS NOT NULL LIMIT 1"))
+            await using (var reader = await sample.ExecuteReaderAsync())
             {
-                try
+                if (await reader.ReadAsync())
                 {
-                    key.Open(reader.GetGuid(0), reader.GetFieldValue<byte[]>(1));
-                }
-                catch (CryptographicException)
-                {
-                    throw new InvalidOperationException(
-                        $"{WebhookSecretKey.Setting} does not open the webhook secrets in this database: they were sealed with another key. " +
-                        "Start with the key they were sealed with.");
+                    try
+                    {
+                        key.Open(reader.GetGuid(0), reader.GetFieldValue<byte[]>(1));
+                    }
+                    catch (CryptographicException)
+                    {
+                        throw new InvalidOperationException(
+                            $"{WebhookSecretKey.Setting} does not open the webhook secrets in this database: they were sealed with another key. " +
+                            "Start with the key they were sealed with.");
+                    }
                 }
             }
-        }
 
-        var issued = new List<(Guid Id, string Secret)>();
-        await using (var legacy = db.CreateCommand("SELECT id, secret FROM webhooks WHERE secret IS NOT NULL"))
-        await using (var reader = await legacy.ExecuteReaderAsync())
-        {
-            while (await reader.ReadAsync())
-                issued.Add((reader.GetGuid(0), reader.GetString(1)));
+            var issued = new List<(Guid Id, string Secret)>();
+            await using (var legacy = db.CreateCommand("SELECT id, secret FROM webhooks WHERE secret IS NOT NULL"))
+            await using (var reader = await legacy.ExecuteReaderAsync())
+            {
+                while (await reader.ReadAsync())
+                    issued.Add((reader.GetGuid(0), reader.GetString(1)));
+            }
+            foreach (var (id, secret) in issued)
+            {
+                await using var seal = db.CreateCommand("UPDATE webhooks SET sealed_secret = $2, secret = NULL WHERE id = $1 AND secret IS NOT NULL");
+                seal.Parameters.Add(new NpgsqlParameter { Value = id });
+                seal.Parameters.Add(new NpgsqlParameter { Value = key.Seal(id, secret) });
+                await seal.ExecuteNonQueryAsync();
+            }
+            if (issued.Count > 0)
+                app.Logger.LogInformation("Sealed {Count} webhook secrets stored as issued by an earlier version", issued.Count);
         }
-        foreach (var (id, secret) in issued)
-        {
-            await using var seal = db.CreateCommand("UPDATE webhooks SET sealed_secret = $2, secret = NULL WHERE id = $1 AND secret IS NOT NULL");
-            seal.Parameters.Add(new NpgsqlParameter { Value = id });
-            seal.Parameters.Add(new NpgsqlParameter { Value = key.Seal(id, secret) });
-            await seal.ExecuteNonQueryAsync();
-        }
-        if (issued.Count > 0)
-            app.Logger.LogInformation("Sealed {Count} webhook secrets stored as issued by an earlier version", issued.Count);
     }
 }

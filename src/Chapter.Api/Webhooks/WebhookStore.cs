@@ -1,3 +1,4 @@
+using Chapter.Api.Infrastructure;
 using System.Security.Cryptography;
 using Chapter.Projections;
 using Npgsql;
@@ -88,7 +89,7 @@ public static class WebhookStore
     public static byte[] Key(string secret) => Convert.FromBase64String(secret["whsec_".Length..]);
 
     /// <summary>Registers a webhook that starts after the chapter's last committed event: it hears what happens from now on.</summary>
-    public static async Task<RegisteredWebhook> RegisterAsync(NpgsqlDataSource db, WebhookSecretKey key, string chapterId, string url,
+    public static async Task<RegisteredWebhook> RegisterAsync(ChapterDatabase db, WebhookSecretKey key, string chapterId, string url,
         IReadOnlyList<string> events, string label, string createdBy, CancellationToken ct)
     {
         var (id, secret) = (Guid.CreateVersion7(), NewSecret());
@@ -112,7 +113,7 @@ public static class WebhookStore
     /// Webhooks sends several signatures), so a receiver can take the new one on without losing a delivery. A second rotation
     /// within that time ends the first secret's overlap at once.
     /// </summary>
-    public static async Task<RotatedSecret?> RotateSecretAsync(NpgsqlDataSource db, WebhookSecretKey key, string chapterId, Guid id, CancellationToken ct)
+    public static async Task<RotatedSecret?> RotateSecretAsync(ChapterDatabase db, WebhookSecretKey key, string chapterId, Guid id, CancellationToken ct)
     {
         var secret = NewSecret();
         await using var command = db.CreateCommand(
@@ -132,7 +133,7 @@ public static class WebhookStore
 
     public static readonly TimeSpan PreviousSecretSigns = TimeSpan.FromHours(24);
 
-    public static async Task<WebhookView?> GetAsync(NpgsqlDataSource db, string chapterId, Guid id, CancellationToken ct)
+    public static async Task<WebhookView?> GetAsync(ChapterDatabase db, string chapterId, Guid id, CancellationToken ct)
     {
         await using var command = db.CreateCommand($"SELECT {Columns} FROM webhooks WHERE chapter_id = $1 AND id = $2 AND deleted_at IS NULL");
         command.Parameters.Add(new NpgsqlParameter { Value = chapterId });
@@ -140,7 +141,7 @@ public static class WebhookStore
         return (await ReadAsync(command, ct)).SingleOrDefault();
     }
 
-    public static async Task<(IReadOnlyList<WebhookView> Items, string? Next)> ListAsync(NpgsqlDataSource db, string chapterId, PageRequest page, CancellationToken ct)
+    public static async Task<(IReadOnlyList<WebhookView> Items, string? Next)> ListAsync(ChapterDatabase db, string chapterId, PageRequest page, CancellationToken ct)
     {
         await using var command = db.CreateCommand(
             $"""
@@ -155,7 +156,7 @@ public static class WebhookStore
         return page.Cut(await ReadAsync(command, ct), w => new PageCursor(w.CreatedAt, w.Id));
     }
 
-    public static async Task<bool> DeleteAsync(NpgsqlDataSource db, string chapterId, Guid id, CancellationToken ct)
+    public static async Task<bool> DeleteAsync(ChapterDatabase db, string chapterId, Guid id, CancellationToken ct)
     {
         await using var command = db.CreateCommand("UPDATE webhooks SET deleted_at = now() WHERE chapter_id = $1 AND id = $2 AND deleted_at IS NULL");
         command.Parameters.Add(new NpgsqlParameter { Value = chapterId });
@@ -164,7 +165,7 @@ public static class WebhookStore
     }
 
     /// <summary>Sends again from a feed position: the events after it are delivered anew, in order.</summary>
-    public static async Task<bool> RewindAsync(NpgsqlDataSource db, string chapterId, Guid id, long from, CancellationToken ct)
+    public static async Task<bool> RewindAsync(ChapterDatabase db, string chapterId, Guid id, long from, CancellationToken ct)
     {
         await using var command = db.CreateCommand(
             """
@@ -177,7 +178,7 @@ public static class WebhookStore
         return await command.ExecuteNonQueryAsync(ct) == 1;
     }
 
-    public static async Task<(IReadOnlyList<DeliveryView> Items, string? Next)> DeliveriesAsync(NpgsqlDataSource db, Guid webhookId, PageRequest page, CancellationToken ct)
+    public static async Task<(IReadOnlyList<DeliveryView> Items, string? Next)> DeliveriesAsync(ChapterDatabase db, Guid webhookId, PageRequest page, CancellationToken ct)
     {
         await using var command = db.CreateCommand(
             """
