@@ -447,3 +447,103 @@ public sealed class StandbyApiTests
         }
     }
 }
+
+/// <summary>
+/// Two service processes over a main database and three chapter databases: Wolverine spreads the databases' projection agents
+/// over both; one is killed (SIGKILL) while it runs some, the other takes them over, and every database's projection holds each
+/// event once.
+/// </summary>
+public sealed class NodesOverManyDatabasesApiTests
+{
+    [Fact]
+    public async Task A_node_killed_while_it_runs_agents_leaves_them_to_the_other_and_no_database_loses_or_doubles_an_event()
+    {
+        var names = ManyDatabases.Names;
+        var connectionStrings = new Dictionary<string, string>();
+        var settings = new Dictionary<string, string>();
+        foreach (var name in names)
+        {
+            connectionStrings[name] = await TestPostgres.CreateDatabaseAsync();
+            settings[$"Chapter__Databases__{name}__ConnectionString"] = connectionStrings[name];
+        }
+        var main = await TestPostgres.CreateDatabaseAsync();
+        using var first = ServiceProcess.Start(main, out var firstAddress, settings);
+        await ServiceProcess.WaitUntilListeningAsync(first, firstAddress);
+        using var second = ServiceProcess.Start(main, out var secondAddress, settings);
+        await ServiceProcess.WaitUntilListeningAsync(second, secondAddress);
+        try
+        {
+            using var viaSecond = ServiceProcess.Client(secondAddress, ApiFixture.OperatorToken);
+            using var viaFirst = ServiceProcess.Client(firstAddress, ApiFixture.OperatorToken);
+            var chapters = names.ToDictionary(n => n, n => $"{n}-{Guid.NewGuid():N}"[..20]);
+            foreach (var (database, chapter) in chapters)
+                (await viaSecond.PostAsJsonAsync("/api/chapters", new { id = chapter, name = database, timeZone = "Europe/Stockholm", currency = "SEK", database }))
+                    .StatusCode.ShouldBe(HttpStatusCode.Created);
+
+            // Each node leads some of the databases' projections: wait until both do (Wolverine spreads them as nodes join).
+            await UntilAsync(async () => (await LedAsync(viaFirst)).Count > 0 && (await LedAsync(viaSecond)).Count > 0
+                                         && (await LedAsync(viaFirst)).Count + (await LedAsync(viaSecond)).Count == names.Length,
+                "both nodes lead some of the three databases' projections");
+            var firstLed = await LedAsync(viaFirst);
+
+            // Members join in every database while the first node dies.
+            var joining = Task.Run(async () =>
+            {
+                for (var i = 0; i < 10; i++)
+                    foreach (var (_, chapter) in chapters)
+                        (await viaSecond.PostAsJsonAsync($"/api/chapters/{chapter}/members", new { name = $"M{i}", profession = "Baker", languages = new[] { "sv" } }))
+                            .StatusCode.ShouldBe(HttpStatusCode.Created);
+            });
+            await Task.Delay(300);
+            first.Kill(entireProcessTree: true);
+            await first.WaitForExitAsync();
+            await joining;
+
+            await UntilAsync(async () => (await LedAsync(viaSecond)).Count == names.Length,
+                $"the second node takes over what the first led ({string.Join(", ", firstLed)})");
+            foreach (var (database, chapter) in chapters)
+            {
+                var joined = await CountAsync(connectionStrings[database], "SELECT count(*) FROM mt_events WHERE type = 'member.joined.v1' AND tenant_id = $1", chapter);
+                joined.ShouldBe(10);
+                await UntilAsync(async () =>
+                        await CountAsync(connectionStrings[database], "SELECT position FROM proj_activity.applied")
+                        == await CountAsync(connectionStrings[database], "SELECT max(seq_id) FROM mt_events"),
+                    $"{database}'s projection reaches its last event");
+                (await CountAsync(connectionStrings[database], "SELECT count(*) FROM proj_activity.members WHERE chapter_id = $1", chapter))
+                    .ShouldBe(joined, $"{database}: every member once");
+            }
+        }
+        finally
+        {
+            if (!first.HasExited)
+                first.Kill(entireProcessTree: true);
+            ServiceProcess.Terminate(second);
+            await second.WaitForExitAsync();
+        }
+    }
+
+    /// <summary>The databases whose activity projection this node runs, as its status says.</summary>
+    private static async Task<List<string>> LedAsync(HttpClient node) =>
+        (await node.GetFromJsonAsync<JsonObject>("/api/admin/projections"))!["items"]!.AsArray()
+        .Where(p => p!["leader"] is not null).Select(p => p!["database"]!.GetValue<string>()).ToList();
+
+    private static async Task<long> CountAsync(string connectionString, string sql, params object[] parameters)
+    {
+        await using var connection = new NpgsqlConnection(connectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand(sql, connection);
+        foreach (var parameter in parameters)
+            command.Parameters.Add(new NpgsqlParameter { Value = parameter });
+        return Convert.ToInt64(await command.ExecuteScalarAsync());
+    }
+
+    private static async Task UntilAsync(Func<Task<bool>> done, string what)
+    {
+        var until = DateTime.UtcNow.AddSeconds(60);
+        while (!await done())
+        {
+            DateTime.UtcNow.ShouldBeLessThan(until, what);
+            await Task.Delay(250);
+        }
+    }
+}

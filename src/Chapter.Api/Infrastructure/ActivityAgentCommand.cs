@@ -58,18 +58,20 @@ public sealed record ActivityAgentCommand(string Action, long RebuildUntil = 0) 
     }
 
     /// <summary>The activity projection's agent among these (Wolverine's agent URIs end with the shard's path, activity/all).</summary>
-    private static Uri? AgentUri(IEnumerable<Uri> agents) =>
-        agents.FirstOrDefault(u => u.Scheme == "event-subscriptions" && u.AbsolutePath.EndsWith($"/{ActivityProjection.ProjectionName}/all", StringComparison.OrdinalIgnoreCase));
+    /// <param name="database">With several databases, Marten's id of the one whose agent is meant (a segment of the URI).</param>
+    private static Uri? AgentUri(IEnumerable<Uri> agents, string? database = null) =>
+        agents.FirstOrDefault(u => u.Scheme == "event-subscriptions" && u.AbsolutePath.EndsWith($"/{ActivityProjection.ProjectionName}/all", StringComparison.OrdinalIgnoreCase)
+            && (database is null || u.AbsolutePath.Contains($"/{database}/", StringComparison.OrdinalIgnoreCase)));
 
-    public static bool RunsHere(IWolverineRuntime runtime) => AgentUri(runtime.Agents.AllRunningAgentUris()) is not null;
+    public static bool RunsHere(IWolverineRuntime runtime, string? database = null) => AgentUri(runtime.Agents.AllRunningAgentUris(), database) is not null;
 
     /// <summary>How long the agent may take to start somewhere: a dead node's agents move once it is found stale.</summary>
     private static TimeSpan AgentMoveTime(IWolverineRuntime runtime) =>
         runtime.Options.Durability.StaleNodeTimeout + runtime.Options.Durability.CheckAssignmentPeriod * 3;
 
     /// <summary>Why the projection's agent stopped, when it runs on this node and has.</summary>
-    public static JasperFx.Events.Daemon.ShardFailure? LocalFailure(IWolverineRuntime runtime) =>
-        AgentUri(runtime.Agents.AllRunningAgentUris()) is { } uri && runtime.Agents.TryFindActiveAgent<IEventSubscriptionAgent>(uri, out var agent)
+    public static JasperFx.Events.Daemon.ShardFailure? LocalFailure(IWolverineRuntime runtime, string? database = null) =>
+        AgentUri(runtime.Agents.AllRunningAgentUris(), database) is { } uri && runtime.Agents.TryFindActiveAgent<IEventSubscriptionAgent>(uri, out var agent)
             ? agent.Failure
             : null;
 

@@ -195,7 +195,9 @@ public sealed class AsyncProjections(
         var shard = (await martenDatabase.AllProjectionProgress(ct)).FirstOrDefault(s => s.ShardName == ChapterEventStore.ActivityShard);
         // Marten keeps why a shard stopped with its progression row; a shard stopped in its very first page has no row yet,
         // and then only the node running its agent knows.
-        var failure = shard?.Failure ?? (databases.AreSeveral ? null : ActivityAgentCommand.LocalFailure(wolverine));
+        // Wolverine runs one agent per database: its URI names the database by Marten's id.
+        var agentDatabase = databases.AreSeveral ? martenDatabase.Id.ToString() : null;
+        var failure = shard?.Failure ?? ActivityAgentCommand.LocalFailure(wolverine, agentDatabase);
         // Paused is Marten's word for stopped at a failure; an agent merely stopped (its node shut down) is not failed, only not
         // applying until another node takes it, which the lag shows.
         var stopped = failure is not null || shard?.AgentStatus == "Paused";
@@ -222,8 +224,7 @@ public sealed class AsyncProjections(
             SkippedUnknownEvents: skipped,
             Error: error,
             ErrorSequence: stopped ? failure?.Event?.Sequence : null,
-            // Which node runs which database's agent, Wolverine's assignments say (GET /api/admin/databases); here, with one database.
-            Leader: !databases.AreSeveral && ActivityAgentCommand.RunsHere(wolverine) ? $"{Environment.MachineName}:{Environment.ProcessId}" : null,
+            Leader: ActivityAgentCommand.RunsHere(wolverine, agentDatabase) ? $"{Environment.MachineName}:{Environment.ProcessId}" : null,
             RebuildRequested: tables.RebuildPosition is not null,
             RebuildError: tables.RebuildPosition is not null ? error : null,
             UpdatedAt: shard?.LastUpdated ?? shard?.Timestamp,
