@@ -199,7 +199,7 @@ internal static class HttpBenchmark
         throw new TimeoutException("The async projections did not catch up within 5 minutes.");
     }
 
-    private sealed record Measured(double PerSecond, double P50, double P99, string Cpu);
+    internal sealed record Measured(double PerSecond, double P50, double P99, string Cpu);
 
     // `clients` concurrent loops: a warm-up second, then `seconds` counted. The operation returns how many requests it made.
     private static async Task<Measured> MeasureAsync(CpuMeter cpu, int clients, int seconds, Func<Random, Task<int>> operation)
@@ -238,14 +238,19 @@ internal static class HttpBenchmark
 
     internal const string OperatorToken = "bench-operator-token-0123456789abcdef0123456789";
 
-    internal static Process StartService(string connectionString, out Uri address) =>
-        StartProcess("Chapter.Api.dll", new()
+    internal static Process StartService(string connectionString, out Uri address, IReadOnlyDictionary<string, string>? settings = null)
+    {
+        var environment = new Dictionary<string, string>
         {
             ["ConnectionStrings__Chapter"] = connectionString + Environment.GetEnvironmentVariable("CHAPTER_BENCH_SERVICE_CONNECTION_EXTRA"),
             ["Chapter__AdminToken"] = OperatorToken,
             ["Chapter__Webhooks__SecretKey"] = Convert.ToBase64String(new byte[32]),
             ["Chapter__RateLimit__WritesPerMinute"] = "100000000",
-        }, out address);
+        };
+        foreach (var (name, value) in settings ?? new Dictionary<string, string>())
+            environment[name] = value;
+        return StartProcess("Chapter.Api.dll", environment, out address);
+    }
 
     private static Process StartProcess(string dll, Dictionary<string, string> environment, out Uri address)
     {
@@ -265,7 +270,19 @@ internal static class HttpBenchmark
         start.Environment["ASPNETCORE_ENVIRONMENT"] = "Production";
         start.Environment["Logging__LogLevel__Default"] = "Warning";
         var process = Process.Start(start)!;
-        process.OutputDataReceived += (_, _) => { };
+        // Warnings and worse only (Logging__LogLevel__Default): a node that fails says why.
+        var failing = false;
+        process.OutputDataReceived += (_, e) =>
+        {
+            if (e.Data is null)
+                return;
+            // A console log entry is its "fail: Category[id]" line and the indented lines that follow it.
+            failing = e.Data.StartsWith("fail") || e.Data.StartsWith("crit") || (failing && e.Data.StartsWith(' '));
+            if (failing)
+                Console.Error.WriteLine($"{Path.GetFileNameWithoutExtension(dll)}: {e.Data}");
+        };
+        process.Exited += (_, _) => Console.Error.WriteLine($"{Path.GetFileNameWithoutExtension(dll)} exited with {process.ExitCode}");
+        process.EnableRaisingEvents = true;
         process.ErrorDataReceived += (_, e) => { if (e.Data is not null) Console.Error.WriteLine($"{Path.GetFileNameWithoutExtension(dll)}: {e.Data}"); };
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
@@ -297,10 +314,10 @@ internal static class HttpBenchmark
 
     private static Task<string> ScalarAsync(NpgsqlDataSource db, string sql) => AppendBenchmark.ScalarAsync(db, sql);
 
-    private static int PostmasterOf(int backendPid) => CpuMeter.ParentOf(backendPid);
+    internal static int PostmasterOf(int backendPid) => CpuMeter.ParentOf(backendPid);
 
     /// <summary>CPU seconds (user + system) of the service, of the PostgreSQL cluster (the postmaster and its children), and of this process.</summary>
-    private sealed class CpuMeter(int servicePid, int postmasterPid)
+    internal sealed class CpuMeter(int servicePid, int postmasterPid)
     {
         // USER_HZ: the unit of /proc/<pid>/stat's times; 100 on every Linux this runs on.
         private const double TicksPerSecond = 100;

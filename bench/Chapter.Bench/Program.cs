@@ -8,6 +8,7 @@ using Chapter.LocalPostgres;
 // ./chapter bench views [--seconds 10] [--referrals 20000]   (the referral view as our SQL table and as a Marten document)
 // ./chapter bench export [--events 100000]   (a chapter's export, a tenth of that and that many events: time, size, the service's memory)
 // ./chapter bench tenancy [--chapters 10000] [--databases 3]   (Marten's static and sharded tenancies over several databases)
+// ./chapter bench scale [--databases 3] [--nodes 2] [--chapters 10000] [--seconds 20] [--clients 16]   (chapters over several databases, several nodes)
 // ./chapter bench http [--seconds 10] [--warmup 10]    (CHAPTER_BENCH_SERVICE_CONNECTION_EXTRA=";Key=Value" adds to the service's connection string)
 // CHAPTER_BENCH_POSTGRES=<connection string> runs against another server instead of a throwaway local cluster.
 
@@ -16,9 +17,9 @@ int Option(string name, int fallback) =>
 
 // The benchmark's name comes first when given; options (and their values) follow.
 var benchmark = args.Length > 0 && !args[0].StartsWith("--", StringComparison.Ordinal) ? args[0] : "appends";
-if (benchmark is not ("appends" or "catchup" or "export" or "http" or "rebuild" or "tenancy" or "views"))
+if (benchmark is not ("appends" or "catchup" or "export" or "http" or "rebuild" or "tenancy" or "views" or "scale"))
 {
-    Console.Error.WriteLine("usage: bench [appends] [--seconds N] | bench catchup [--events N] [--chapters N] [--members N] [--samples N] [--batch N] | bench http [--seconds N] [--warmup N] | bench rebuild [--times N] [--events N] | bench views [--seconds N] [--referrals N] | bench export [--events N] | bench tenancy [--chapters N] [--databases N]");
+    Console.Error.WriteLine("usage: bench [appends] [--seconds N] | bench catchup [--events N] [--chapters N] [--members N] [--samples N] [--batch N] | bench http [--seconds N] [--warmup N] | bench rebuild [--times N] [--events N] | bench views [--seconds N] [--referrals N] | bench export [--events N] | bench tenancy [--chapters N] [--databases N] | bench scale [--databases N] [--nodes N] [--chapters N] [--seconds N] [--clients N]");
     return 2;
 }
 
@@ -28,7 +29,8 @@ if (string.IsNullOrWhiteSpace(connectionString))
 {
     // Durable settings (fsync on): the baselines pay for them too, so the ratios stay honest. The HTTP benchmark runs with
     // fsync off, as the load was first measured: there the service's own cost is the question, not the disk's.
-    cluster = await LocalPostgresCluster.StartAsync(new LocalPostgresOptions { MaxConnections = 200, Throwaway = benchmark is "http" or "rebuild" or "views" or "export" or "tenancy" });
+    // The scale benchmark runs on PostgreSQL's defaults (fsync on), as an operator's server would, with room for several nodes' pools.
+    cluster = await LocalPostgresCluster.StartAsync(new LocalPostgresOptions { MaxConnections = benchmark == "scale" ? 400 : 200, Throwaway = benchmark is "http" or "rebuild" or "views" or "export" or "tenancy" });
     connectionString = cluster.ConnectionString();
 }
 
@@ -42,6 +44,8 @@ try
         await ViewBenchmark.RunAsync(connectionString, Option("--seconds", 10), Option("--referrals", 20_000));
     else if (benchmark == "tenancy")
         await TenancyBenchmark.RunAsync(connectionString, Option("--chapters", 10_000), Option("--databases", 3));
+    else if (benchmark == "scale")
+        await ScaleBenchmark.RunAsync(connectionString, Option("--databases", 3), Option("--nodes", 2), Option("--chapters", 10_000), Option("--seconds", 20), Option("--clients", 16));
     else if (benchmark == "export")
         await ExportBenchmark.RunAsync(connectionString, Option("--events", 100_000));
     else if (benchmark == "http")

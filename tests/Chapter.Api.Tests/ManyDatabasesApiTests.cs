@@ -547,3 +547,56 @@ public sealed class NodesOverManyDatabasesApiTests
         }
     }
 }
+
+/// <summary>Each database's projection is rebuilt on its own, on the node that runs it, the others untouched.</summary>
+public sealed class RebuildOverManyDatabasesApiTests
+{
+    [Fact]
+    public async Task A_rebuild_names_its_database_and_leaves_the_others_alone()
+    {
+        var databases = new ManyDatabases { OwnClusters = false };
+        await databases.InitializeAsync();
+        try
+        {
+            var api = databases.Api;
+            var east = await new Scenario(api).WithChapterAsync(database: "east");
+            var west = await new Scenario(api).WithChapterAsync(database: "west");
+            await east.AddMemberAsync("Anna");
+            await east.AddMemberAsync("Bram");
+            await west.AddMemberAsync("Cleo");
+            await databases.WaitForProjectionAsync("east");
+            await databases.WaitForProjectionAsync("west");
+            var westApplied = await databases.ScalarAsync("west", "SELECT position FROM proj_activity.applied");
+            // The rebuilt copy takes the live tables' place: other tables under the same names.
+            const string membersTable = "SELECT 'proj_activity.members'::regclass::oid::bigint";
+            var (eastTable, westTable) = (await databases.ScalarAsync("east", membersTable), await databases.ScalarAsync("west", membersTable));
+            var rebuild = "/api/admin/projections/activity/rebuild";
+
+            await (await api.Operator().PostAsync(rebuild, null)).ShouldBeProblemNamingAsync(HttpStatusCode.BadRequest, "database");
+            await (await api.Operator().PostAsync($"{rebuild}?database=south", null)).ShouldBeProblemAsync(HttpStatusCode.NotFound);
+            var started = await api.Operator().PostAsync($"{rebuild}?database=east", null);
+            started.StatusCode.ShouldBe(HttpStatusCode.Accepted, await started.Content.ReadAsStringAsync());
+            (await started.ReadJsonAsync())["database"]!.GetValue<string>().ShouldBe("east");
+
+            var until = DateTime.UtcNow.AddSeconds(30);
+            JsonObject? eastStatus;
+            do
+            {
+                await Task.Delay(200);
+                var items = (await api.Operator().GetFromJsonAsync<JsonObject>("/api/admin/projections"))!["items"]!.AsArray();
+                eastStatus = items.Single(p => p!["database"]!.GetValue<string>() == "east")!.AsObject();
+            } while ((eastStatus["state"]!.GetValue<string>() != "running" || eastStatus["rebuildRequested"]!.GetValue<bool>()) && DateTime.UtcNow < until);
+            eastStatus["state"]!.GetValue<string>().ShouldBe("running");
+            eastStatus["rebuildRequested"]!.GetValue<bool>().ShouldBeFalse("the copy took the live tables' place");
+            Convert.ToInt64(await databases.ScalarAsync("east", "SELECT count(*) FROM proj_activity.members WHERE chapter_id = $1", east.ChapterId)).ShouldBe(2);
+            (await databases.ScalarAsync("east", membersTable)).ShouldNotBe(eastTable, "east's projection was rebuilt");
+            (await databases.ScalarAsync("west", membersTable)).ShouldBe(westTable, "west's was not");
+            (await databases.ScalarAsync("west", "SELECT position FROM proj_activity.applied")).ShouldBe(westApplied);
+            Convert.ToInt64(await databases.ScalarAsync("west", "SELECT count(*) FROM proj_activity.members WHERE chapter_id = $1", west.ChapterId)).ShouldBe(1);
+        }
+        finally
+        {
+            await databases.DisposeAsync();
+        }
+    }
+}

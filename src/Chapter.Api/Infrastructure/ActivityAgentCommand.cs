@@ -27,17 +27,20 @@ public static class ProjectionAgentCommands
 /// either, the pages still go to the tables whose position they start from; a node that dies in between leaves a state the
 /// daemon goes on from, and asking for the same again finishes it.
 /// </remarks>
-public sealed record ActivityAgentCommand(string Action, long RebuildUntil = 0) : IAgentCommand
+/// <param name="Database">With several databases, the one whose projection is meant (its configured name).</param>
+/// <param name="MartenDatabase">Marten's id of that database, as Wolverine's agent URI carries it.</param>
+public sealed record ActivityAgentCommand(string Action, long RebuildUntil = 0, string? Database = null, string? MartenDatabase = null) : IAgentCommand
 {
     public const string Rebuild = "rebuild";
     public const string Cancel = "cancel";
 
     public async Task<AgentCommands> ExecuteAsync(IWolverineRuntime runtime, CancellationToken cancellationToken)
     {
-        if (AgentUri(runtime.Agents.AllRunningAgentUris()) is not { } uri
+        if (AgentUri(runtime.Agents.AllRunningAgentUris(), MartenDatabase) is not { } uri
             || !runtime.Agents.TryFindActiveAgent<IEventSubscriptionAgent>(uri, out var agent))
             throw new InvalidOperationException($"The {ActivityProjection.ProjectionName} projection's agent does not run on this node.");
-        var db = runtime.Services.GetRequiredService<ChapterDatabases>().Main;
+        var databases = runtime.Services.GetRequiredService<ChapterDatabases>();
+        var db = Database is null ? databases.Main : (await databases.AllAsync()).Single(d => d.Name == Database);
         if (Action == Rebuild)
         {
             await using (var start = db.CreateCommand(ActivityProjection.StartRebuildSql(RebuildUntil)))
@@ -86,13 +89,13 @@ public sealed record ActivityAgentCommand(string Action, long RebuildUntil = 0) 
         {
             while (true)
             {
-                if (RunsHere(runtime))
+                if (RunsHere(runtime, command.MartenDatabase))
                 {
                     await command.ExecuteAsync(runtime, ct);
                     return null;
                 }
                 var node = (await runtime.Storage.Nodes.LoadAllNodesAsync(ct))
-                    .FirstOrDefault(n => n.NodeId != runtime.Options.UniqueNodeId && AgentUri(n.ActiveAgents) is not null);
+                    .FirstOrDefault(n => n.NodeId != runtime.Options.UniqueNodeId && AgentUri(n.ActiveAgents, command.MartenDatabase) is not null);
                 if (node is not null)
                 {
                     await runtime.Agents.InvokeAsync(new NodeDestination(node.NodeId, node.ControlUri!), command);

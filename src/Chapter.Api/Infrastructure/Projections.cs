@@ -303,11 +303,10 @@ public sealed class AsyncProjections(
     /// Refused when the log holds an event of a type this version does not know: Marten's daemon skips such events, and a
     /// copy without one would be a copy with a hole.
     /// </summary>
-    public async Task<RebuildRefusal?> RebuildAsync(CancellationToken ct)
+    public async Task<RebuildRefusal?> RebuildAsync(ChapterDatabase database, CancellationToken ct)
     {
-        if (databases.AreSeveral)
-            return SeveralDatabasesRefusal;
-        await using var session = store.QuerySession();
+        var martenDatabase = await databases.MartenDatabaseAsync(database);
+        await using var session = store.QuerySession(Marten.Services.SessionOptions.ForDatabase(martenDatabase));
         var events = session.Events.QueryAllRawEvents().Where(e => e.AnyTenant());
         var unknown = await events.Where(e => !e.EventTypeName.IsOneOf(KnownEventTypes))
             .OrderBy(e => e.Sequence).Take(1).Select(e => new { e.Sequence, e.EventTypeName }).ToListAsync(ct);
@@ -317,18 +316,20 @@ public sealed class AsyncProjections(
                 "Deploy the version that knows it, then rebuild.");
         // The copy takes the live tables' place once it has every event committed now, even those the live tables wait for.
         var end = await events.OrderByDescending(e => e.Sequence).Take(1).Select(e => e.Sequence).ToListAsync(ct);
-        return await ActivityAgentCommand.SendAsync(wolverine, new ActivityAgentCommand(ActivityAgentCommand.Rebuild, end.FirstOrDefault()), ct);
+        return await ActivityAgentCommand.SendAsync(wolverine, AgentCommand(ActivityAgentCommand.Rebuild, database, martenDatabase, end.FirstOrDefault()), ct);
     }
 
-    private static readonly RebuildRefusal SeveralDatabasesRefusal = new(
-        "A rebuild beside the live tables is built for one database; with several, it is not yet (README, \"Scaling out\").");
+    /// <summary>With several databases, the command names the database, and the agent it is for by Marten's id of it.</summary>
+    private ActivityAgentCommand AgentCommand(string action, ChapterDatabase database, Marten.Storage.IMartenDatabase martenDatabase, long rebuildUntil = 0) =>
+        databases.AreSeveral
+            ? new ActivityAgentCommand(action, rebuildUntil, database.Name, martenDatabase.Id.ToString())
+            : new ActivityAgentCommand(action, rebuildUntil);
 
     /// <summary>Cancels the rebuild under way: the live tables go on from where they were, and the copy is dropped.</summary>
-    public async Task<RebuildRefusal?> CancelRebuildAsync(CancellationToken ct) =>
-        databases.AreSeveral ? SeveralDatabasesRefusal
-        : (await ActivityTables.ReadAsync(databases.Main, ct)).RebuildPosition is null
-            ? new RebuildRefusal($"No rebuild of '{ActivityProjection.ProjectionName}' is under way.")
-            : await ActivityAgentCommand.SendAsync(wolverine, new ActivityAgentCommand(ActivityAgentCommand.Cancel), ct);
+    public async Task<RebuildRefusal?> CancelRebuildAsync(ChapterDatabase database, CancellationToken ct) =>
+        (await ActivityTables.ReadAsync(database, ct)).RebuildPosition is null
+            ? new RebuildRefusal($"No rebuild of '{ActivityProjection.ProjectionName}' is under way{(databases.AreSeveral ? $" in database '{database.Name}'" : "")}.")
+            : await ActivityAgentCommand.SendAsync(wolverine, AgentCommand(ActivityAgentCommand.Cancel, database, await databases.MartenDatabaseAsync(database)), ct);
 }
 
 /// <summary>Where the activity projection's live tables and a rebuild's copy stand (their own positions).</summary>
