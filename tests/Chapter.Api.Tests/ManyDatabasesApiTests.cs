@@ -199,6 +199,46 @@ public sealed class ManyDatabasesApiTests(ManyDatabasesApiTests.Fixture fixture)
     }
 
     [Fact]
+    public async Task In_a_chapter_of_another_database_a_notice_is_mailed_and_a_former_member_forgotten_in_the_databases_that_held_them()
+    {
+        var scenario = await new Scenario(Api).WithChapterAsync(database: "west");
+        var c = $"/api/chapters/{scenario.ChapterId}";
+        var leader = scenario.As(await scenario.AddLeaderAsync("Lena"));
+        var (anna, bram) = (await scenario.AddMemberAsync("Anna"), await scenario.AddMemberAsync("Bram"));
+        var name = $"Zelda {Guid.NewGuid():N}"[..20];
+        var zelda = await scenario.AddMemberAsync(name);
+        var bramAddress = $"bram-{Guid.NewGuid():N}@example.se";
+        (await scenario.As(bram).PutAsJsonAsync($"{c}/members/{bram}/notifications",
+            new { email = bramAddress, referralReceived = true, referralUpdates = true, weeklyDigest = false })).StatusCode.ShouldBe(HttpStatusCode.OK);
+        (await scenario.As(zelda).PutAsJsonAsync($"{c}/members/{zelda}/notifications",
+            new { email = "zelda@example.se", referralReceived = false, referralUpdates = false, weeklyDigest = false })).StatusCode.ShouldBe(HttpStatusCode.OK);
+
+        // The notice goes through Wolverine's outbox in the chapter's database, and is mailed.
+        await scenario.GiveAsync(anna, bram);
+        var pickup = Api.Settings["Chapter:Mail:PickupDirectory"];
+        var until = DateTime.UtcNow.AddSeconds(30);
+        while (!(Directory.Exists(pickup) && Directory.EnumerateFiles(pickup).Any(f => File.ReadAllText(f).Contains(bramAddress))))
+        {
+            DateTime.UtcNow.ShouldBeLessThan(until, "Bram's notice is mailed");
+            await Task.Delay(100);
+        }
+
+        (await MainScalarAsync($"SELECT count(*) FROM access_tokens WHERE member_id = '{zelda}'")).ShouldBe(1, "tokens live in the main database");
+        Convert.ToInt64(await Databases.ScalarAsync("west", "SELECT count(*) FROM notification_settings WHERE member_id = $1", zelda)).ShouldBe(1);
+        (await leader.PostAsync($"{c}/members/{zelda}/leave", null)).StatusCode.ShouldBe(HttpStatusCode.OK);
+        (await leader.DeleteAsync($"{c}/members/{zelda}/personal-data")).StatusCode.ShouldBe(HttpStatusCode.Accepted);
+        until = DateTime.UtcNow.AddSeconds(30);
+        while (Convert.ToInt64(await Databases.ScalarAsync("west", "SELECT count(*) FROM mt_events WHERE data::text LIKE '%' || $1 || '%'", name)) > 0
+               || Convert.ToInt64(await Databases.ScalarAsync("west", "SELECT count(*) FROM notification_settings WHERE member_id = $1", zelda)) > 0)
+        {
+            DateTime.UtcNow.ShouldBeLessThan(until, "the former member's events are masked and their address deleted, in their chapter's database");
+            await Task.Delay(100);
+        }
+        (await MainScalarAsync($"SELECT count(*) FROM access_tokens WHERE member_id = '{zelda}'")).ShouldBe(0, "their tokens, in the main database, are gone");
+        (await (await leader.GetAsync($"{c}/members/{zelda}")).ReadJsonAsync())["name"]!.GetValue<string>().ShouldBe("Former member");
+    }
+
+    [Fact]
     public async Task The_operator_sees_every_database_its_chapters_events_projection_and_outbox()
     {
         foreach (var name in ManyDatabases.Names)
