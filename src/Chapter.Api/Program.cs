@@ -74,7 +74,7 @@ app.UseStaticFiles();
 app.UseRequestLocalization();
 app.UseAuthentication();
 app.UseAuthorization();
-ChapterDatabases.UseChapterDatabase(app);
+app.UseChapterDatabase();
 app.UseRateLimiter();
 app.UseRetryOnConcurrencyConflict();
 

@@ -34,7 +34,7 @@ public sealed class ChapterDatabase(string name, NpgsqlDataSource dataSource, Np
     /// <summary>The views' helpers in Chapter.Projections read from a data source; a chapter's database is one.</summary>
     public static implicit operator NpgsqlDataSource(ChapterDatabase database) => database.DataSource;
 
-    /// <summary>The database of the request's chapter (or the main one, on a route without a chapter): set by <see cref="ChapterDatabases.UseChapterDatabase"/>.</summary>
+    /// <summary>The database of the request's chapter (or the main one, on a route without a chapter): set by <see cref="ChapterDatabaseOfRequest.UseChapterDatabase"/>.</summary>
     public static ChapterDatabase Of(HttpContext context) =>
         context.Features.Get<ChapterDatabase>() ?? throw new InvalidOperationException("The request's database was not resolved.");
 
@@ -181,12 +181,15 @@ public sealed class ChapterDatabases(DatabaseLayout layout, ChapterDatabase main
 #pragma warning disable CS0618 // Identifier is the pool's database id; Marten's DatabaseId names server and database instead
     public static string NameOf(Marten.Storage.IMartenDatabase database) => database.Identifier;
 #pragma warning restore CS0618
+}
 
+public static class ChapterDatabaseOfRequest
+{
     /// <summary>
     /// Resolves the request's database before anything reads: a route with a chapter gets that chapter's (404 when no database
     /// has it), any other the main one.
     /// </summary>
-    public static void UseChapterDatabase(WebApplication app) =>
+    public static void UseChapterDatabase(this WebApplication app) =>
         app.Use(async (context, next) =>
         {
             var databases = context.RequestServices.GetRequiredService<ChapterDatabases>();

@@ -38,8 +38,18 @@ public sealed class WeeklyDigestSchedule(IServiceProvider services, ChapterDatab
         {
             try
             {
+                // Each database on its own: one that does not answer holds up no other's digests.
                 foreach (var database in await databases.AllAsync())
-                    await QueueClosedWeeksAsync(database, stoppingToken);
+                {
+                    try
+                    {
+                        await QueueClosedWeeksAsync(database, stoppingToken);
+                    }
+                    catch (Exception e) when (e is not OperationCanceledException)
+                    {
+                        logger.LogWarning(e, "Could not look for closed weeks in database {Database}; trying again in {Every}", database.Name, every);
+                    }
+                }
             }
             catch (Exception e) when (e is not OperationCanceledException)
             {
