@@ -640,3 +640,51 @@ public sealed class RebuildOverManyDatabasesApiTests
         }
     }
 }
+
+/// <summary>README's "Adding a database": the service restarted with one more takes new chapters there, and the others' go on.</summary>
+public sealed class AddingADatabaseApiTests
+{
+    [Fact]
+    public async Task A_database_added_to_the_settings_gets_the_new_chapters_and_the_chapters_before_keep_working()
+    {
+        var main = await TestPostgres.CreateDatabaseAsync();
+        var (east, west) = (await TestPostgres.CreateDatabaseAsync(), await TestPostgres.CreateDatabaseAsync());
+        var before = new List<(Scenario Scenario, Guid Anna, Guid Bram, string AnnasToken)>();
+        await using (var api = new ApiFixture())
+        {
+            api.Settings["Chapter:Databases:east:ConnectionString"] = east;
+            await api.StartOnAsync(main);
+            for (var i = 0; i < 2; i++)
+            {
+                var scenario = await new Scenario(api).WithChapterAsync();
+                var (anna, bram) = (await scenario.AddMemberAsync("Anna"), await scenario.AddMemberAsync("Bram"));
+                before.Add((scenario, anna, bram, await scenario.IssueTokenAsync(scenario.ChapterId, anna)));
+            }
+        }
+
+        await using var restarted = new ApiFixture();
+        restarted.Settings["Chapter:Databases:east:ConnectionString"] = east;
+        restarted.Settings["Chapter:Databases:west:ConnectionString"] = west;
+        await restarted.StartOnAsync(main);
+        var operatorClient = restarted.Operator();
+        var listed = (await operatorClient.GetFromJsonAsync<JsonObject>("/api/admin/databases"))!["items"]!.AsArray();
+        listed.Select(d => d!["name"]!.GetValue<string>()).Order().ShouldBe(["east", "west"]);
+
+        // West, empty, is the smallest: the next two chapters go there.
+        for (var i = 0; i < 2; i++)
+        {
+            var id = $"new-{Guid.NewGuid():N}"[..20];
+            (await operatorClient.PostAsJsonAsync("/api/chapters", new { id, name = "New", timeZone = "Europe/Stockholm", currency = "SEK" }))
+                .StatusCode.ShouldBe(HttpStatusCode.Created);
+            (await Sql.CountAsync(west, $"SELECT count(*) FROM chapter_view WHERE id = '{id}'")).ShouldBe(1);
+        }
+        // The chapters from before are where they were, and work: their members' tokens too (they are in the main database).
+        foreach (var (scenario, anna, bram, annasToken) in before)
+        {
+            (await Sql.CountAsync(east, $"SELECT count(*) FROM chapter_view WHERE id = '{scenario.ChapterId}'")).ShouldBe(1);
+            var given = await restarted.ClientWith(annasToken).PostAsJsonAsync(scenario.Referrals, scenario.ReferralBody(anna, bram));
+            given.StatusCode.ShouldBe(HttpStatusCode.Created, await given.Content.ReadAsStringAsync());
+        }
+    }
+}
+
