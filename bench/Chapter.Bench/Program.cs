@@ -30,7 +30,7 @@ if (string.IsNullOrWhiteSpace(connectionString))
     // Durable settings (fsync on): the baselines pay for them too, so the ratios stay honest. The HTTP benchmark runs with
     // fsync off, as the load was first measured: there the service's own cost is the question, not the disk's.
     // The scale benchmark runs on PostgreSQL's defaults (fsync on), as an operator's server would, with room for several nodes' pools.
-    cluster = await LocalPostgresCluster.StartAsync(new LocalPostgresOptions { MaxConnections = benchmark == "scale" ? 400 : 200, Throwaway = benchmark is "http" or "rebuild" or "views" or "export" or "tenancy" });
+    cluster = await LocalPostgresCluster.StartAsync(new LocalPostgresOptions { MaxConnections = benchmark == "scale" ? 400 : 200, Throwaway = benchmark is "http" or "rebuild" or "views" or "export" });
     connectionString = cluster.ConnectionString();
 }
 

@@ -21,7 +21,8 @@ namespace Chapter.Bench;
 /// chapter, the partitions each database ends with, appends of a give to random chapters (p50/p95), a daemon-like read of a
 /// range of sequence numbers in each database (p50/p95), and any failure on the way. A third model adds Marten's per-tenant
 /// event partitions (<c>Events.UseTenantPartitionedEvents</c>) to the pool: a LIST partition of the events and streams per chapter. The event store only, with the
-/// service's event types and serialisation; the views are the same in either model.
+/// service's event types and serialisation; the views are the same in either model. First, the server's floor in the same run:
+/// raw single-row INSERTs of a give's size and range reads by key in one database.
 /// </summary>
 internal static class TenancyBenchmark
 {
@@ -33,6 +34,7 @@ internal static class TenancyBenchmark
         Console.WriteLine();
         Console.WriteLine("| model | placing every chapter, s | chapters per database | partitions per database | give p50 / p95, ms | range read of 1,000 events p50 / p95, ms | failures |");
         Console.WriteLine("|-------|-------------------------:|----------------------:|------------------------:|-------------------:|-----------------------------------------:|----------|");
+        await RawBaselineAsync(serverConnectionString);
         foreach (var model in new[] { "static", "sharded", "sharded_partitioned" })
         {
             try
@@ -136,6 +138,47 @@ internal static class TenancyBenchmark
 
         Console.WriteLine($"| {model} | {placed:N1} | {string.Join(" / ", placedChapters)} | {string.Join(" / ", partitions)} | {Percentile(gives, 0.5):N1} / {Percentile(gives, 0.95):N1} | " +
                           $"{Percentile(reads, 0.5):N1} / {Percentile(reads, 0.95):N1} | {(failures.Count == 0 ? "none" : $"{failures.Count}: {failures[0]}")} |");
+    }
+
+    /// <summary>
+    /// The server's floor, in the same run: a single-row INSERT of a give's size, 8 at a time, as the gives are; and a read of
+    /// 1,000 consecutive rows by key, as the range reads are.
+    /// </summary>
+    private static async Task RawBaselineAsync(string serverConnectionString)
+    {
+        await using var admin = NpgsqlDataSource.Create(serverConnectionString);
+        await using (var create = admin.CreateCommand("DROP DATABASE IF EXISTS tenancy_raw WITH (FORCE); CREATE DATABASE tenancy_raw"))
+            await create.ExecuteNonQueryAsync();
+        await using var db = NpgsqlDataSource.Create(new NpgsqlConnectionStringBuilder(serverConnectionString) { Database = "tenancy_raw", MaxPoolSize = 20 }.ConnectionString);
+        await using (var table = db.CreateCommand("CREATE TABLE raw_gives (id bigserial PRIMARY KEY, stream_id text NOT NULL, data jsonb NOT NULL)"))
+            await table.ExecuteNonQueryAsync();
+        var data = JsonSerializer.Serialize(new { referralId = Guid.NewGuid(), need = "A need", temperature = "warm", language = "sv", sealedProspect = new string('x', 200) });
+        var failures = new List<string>();
+        var inserts = await TimedAsync(Samples, 8, async () =>
+        {
+            await using var insert = db.CreateCommand("INSERT INTO raw_gives (stream_id, data) VALUES ($1, $2::jsonb)");
+            insert.Parameters.Add(new NpgsqlParameter { Value = $"referral-{Guid.NewGuid()}" });
+            insert.Parameters.Add(new NpgsqlParameter { Value = data });
+            await insert.ExecuteNonQueryAsync();
+        }, failures);
+        // As many rows as the event store's databases hold events, for the range reads.
+        await using (var fill = db.CreateCommand("INSERT INTO raw_gives (stream_id, data) SELECT 'referral-' || g, $1::jsonb FROM generate_series(1, 20000) g"))
+        {
+            fill.Parameters.Add(new NpgsqlParameter { Value = data });
+            await fill.ExecuteNonQueryAsync();
+        }
+        var random = new Random(11);
+        var reads = await TimedAsync(Samples / 3, 1, async () =>
+        {
+            var from = random.NextInt64(19_000);
+            await using var command = db.CreateCommand("SELECT id, stream_id, data FROM raw_gives WHERE id > $1 AND id <= $2 ORDER BY id");
+            command.Parameters.Add(new NpgsqlParameter { Value = from });
+            command.Parameters.Add(new NpgsqlParameter { Value = from + 1000 });
+            await using var reader = await command.ExecuteReaderAsync();
+            while (await reader.ReadAsync()) { }
+        }, failures);
+        Console.WriteLine($"| raw baseline: single-row INSERT / range read by key, one database | | | | {Percentile(inserts, 0.5):N1} / {Percentile(inserts, 0.95):N1} | " +
+                          $"{Percentile(reads, 0.5):N1} / {Percentile(reads, 0.95):N1} | {(failures.Count == 0 ? "none" : failures[0])} |");
     }
 
     /// <summary>The service's event types and JSON; the views are left out, as they are the same in either model.</summary>

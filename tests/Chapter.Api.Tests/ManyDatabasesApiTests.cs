@@ -216,8 +216,9 @@ public sealed class ManyDatabasesApiTests(ManyDatabasesApiTests.Fixture fixture)
         // The notice goes through Wolverine's outbox in the chapter's database, and is mailed.
         await scenario.GiveAsync(anna, bram);
         var pickup = Api.Settings["Chapter:Mail:PickupDirectory"];
+        // A message is written as .eml.partial and renamed when whole: only whole ones are read.
         var until = DateTime.UtcNow.AddSeconds(30);
-        while (!(Directory.Exists(pickup) && Directory.EnumerateFiles(pickup).Any(f => File.ReadAllText(f).Contains(bramAddress))))
+        while (!(Directory.Exists(pickup) && Directory.EnumerateFiles(pickup, "*.eml").Any(f => File.ReadAllText(f).Contains(bramAddress))))
         {
             DateTime.UtcNow.ShouldBeLessThan(until, "Bram's notice is mailed");
             await Task.Delay(100);

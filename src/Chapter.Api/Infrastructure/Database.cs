@@ -54,8 +54,9 @@ public static class Database
                 else
                     ChapterEventStore.Configure(options, dataSource, activity, batchSize);
                 Commands.AddDeciderProjections(options);
-                // The service's own tables, beside the views': Marten creates and migrates them all (in every chapter database).
-                foreach (var table in OwnTables())
+                // The service's own tables, beside the views': Marten creates and migrates them (with several databases, in each
+                // chapter database those of chapters; the main one's are migrated below).
+                foreach (var table in layout.AreSeveral ? ChapterTables() : OwnTables())
                     options.Storage.ExtendedSchemaObjects.Add(table);
             })
             .UseLightweightSessions()
@@ -77,12 +78,18 @@ public static class Database
     }
 
     /// <summary>The tables of the service's own features (tokens, notification settings, webhooks), registered with Marten.</summary>
-    public static IEnumerable<Weasel.Postgresql.Tables.Table> OwnTables() =>
-        [AccessTokens.Table(), SignInCodes.Table(), .. Notifications.NotificationSettings.Tables(), .. Webhooks.WebhookStore.Tables()];
+    public static IEnumerable<Weasel.Postgresql.Tables.Table> OwnTables() => [.. MainDatabaseTables(), .. ChapterTables()];
+
+    /// <summary>What belongs to no chapter, in the main database when there are several.</summary>
+    public static IEnumerable<Weasel.Postgresql.Tables.Table> MainDatabaseTables() => [AccessTokens.Table(), SignInCodes.Table()];
+
+    /// <summary>What belongs to a chapter, in its database.</summary>
+    public static IEnumerable<Weasel.Postgresql.Tables.Table> ChapterTables() =>
+        [.. Notifications.NotificationSettings.Tables(), .. Webhooks.WebhookStore.Tables()];
 
     /// <summary>
     /// The primary and its standby as one Npgsql multi-host data source, handing out standby connections (the primary's when the
-    /// standby does not answer): what <see cref="ChapterDatabase.Standby"/> reads from.
+    /// standby does not answer): what <see cref="ChapterDatabase.ForReadsThatMayLag"/> reads from.
     /// </summary>
     private static NpgsqlDataSource StandbyPreferring(string primaryConnectionString, string standbyConnectionString)
     {
@@ -165,15 +172,15 @@ public static class Database
         return databases.Main.DataSource;
     }
 
-    /// <summary>What belongs to no chapter, in the main database when there are several (Marten creates the rest in each).</summary>
-    public static IEnumerable<Weasel.Postgresql.Tables.Table> MainDatabaseTables() => [AccessTokens.Table(), SignInCodes.Table()];
+    /// <summary>An advisory lock key of the service's own, apart from Marten's and Wolverine's.</summary>
+    private const long MainMigrationLock = 4_242_020;
 
     /// <summary>Marten migrates the chapters' databases and its registry in the main one; the main one's own tables are ours to migrate, as Marten would, by Weasel.</summary>
     private static async Task MigrateMainDatabaseAsync(ChapterDatabase main)
     {
         await using var connection = await main.OpenConnectionAsync();
         // Instances that start together migrate one after the other.
-        await using (var lockCommand = new NpgsqlCommand("SELECT pg_advisory_lock(4242020)", connection))
+        await using (var lockCommand = new NpgsqlCommand($"SELECT pg_advisory_lock({MainMigrationLock})", connection))
             await lockCommand.ExecuteNonQueryAsync();
         try
         {
@@ -181,7 +188,7 @@ public static class Database
         }
         finally
         {
-            await using var unlock = new NpgsqlCommand("SELECT pg_advisory_unlock(4242020)", connection);
+            await using var unlock = new NpgsqlCommand($"SELECT pg_advisory_unlock({MainMigrationLock})", connection);
             await unlock.ExecuteNonQueryAsync();
         }
     }
