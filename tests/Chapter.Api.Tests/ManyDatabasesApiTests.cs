@@ -4,6 +4,7 @@ using System.Net.Http.Json;
 using System.Text.Json.Nodes;
 using Chapter.LocalPostgres;
 using Chapter.Testing;
+using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
 
 namespace Chapter.Api.Tests;
@@ -18,7 +19,7 @@ public sealed class ManyDatabases : IAsyncLifetime
 
     private readonly List<LocalPostgresCluster> _clusters = [];
 
-    public ApiFixture Api { get; } = new();
+    public ApiFixture Api { get; init; } = new();
 
     public Dictionary<string, string> ConnectionStrings { get; } = [];
 
@@ -689,3 +690,67 @@ public sealed class AddingADatabaseApiTests
     }
 }
 
+
+/// <summary>Weekly digests over several databases: each database's closed weeks are found there, and each leader hears once.</summary>
+public sealed class DigestsOverManyDatabasesApiTests
+{
+    [Fact]
+    public async Task When_the_week_closes_each_chapters_leader_gets_its_digest_once_whatever_database_it_is_in()
+    {
+        await using var smtp = new TestSmtpServer();
+        var clock = new WeeklyDigestApiTests.MovableTime();
+        var databases = new ManyDatabases
+        {
+            OwnClusters = false,
+            Api = new ApiFixture { ExtraServices = services => services.AddSingleton<TimeProvider>(clock) },
+            Settings =
+            {
+                ["Chapter:Smtp:Host"] = "127.0.0.1",
+                ["Chapter:Smtp:Port"] = smtp.Port.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                ["Chapter:Smtp:UseTls"] = "false",
+                ["Chapter:Notifications:DigestCheckEvery"] = "00:00:00.200",
+            },
+        };
+        await databases.InitializeAsync();
+        try
+        {
+            var leaders = new Dictionary<string, string>();
+            foreach (var name in new[] { "east", "west" })
+            {
+                var scenario = await new Scenario(databases.Api).WithChapterAsync(database: name);
+                var leader = await scenario.AddLeaderAsync("Lea");
+                var (anna, bram) = (await scenario.AddMemberAsync("Anna"), await scenario.AddMemberAsync("Bram"));
+                leaders[name] = $"lea-{name}-{Guid.NewGuid():N}@example.se";
+                (await scenario.As(leader).PutAsJsonAsync($"/api/chapters/{scenario.ChapterId}/members/{leader}/notifications",
+                    new { email = leaders[name], referralReceived = false, referralUpdates = false, weeklyDigest = true })).StatusCode.ShouldBe(HttpStatusCode.OK);
+                await scenario.GiveAsync(anna, bram);
+                await databases.WaitForProjectionAsync(name);
+            }
+            await Task.Delay(TimeSpan.FromSeconds(0.5));
+            leaders.Values.ShouldAllBe(address => smtp.To(address).Count == 0, "no week has closed yet");
+
+            // An hour into next Monday in Stockholm: this week has closed, in both databases' chapters.
+            var stockholm = TimeZoneInfo.FindSystemTimeZoneById("Europe/Stockholm");
+            var (_, thisWeekEnds) = Notifications.WeeklyDigestSchedule.LastClosedWeek(stockholm, DateTimeOffset.UtcNow.AddDays(7));
+            clock.Ahead = thisWeekEnds.AddHours(1) - DateTimeOffset.UtcNow;
+
+            var until = DateTime.UtcNow.AddSeconds(30);
+            while (leaders.Values.Any(address => smtp.To(address).Count == 0))
+            {
+                DateTime.UtcNow.ShouldBeLessThan(until, "each leader's digest is mailed; the service logged:\n  " + string.Join("\n  ",
+                    databases.Api.Logs.Lines.Where(l => l.Contains("igest") || l.StartsWith("Warning") || l.StartsWith("Error")).TakeLast(8).Select(l => l[..Math.Min(l.Length, 700)])));
+                await Task.Delay(100);
+            }
+            await Task.Delay(TimeSpan.FromSeconds(1)); // several more looks for closed weeks, on every database
+            foreach (var (name, address) in leaders)
+            {
+                smtp.To(address).Count.ShouldBe(1, $"{name}'s leader hears once");
+                Convert.ToInt64(await databases.ScalarAsync(name, "SELECT count(*) FROM weekly_digests")).ShouldBe(1, $"{name} records its chapter's week");
+            }
+        }
+        finally
+        {
+            await databases.DisposeAsync();
+        }
+    }
+}

@@ -77,10 +77,10 @@ public sealed class WeeklyDigestSchedule(IServiceProvider services, ChapterDatab
         }
         foreach (var (chapter, week) in due)
         {
-            await using var scope = services.CreateAsyncScope();
-            await using var session = scope.ServiceProvider.GetRequiredService<IDocumentStore>().LightweightSession(chapter);
-            var outbox = scope.ServiceProvider.GetRequiredService<IMartenOutbox>();
-            outbox.Enroll(session);
+            // A session of the chapter's (in its database) with Wolverine's outbox enrolled in it: the scoped IMartenOutbox would
+            // open a session of no chapter, which there is not with several databases.
+            await using var session = services.GetRequiredService<IDocumentStore>().LightweightSession(chapter);
+            var outbox = new MartenOutbox(services.GetRequiredService<Wolverine.Runtime.IWolverineRuntime>(), session) { TenantId = chapter };
             session.QueueSqlCommand("INSERT INTO weekly_digests (chapter_id, iso_week) VALUES (?, ?)", chapter, week);
             await outbox.PublishAsync(new WeeklyDigestDue(chapter, week));
             try
