@@ -241,6 +241,36 @@ public sealed class ManyDatabasesApiTests(ManyDatabasesApiTests.Fixture fixture)
     }
 
     [Fact]
+    public async Task A_member_of_a_chapter_in_another_database_signs_in_by_email_and_their_token_works()
+    {
+        var scenario = await new Scenario(Api).WithChapterAsync(database: "north");
+        var cleo = await scenario.AddMemberAsync("Cleo");
+        var address = $"cleo-{Guid.NewGuid():N}@example.se";
+        (await scenario.As(cleo).PutAsJsonAsync($"/api/chapters/{scenario.ChapterId}/members/{cleo}/notifications",
+            new { email = address, referralReceived = false, referralUpdates = false, weeklyDigest = false })).StatusCode.ShouldBe(HttpStatusCode.OK);
+
+        // The address is found in the chapter's database, the code kept in the main one.
+        var anonymous = Api.ClientWith(null);
+        (await anonymous.PostAsJsonAsync("/api/signin/email", new { email = address })).StatusCode.ShouldBe(HttpStatusCode.Accepted);
+        var pickup = Api.Settings["Chapter:Mail:PickupDirectory"];
+        string? file;
+        var until = DateTime.UtcNow.AddSeconds(30);
+        while ((file = Directory.Exists(pickup) ? Directory.EnumerateFiles(pickup, "*.eml").FirstOrDefault(f => File.ReadAllText(f).Contains(address)) : null) is null)
+        {
+            DateTime.UtcNow.ShouldBeLessThan(until, "the sign-in link is mailed");
+            await Task.Delay(100);
+        }
+        var text = MimeKit.MimeMessage.Load(file).TextBody!;
+        var code = System.Text.RegularExpressions.Regex.Match(text, @"signin#code=([A-Za-z0-9_-]+)").Groups[1].Value;
+        code.ShouldNotBeEmpty();
+        var exchanged = await anonymous.PostAsJsonAsync("/api/signin/exchange", new { code });
+        exchanged.StatusCode.ShouldBe(HttpStatusCode.OK, await exchanged.Content.ReadAsStringAsync());
+        var me = await (await Api.ClientWith((await exchanged.ReadJsonAsync())["token"]!.GetValue<string>()).GetAsync("/api/me")).ReadJsonAsync();
+        me["chapterId"]!.GetValue<string>().ShouldBe(scenario.ChapterId);
+        me["name"]!.GetValue<string>().ShouldBe("Cleo");
+    }
+
+    [Fact]
     public async Task The_operator_sees_every_database_its_chapters_events_projection_and_outbox()
     {
         foreach (var name in ManyDatabases.Names)

@@ -157,6 +157,11 @@ public static class Database
     /// <summary><c>import-previous-store</c>: the first version's events into Marten's tables, once (<see cref="PreviousStoreImport"/>).</summary>
     public static async Task<int> ImportPreviousStoreAsync(this WebApplication app)
     {
+        if (app.Services.GetRequiredService<ChapterDatabases>().AreSeveral)
+        {
+            Console.Error.WriteLine($"{PreviousStoreImport.Command} imports into one database: run it with ConnectionStrings:Chapter alone (no Chapter:Databases).");
+            return 1;
+        }
         var db = await ApplySchemaAsync(app);
         var imported = await PreviousStoreImport.ImportAsync(db, app.Logger);
         Console.WriteLine(imported == 0 ? "Nothing to import: this database holds no events of the previous store." : $"Imported {imported} events.");
