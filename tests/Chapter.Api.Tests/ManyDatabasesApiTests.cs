@@ -189,6 +189,13 @@ public sealed class ManyDatabasesApiTests(ManyDatabasesApiTests.Fixture fixture)
             var week = $"{System.Globalization.ISOWeek.GetYear(today)}-W{System.Globalization.ISOWeek.GetWeekOfYear(today):00}";
             var report = await (await scenario.IntegrationAsync()).GetAsync($"/api/chapters/{scenario.ChapterId}/reports/weekly/{week}");
             report.StatusCode.ShouldBe(HttpStatusCode.OK, await report.Content.ReadAsStringAsync());
+            // Its export, read from its database: every event of it in events.jsonl, a line each.
+            var export = await scenario.Operator.GetAsync($"/api/chapters/{scenario.ChapterId}/export");
+            export.StatusCode.ShouldBe(HttpStatusCode.OK);
+            using var zip = new System.IO.Compression.ZipArchive(await export.Content.ReadAsStreamAsync());
+            var eventsEntry = zip.GetEntry("events.jsonl")!;
+            using var eventsCsv = new StreamReader(eventsEntry.Open());
+            (await eventsCsv.ReadToEndAsync()).Split('\n', StringSplitOptions.RemoveEmptyEntries).Length.ShouldBe((int)events);
             Convert.ToInt64(await Databases.ScalarAsync(name, "SELECT count(*) FROM proj_activity.members WHERE chapter_id = $1", scenario.ChapterId))
                 .ShouldBe(3);
         }
