@@ -27,6 +27,7 @@ public sealed partial class ProblemMapping(IProblemDetailsService problems, ILog
             StateConflict e => Problem(StatusCodes.Status409Conflict, "Conflict with what already happened.", e.Message),
             NotPermitted e => Problem(StatusCodes.Status403Forbidden, "Not allowed.", e.Message),
             NotFound e => Problem(StatusCodes.Status404NotFound, "Not found.", e.Message),
+            UnknownChapter e => Problem(StatusCodes.Status404NotFound, "Not found.", e.Message),
             ExistingStreamIdCollisionException or JasperFx.Events.ExistingStreamIdCollisionException => Problem(StatusCodes.Status409Conflict, "Already exists.", "Something with this id already exists."),
             _ when Commands.IsConcurrencyConflict(exception) => Problem(StatusCodes.Status409Conflict, "Concurrent change.",
                 "Someone else changed this at the same moment. Read it again and retry."),
