@@ -85,6 +85,17 @@ public sealed class ManyDatabases : IAsyncLifetime
         return null;
     }
 
+    /// <summary>Waits (boundedly: a minute) until <paramref name="done"/> says so, or fails saying <paramref name="what"/> did not happen.</summary>
+    public static async Task UntilAsync(Func<Task<bool>> done, string what)
+    {
+        var until = DateTime.UtcNow.AddSeconds(60);
+        while (!await done())
+        {
+            DateTime.UtcNow.ShouldBeLessThan(until, what);
+            await Task.Delay(100);
+        }
+    }
+
     /// <summary>Waits until the activity projection of the chapter's database has every event of it, read from that database.</summary>
     public async Task WaitForProjectionAsync(string database)
     {
@@ -478,7 +489,7 @@ public sealed class StandbyApiTests
         await scenario.GiveAsync(anna, bram);
         var integration = await scenario.IntegrationAsync();
         var reciprocity = $"/api/chapters/{scenario.ChapterId}/reciprocity";
-        await UntilAsync(async () => await ReportPositionAsync() == await LastEventAsync(primary), "the standby's report reaches the last event");
+        await ManyDatabases.UntilAsync(async () => await ReportPositionAsync() == await LastEventAsync(primary), "the standby's report reaches the last event");
 
         await Scalar(standby, "SELECT pg_wal_replay_pause()");
         var paused = await ReportPositionAsync();
@@ -489,13 +500,13 @@ public sealed class StandbyApiTests
             (await scenario.As(anna).GetAsync($"{scenario.Referrals}/{referral}")).StatusCode.ShouldBe(HttpStatusCode.OK);
         // The projection reads the primary: it applies every event, the standby's lag notwithstanding.
         var last = await LastEventAsync(primary);
-        await UntilAsync(async () => Convert.ToInt64(await Scalar(primary, "SELECT position FROM proj_activity.applied")) == last, "the projection applies every event");
+        await ManyDatabases.UntilAsync(async () => Convert.ToInt64(await Scalar(primary, "SELECT position FROM proj_activity.applied")) == last, "the projection applies every event");
         Convert.ToInt64(await Scalar(primary, "SELECT count(*) FROM proj_activity.referrals")).ShouldBe(3);
         // The report is the standby's: still where the standby stopped.
         (await ReportPositionAsync()).ShouldBe(paused);
 
         await Scalar(standby, "SELECT pg_wal_replay_resume()");
-        await UntilAsync(async () => await ReportPositionAsync() == last, "the standby catches up, and its report with it");
+        await ManyDatabases.UntilAsync(async () => await ReportPositionAsync() == last, "the standby catches up, and its report with it");
 
         // -1 while the chapter is not in the projection's facts (that the standby has) yet: a report of it is 404 until then.
         async Task<long> ReportPositionAsync()
@@ -514,16 +525,6 @@ public sealed class StandbyApiTests
         await using var connection = new NpgsqlConnection(cluster.ConnectionString("chapter_east"));
         await connection.OpenAsync();
         return await new NpgsqlCommand(sql, connection).ExecuteScalarAsync();
-    }
-
-    private static async Task UntilAsync(Func<Task<bool>> done, string what)
-    {
-        var until = DateTime.UtcNow.AddSeconds(30);
-        while (!await done())
-        {
-            DateTime.UtcNow.ShouldBeLessThan(until, what);
-            await Task.Delay(100);
-        }
     }
 }
 
@@ -560,7 +561,7 @@ public sealed class NodesOverManyDatabasesApiTests
                     .StatusCode.ShouldBe(HttpStatusCode.Created);
 
             // Each node leads some of the databases' projections: wait until both do (Wolverine spreads them as nodes join).
-            await UntilAsync(async () => (await LedAsync(viaFirst)).Count > 0 && (await LedAsync(viaSecond)).Count > 0
+            await ManyDatabases.UntilAsync(async () => (await LedAsync(viaFirst)).Count > 0 && (await LedAsync(viaSecond)).Count > 0
                                          && (await LedAsync(viaFirst)).Count + (await LedAsync(viaSecond)).Count == names.Length,
                 "both nodes lead some of the three databases' projections");
             var firstLed = await LedAsync(viaFirst);
@@ -578,13 +579,13 @@ public sealed class NodesOverManyDatabasesApiTests
             await first.WaitForExitAsync();
             await joining;
 
-            await UntilAsync(async () => (await LedAsync(viaSecond)).Count == names.Length,
+            await ManyDatabases.UntilAsync(async () => (await LedAsync(viaSecond)).Count == names.Length,
                 $"the second node takes over what the first led ({string.Join(", ", firstLed)})");
             foreach (var (database, chapter) in chapters)
             {
                 var joined = await CountAsync(connectionStrings[database], "SELECT count(*) FROM mt_events WHERE type = 'member.joined.v1' AND tenant_id = $1", chapter);
                 joined.ShouldBe(10);
-                await UntilAsync(async () =>
+                await ManyDatabases.UntilAsync(async () =>
                         await CountAsync(connectionStrings[database], "SELECT position FROM proj_activity.applied")
                         == await CountAsync(connectionStrings[database], "SELECT max(seq_id) FROM mt_events"),
                     $"{database}'s projection reaches its last event");
@@ -614,16 +615,6 @@ public sealed class NodesOverManyDatabasesApiTests
         foreach (var parameter in parameters)
             command.Parameters.Add(new NpgsqlParameter { Value = parameter });
         return Convert.ToInt64(await command.ExecuteScalarAsync());
-    }
-
-    private static async Task UntilAsync(Func<Task<bool>> done, string what)
-    {
-        var until = DateTime.UtcNow.AddSeconds(60);
-        while (!await done())
-        {
-            DateTime.UtcNow.ShouldBeLessThan(until, what);
-            await Task.Delay(250);
-        }
     }
 }
 

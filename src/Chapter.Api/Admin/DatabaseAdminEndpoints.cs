@@ -36,7 +36,7 @@ public static class DatabaseAdminEndpoints
     private static async Task<Ok<DatabaseList>> ListAsync(ChapterDatabases databases, AsyncProjections projections, CancellationToken ct)
     {
         var statuses = new List<DatabaseStatus>();
-        foreach (var (database, _, full) in await databases.PoolAsync(ct))
+        foreach (var (database, full) in await databases.PoolAsync(ct))
         {
             try
             {

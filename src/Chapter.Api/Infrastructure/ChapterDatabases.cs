@@ -133,14 +133,13 @@ public sealed class ChapterDatabases(DatabaseLayout layout, ChapterDatabase main
         throw new RequestRefused(check.Problem());
     }
 
-    /// <summary>Each database as Marten's registry has it: chapters placed, marked full; with one database, that one.</summary>
-    public async ValueTask<IReadOnlyList<(ChapterDatabase Database, int? Chapters, bool Full)>> PoolAsync(CancellationToken ct)
+    /// <summary>Each database, and whether Marten's registry has it marked full; with one database, that one.</summary>
+    public async ValueTask<IReadOnlyList<(ChapterDatabase Database, bool Full)>> PoolAsync(CancellationToken ct)
     {
         if (!AreSeveral)
-            return [(Main, null, false)];
-        var registry = await Pool.ListDatabasesAsync(ct);
-        var databases = await AllAsync();
-        return databases.Select(d => registry.FirstOrDefault(r => r.DatabaseId == d.Name) is { } r ? (d, (int?)r.TenantCount, r.IsFull) : (d, null, false)).ToList();
+            return [(Main, false)];
+        var full = (await Pool.ListDatabasesAsync(ct)).Where(r => r.IsFull).Select(r => r.DatabaseId).ToHashSet(StringComparer.Ordinal);
+        return (await AllAsync()).Select(d => (d, full.Contains(d.Name))).ToList();
     }
 
     /// <summary>No new chapter is placed in this database (its chapters stay and work); false when it is not one of them.</summary>
